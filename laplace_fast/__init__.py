@@ -1,0 +1,33 @@
+"""laplace_fast: fast, trustworthy Laplace approximations.
+
+A posterior p(theta | data) ∝ exp(log_post(theta)) is replaced by the Gaussian
+N(theta*, (-H)^-1) at its mode theta*, with H the Hessian of log_post there.
+
+Functions
+---------
+gradient, hessian
+    Finite-difference derivatives of a scalar function (central, forward,
+    Richardson-extrapolated), compiled stencils, one batch of points per call.
+find_map
+    The mode of a log posterior (damped Newton, or any scipy.optimize method).
+laplace, laplace_batch
+    The Laplace approximation of one posterior, or of a batch of posteriors
+    advanced together.
+glm_laplace
+    Bayesian GLMs (logistic, probit, poisson, binomial, negative binomial,
+    gaussian), one or tens of thousands at once, in parallel.
+"""
+
+from ._status import LaplaceError, LaplaceWarning, Status
+from ._result import BatchLaplaceResult, LaplaceResult, MapResult
+from ._derivatives import gradient, hessian
+from ._laplace import find_map, laplace, laplace_batch
+from ._glm import glm_laplace
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "gradient", "hessian", "find_map", "laplace", "laplace_batch", "glm_laplace",
+    "LaplaceResult", "BatchLaplaceResult", "MapResult",
+    "Status", "LaplaceWarning", "LaplaceError",
+]

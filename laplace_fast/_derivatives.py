@@ -1,0 +1,2 @@
+def gradient(*a, **k): raise NotImplementedError
+def hessian(*a, **k): raise NotImplementedError

@@ -1,0 +1,327 @@
+"""Result objects: the Gaussian N(mode, cov) of a Laplace approximation.
+
+``LaplaceResult`` holds one problem, ``BatchLaplaceResult`` many with the batch
+dimensions in front; ``MapResult`` is what :func:`laplace_fast.find_map` returns.
+"""
+
+import numpy as np
+from scipy import special, stats
+
+from ._status import STATUS_MESSAGES, LaplaceError, Status
+
+__all__ = ["MapResult", "LaplaceResult", "BatchLaplaceResult"]
+
+
+class MapResult:
+    """The maximiser of a log posterior found by :func:`laplace_fast.find_map`.
+
+    Attributes
+    ----------
+    x : ndarray, shape (d,)
+        The last iterate (the MAP when ``converged``).
+    logp : float
+        log_post at ``x``.
+    grad : ndarray, shape (d,)
+        Gradient of log_post at ``x`` (finite differences unless ``grad=`` given).
+    hessian : ndarray, shape (d, d) or None
+        Hessian at ``x`` when the method computed one (``"newton"``).
+    niter, nfev : int
+        Iterations taken and log_post evaluations made.
+    converged : bool
+        True when ``status >= 0``.
+    status : Status
+        See :class:`laplace_fast.Status`.
+    message : str
+        A sentence on what happened.
+    """
+
+    def __init__(self, x, logp, grad, hessian, niter, nfev, status, message):
+        self.x = x
+        self.logp = float(logp)
+        self.grad = grad
+        self.hessian = hessian
+        self.niter = int(niter)
+        self.nfev = int(nfev)
+        self.status = Status(int(status))
+        self.converged = bool(self.status >= 0)
+        self.message = message
+
+    def __repr__(self):
+        return (f"MapResult(x={self.x!r}, logp={self.logp!r}, converged={self.converged}, "
+                f"status={self.status.name}, niter={self.niter}, nfev={self.nfev})")
+
+
+def _require_gaussian(status, cov, what):
+    if not np.all(np.isfinite(cov)):
+        code = Status(int(status))
+        raise LaplaceError(f"{what} needs a Gaussian approximation, but this result has "
+                           f"none: status {int(code)} ({code.name}): {STATUS_MESSAGES[code]}")
+
+
+class LaplaceResult:
+    """A Laplace approximation N(mode, cov) of one posterior.
+
+    Attributes
+    ----------
+    mode : ndarray, shape (d,)
+        The MAP (alias ``mean``).
+    hessian : ndarray, shape (d, d)
+        Hessian of log_post at ``mode`` (never modified or regularised).
+    precision : ndarray, shape (d, d)
+        ``-hessian``.
+    cov : ndarray, shape (d, d)
+        ``inv(precision)``; all NaN when the Hessian is not negative definite
+        (then ``status`` says why).
+    std : ndarray, shape (d,)
+        Marginal standard deviations, ``sqrt(diag(cov))``.
+    log_det_cov : float
+        ``log det cov``.
+    log_evidence : float
+        Laplace estimate of the log marginal likelihood,
+        ``logp + d/2 log(2 pi) + 1/2 log_det_cov``.
+    logp : float
+        log_post at ``mode``.
+    converged : bool
+        ``status >= 0``.
+    status : Status
+        0 success, > 0 success with a caveat, < 0 failure.
+    niter, nfev : int
+        Newton iterations and log_post evaluations.
+    message : str
+        What happened, in words.
+    cond : float
+        Condition number of ``precision`` (inf when it is not positive definite).
+    """
+
+    def __init__(self, mode, hessian, cov, log_det_cov, logp, status, niter, nfev,
+                 message, cond=np.nan, **extra):
+        self.mode = mode
+        self.hessian = hessian
+        self.cov = cov
+        self.log_det_cov = float(log_det_cov)
+        self.logp = float(logp)
+        self.status = Status(int(status))
+        self.converged = bool(self.status >= 0)
+        self.niter = int(niter)
+        self.nfev = int(nfev)
+        self.message = message
+        self.cond = float(cond)
+        for k, v in extra.items():
+            setattr(self, k, v)
+
+    @property
+    def mean(self):
+        return self.mode
+
+    @property
+    def d(self):
+        return self.mode.shape[-1]
+
+    @property
+    def precision(self):
+        return -self.hessian
+
+    @property
+    def std(self):
+        return np.sqrt(np.diagonal(self.cov, axis1=-2, axis2=-1))
+
+    @property
+    def log_evidence(self):
+        return self.logp + 0.5 * self.d * np.log(2 * np.pi) + 0.5 * self.log_det_cov
+
+    def _chol(self):
+        _require_gaussian(self.status, self.cov, "this method")
+        return np.linalg.cholesky(self.cov)
+
+    def sample(self, size=1, rng=None):
+        """Draw from N(mode, cov).
+
+        Parameters
+        ----------
+        size : int
+            Number of draws.
+        rng : numpy.random.Generator, int or None
+            Random source (``numpy.random.default_rng(rng)``).
+
+        Returns
+        -------
+        ndarray, shape (size, d)
+
+        Raises
+        ------
+        LaplaceError
+            When the result has no valid covariance.
+        """
+        L = self._chol()
+        z = np.random.default_rng(rng).standard_normal((int(size), self.d))
+        return self.mode + z @ L.T
+
+    def logpdf(self, x):
+        """Log density of N(mode, cov) at ``x`` (shape (..., d)); returns shape (...)."""
+        _require_gaussian(self.status, self.cov, "logpdf")
+        x = np.asarray(x, dtype=float)
+        if x.shape[-1:] != (self.d,):
+            raise ValueError(f"x must have last dimension {self.d}, got shape {x.shape}")
+        r = x - self.mode
+        quad = np.einsum("...i,ij,...j->...", r, self.precision, r)
+        return -0.5 * (quad + self.d * np.log(2 * np.pi) + self.log_det_cov)
+
+    def interval(self, level=0.95):
+        """Equal-tailed marginal intervals ``mode ± z * std``.
+
+        Returns
+        -------
+        lower, upper : ndarray, shape (d,)
+        """
+        if not 0 < level < 1:
+            raise ValueError(f"level must lie in (0, 1), got {level!r}")
+        _require_gaussian(self.status, self.cov, "interval")
+        z = special.ndtri(0.5 + level / 2)
+        return self.mode - z * self.std, self.mode + z * self.std
+
+    def to_scipy(self):
+        """The approximation as a frozen ``scipy.stats.multivariate_normal``."""
+        _require_gaussian(self.status, self.cov, "to_scipy")
+        return stats.multivariate_normal(mean=self.mode, cov=self.cov)
+
+    def __repr__(self):
+        return (f"{type(self).__name__}(mode={self.mode!r}, std={self.std!r}, "
+                f"log_evidence={self.log_evidence!r}, status={self.status.name})")
+
+
+class BatchLaplaceResult:
+    """Laplace approximations of a batch of posteriors, batch dimensions first.
+
+    Every attribute of :class:`LaplaceResult` is here as an array with the batch
+    shape in front (``mode`` is ``(*batch, d)``, ``status`` is ``batch``);
+    ``message`` summarises the batch.  ``len(result)`` is the size of the first
+    batch dimension and ``result[i]`` is a :class:`LaplaceResult` (or a smaller
+    batch, for a multi-dimensional batch).
+    """
+
+    _single = LaplaceResult
+    _fields = ("mode", "hessian", "cov", "log_det_cov", "logp", "status", "niter",
+               "nfev", "cond")
+
+    def __init__(self, mode, hessian, cov, log_det_cov, logp, status, niter, nfev,
+                 cond, labels=None, **extra):
+        self.mode = mode
+        self.hessian = hessian
+        self.cov = cov
+        self.log_det_cov = log_det_cov
+        self.logp = logp
+        self.status = status
+        self.niter = niter
+        self.nfev = nfev
+        self.cond = cond
+        self.labels = labels
+        self._extra = extra
+        for k, v in extra.items():
+            setattr(self, k, v)
+
+    @property
+    def batch_shape(self):
+        return self.status.shape
+
+    @property
+    def d(self):
+        return self.mode.shape[-1]
+
+    @property
+    def mean(self):
+        return self.mode
+
+    @property
+    def precision(self):
+        return -self.hessian
+
+    @property
+    def std(self):
+        return np.sqrt(np.diagonal(self.cov, axis1=-2, axis2=-1))
+
+    @property
+    def converged(self):
+        return self.status >= 0
+
+    @property
+    def log_evidence(self):
+        return self.logp + 0.5 * self.d * np.log(2 * np.pi) + 0.5 * self.log_det_cov
+
+    @property
+    def message(self):
+        flat = self.status.reshape(-1)
+        n_ok = int(np.count_nonzero(flat >= 0))
+        text = f"{n_ok} of {flat.size} problems converged"
+        codes, counts = np.unique(flat[flat != 0], return_counts=True)
+        if codes.size:
+            text += "; " + ", ".join(f"{c} with status {int(k)} ({Status(int(k)).name})"
+                                     for k, c in zip(codes, counts))
+        return text
+
+    def __len__(self):
+        if not self.batch_shape:
+            raise TypeError("len() of a 0-d batch")
+        return self.batch_shape[0]
+
+    def __getitem__(self, index):
+        if not isinstance(index, tuple):
+            index = (index,)
+        probe = np.empty(self.batch_shape, dtype=np.int8)[index]  # validates the index
+        fields = {f: getattr(self, f)[index] for f in self._fields}
+        extra = {k: (v[index] if isinstance(v, np.ndarray) and v.shape[:len(self.batch_shape)]
+                     == self.batch_shape else v) for k, v in self._extra.items()}
+        if probe.ndim:
+            labels = None if self.labels is None else np.asarray(self.labels)[index]
+            return type(self)(**fields, labels=labels, **extra)
+        st = Status(int(fields["status"]))
+        return self._single(message=STATUS_MESSAGES[st], **fields, **extra)
+
+    def __iter__(self):
+        for i in range(len(self)):
+            yield self[i]
+
+    def _check(self, what):
+        if not np.all(np.isfinite(self.cov)):
+            bad = np.argwhere(~np.all(np.isfinite(self.cov), axis=(-2, -1)))
+            raise LaplaceError(f"{what} needs a Gaussian approximation for every problem, "
+                               f"but {len(bad)} have none (first at index "
+                               f"{tuple(int(v) for v in bad[0])}, status "
+                               f"{int(self.status[tuple(bad[0])])}); select the healthy "
+                               "ones with result.converged")
+
+    def sample(self, size=1, rng=None):
+        """Draw ``size`` samples per problem; returns shape ``(*batch, size, d)``."""
+        self._check("sample")
+        L = np.linalg.cholesky(self.cov)
+        z = np.random.default_rng(rng).standard_normal(self.batch_shape + (int(size), self.d))
+        return self.mode[..., None, :] + np.einsum("...ij,...sj->...si", L, z)
+
+    def logpdf(self, x):
+        """Log density of each problem's Gaussian at ``x`` (broadcast against
+        ``(*batch, d)``); returns the broadcast batch shape."""
+        self._check("logpdf")
+        x = np.asarray(x, dtype=float)
+        if x.shape[-1:] != (self.d,):
+            raise ValueError(f"x must have last dimension {self.d}, got shape {x.shape}")
+        r = x - self.mode
+        quad = np.einsum("...i,...ij,...j->...", r, self.precision, r)
+        return -0.5 * (quad + self.d * np.log(2 * np.pi) + self.log_det_cov)
+
+    def interval(self, level=0.95):
+        """Marginal intervals; returns ``lower, upper`` of shape ``(*batch, d)``."""
+        if not 0 < level < 1:
+            raise ValueError(f"level must lie in (0, 1), got {level!r}")
+        self._check("interval")
+        z = special.ndtri(0.5 + level / 2)
+        return self.mode - z * self.std, self.mode + z * self.std
+
+    def to_scipy(self):
+        """An object array (batch shape) of frozen ``multivariate_normal``."""
+        self._check("to_scipy")
+        out = np.empty(self.batch_shape, dtype=object)
+        for idx in np.ndindex(self.batch_shape):
+            out[idx] = stats.multivariate_normal(mean=self.mode[idx], cov=self.cov[idx])
+        return out
+
+    def __repr__(self):
+        return f"{type(self).__name__}(batch_shape={self.batch_shape}, d={self.d}, {self.message})"

@@ -1,0 +1,89 @@
+"""Status codes, the warning and the error of laplace_fast.
+
+The numbers mirror ``src/lf_status.h`` (a test checks that they agree)."""
+
+import enum
+import warnings
+
+import numpy as np
+
+__all__ = ["Status", "LaplaceWarning", "LaplaceError"]
+
+
+class Status(enum.IntEnum):
+    """Outcome of one Laplace approximation.
+
+    ``0`` is success, a positive code is success with a caveat (every field is
+    valid), a negative code is a failure (see the table in the README for which
+    fields are still meaningful).
+    """
+
+    OK = 0
+    ILL_CONDITIONED = 1
+    HESSIAN_INACCURATE = 2
+    EXTREME_PREDICTOR = 3
+    REGULARISED = 4
+    MAXITER = -1
+    NO_PROGRESS = -2
+    NONFINITE_X0 = -3
+    NONFINITE_FIT = -4
+    NOT_NEGDEF = -5
+    SINGULAR = -6
+    HESSIAN_NONFINITE = -7
+    DIVERGED = -8
+
+
+STATUS_MESSAGES = {
+    Status.OK: "converged; the Hessian at the mode is negative definite",
+    Status.ILL_CONDITIONED: "converged, but the precision matrix is ill-conditioned "
+                            "(condition number above 1e12)",
+    Status.HESSIAN_INACCURATE: "converged, but the finite-difference Hessian error "
+                               "estimate is large",
+    Status.EXTREME_PREDICTOR: "converged, but some linear predictors are extreme "
+                              "(separation-like data; the posterior is skewed)",
+    Status.REGULARISED: "converged; the covariance was regularised on request",
+    Status.MAXITER: "iteration limit reached before convergence",
+    Status.NO_PROGRESS: "the line search made no progress",
+    Status.NONFINITE_X0: "log_post is not finite at x0",
+    Status.NONFINITE_FIT: "non-finite values during the fit",
+    Status.NOT_NEGDEF: "the Hessian is not negative definite at the final point "
+                       "(a saddle point or a minimum, not a mode)",
+    Status.SINGULAR: "the Hessian is singular at the final point (a flat direction)",
+    Status.HESSIAN_NONFINITE: "the Hessian is not finite at the final point",
+    Status.DIVERGED: "the iteration diverged (improper posterior?)",
+}
+
+
+class LaplaceWarning(UserWarning):
+    """A Laplace approximation was formed with a caveat, or could not be formed.
+
+    Issued once per call; the per-problem detail is in ``result.status``."""
+
+
+class LaplaceError(RuntimeError):
+    """An operation needs a valid Gaussian approximation and the result has none."""
+
+
+def warn_statuses(status, *, stacklevel=3):
+    """Issue one LaplaceWarning summarising every non-zero status in ``status``."""
+    status = np.asarray(status)
+    flat = status.reshape(-1)
+    bad = np.flatnonzero(flat != 0)
+    if bad.size == 0:
+        return
+    if status.ndim == 0:
+        code = Status(int(flat[0]))
+        msg = f"status {int(code)} ({code.name}): {STATUS_MESSAGES[code]}"
+    else:
+        parts = []
+        for code in np.unique(flat[bad]):
+            idx = np.flatnonzero(flat == code)
+            where = [np.unravel_index(i, status.shape) for i in idx[:5]]
+            where = [w[0] if len(w) == 1 else w for w in where]
+            where = ", ".join(str(tuple(int(v) for v in w)) if isinstance(w, tuple)
+                              else str(int(w)) for w in where)
+            more = ", ..." if idx.size > 5 else ""
+            parts.append(f"{idx.size} with status {int(code)} "
+                         f"({Status(int(code)).name}) at [{where}{more}]")
+        msg = f"{bad.size} of {flat.size} problems: " + "; ".join(parts)
+    warnings.warn(msg, LaplaceWarning, stacklevel=stacklevel)

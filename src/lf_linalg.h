@@ -1,0 +1,135 @@
+/* Small dense linear algebra for laplace_fast: row-major d x d matrices, d up to a few
+ * dozen, written so that the compiler can unroll and vectorise the inner loops.  No BLAS,
+ * no allocation, no global state: safe inside OpenMP parallel regions.
+ *
+ * Positive definiteness is judged relative to scale (RELIABILITY.md rule 1): a pivot of
+ * the Cholesky factorisation of A must exceed rtol * max_i A_ii, never merely 0. */
+#ifndef LF_LINALG_H
+#define LF_LINALG_H
+
+#include <math.h>
+
+/* Cholesky A = L L^T in place (lower triangle, upper triangle zeroed).
+ * Returns 0 on success, k + 1 when pivot k fails the relative test or is not finite. */
+static inline int lf_cholesky(double *A, int d, double rtol)
+{
+    double scale = 0.0;
+    for (int i = 0; i < d; i++) {
+        double a = A[i * d + i];
+        if (!(a == a) || isinf(a)) return i + 1;
+        if (a > scale) scale = a;
+    }
+    double floor_ = rtol * scale;
+    for (int j = 0; j < d; j++) {
+        double *Lj = A + j * d;
+        double s = Lj[j];
+        for (int k = 0; k < j; k++) s -= Lj[k] * Lj[k];
+        if (!(s > floor_) || isinf(s)) return j + 1;
+        double ljj = sqrt(s), inv = 1.0 / ljj;
+        Lj[j] = ljj;
+        for (int i = j + 1; i < d; i++) {
+            double *Li = A + i * d;
+            double t = Li[j];
+            for (int k = 0; k < j; k++) t -= Li[k] * Lj[k];
+            Li[j] = t * inv;
+        }
+        for (int k = j + 1; k < d; k++) Lj[k] = 0.0;
+    }
+    return 0;
+}
+
+/* Solve L L^T x = b in place. */
+static inline void lf_chol_solve(const double *L, int d, double *b)
+{
+    for (int i = 0; i < d; i++) {
+        double t = b[i];
+        for (int k = 0; k < i; k++) t -= L[i * d + k] * b[k];
+        b[i] = t / L[i * d + i];
+    }
+    for (int i = d - 1; i >= 0; i--) {
+        double t = b[i];
+        for (int k = i + 1; k < d; k++) t -= L[k * d + i] * b[k];
+        b[i] = t / L[i * d + i];
+    }
+}
+
+/* log det(L L^T) */
+static inline double lf_chol_logdet(const double *L, int d)
+{
+    double s = 0.0;
+    for (int i = 0; i < d; i++) s += log(L[i * d + i]);
+    return 2.0 * s;
+}
+
+/* (L L^T)^{-1} into out (full symmetric); work holds d*d doubles. */
+static inline void lf_chol_inverse(const double *L, int d, double *out, double *work)
+{
+    /* work = L^{-1}, lower triangular, column by column */
+    for (int i = 0; i < d * d; i++) work[i] = 0.0;
+    for (int j = 0; j < d; j++) {
+        work[j * d + j] = 1.0 / L[j * d + j];
+        for (int i = j + 1; i < d; i++) {
+            double t = 0.0;
+            for (int k = j; k < i; k++) t -= L[i * d + k] * work[k * d + j];
+            work[i * d + j] = t / L[i * d + i];
+        }
+    }
+    /* out = L^{-T} L^{-1}: out_ij = sum_{k >= max(i,j)} W_ki W_kj */
+    for (int i = 0; i < d; i++) {
+        for (int j = 0; j <= i; j++) {
+            double t = 0.0;
+            for (int k = i; k < d; k++) t += work[k * d + i] * work[k * d + j];
+            out[i * d + j] = t;
+            out[j * d + i] = t;
+        }
+    }
+}
+
+/* Eigen-decomposition of a symmetric matrix by cyclic Jacobi rotations
+ * (Golub & Van Loan, Matrix Computations, 4th ed., sec. 8.5).  A is destroyed;
+ * w receives the eigenvalues, V (row-major) the eigenvectors as columns.
+ * Returns 0 when the off-diagonal mass fell below 1e-15 of the total, 1 otherwise. */
+static inline int lf_sym_eig(double *A, int d, double *w, double *V)
+{
+    for (int i = 0; i < d; i++)
+        for (int j = 0; j < d; j++) V[i * d + j] = (i == j) ? 1.0 : 0.0;
+    int ok = 1;
+    for (int sweep = 0; sweep < 60; sweep++) {
+        double off = 0.0, tot = 0.0;
+        for (int i = 0; i < d; i++)
+            for (int j = 0; j < d; j++) {
+                double a = A[i * d + j] * A[i * d + j];
+                tot += a;
+                if (i != j) off += a;
+            }
+        if (off <= 1e-30 * tot || off == 0.0) { ok = 0; break; }
+        for (int p = 0; p < d - 1; p++) {
+            for (int q = p + 1; q < d; q++) {
+                double apq = A[p * d + q];
+                if (apq == 0.0) continue;
+                double theta = (A[q * d + q] - A[p * d + p]) / (2.0 * apq);
+                double t = (theta >= 0 ? 1.0 : -1.0) / (fabs(theta) + sqrt(theta * theta + 1.0));
+                double c = 1.0 / sqrt(t * t + 1.0), s = t * c;
+                for (int k = 0; k < d; k++) {       /* columns p, q */
+                    double akp = A[k * d + p], akq = A[k * d + q];
+                    A[k * d + p] = c * akp - s * akq;
+                    A[k * d + q] = s * akp + c * akq;
+                }
+                for (int k = 0; k < d; k++) {       /* rows p, q */
+                    double apk = A[p * d + k], aqk = A[q * d + k];
+                    A[p * d + k] = c * apk - s * aqk;
+                    A[q * d + k] = s * apk + c * aqk;
+                }
+                for (int k = 0; k < d; k++) {
+                    double vkp = V[k * d + p], vkq = V[k * d + q];
+                    V[k * d + p] = c * vkp - s * vkq;
+                    V[k * d + q] = s * vkp + c * vkq;
+                }
+            }
+        }
+    }
+    for (int i = 0; i < d; i++) w[i] = A[i * d + i];
+    return ok;
+}
+
+#endif

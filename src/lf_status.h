@@ -1,0 +1,24 @@
+/* Status codes shared by every kernel of laplace_fast and mirrored by the Python
+ * IntEnum laplace_fast.Status (tests/test_status.py checks that the two agree).
+ * 0 = success, > 0 = success with a caveat, < 0 = failure.  See RELIABILITY.md. */
+#ifndef LF_STATUS_H
+#define LF_STATUS_H
+
+#define LF_OK                   0
+#define LF_ILL_CONDITIONED      1   /* condition number of the precision > 1e12     */
+#define LF_HESSIAN_INACCURATE   2   /* finite-difference error estimate too large    */
+#define LF_EXTREME_PREDICTOR    3   /* GLM: |eta| extreme (separation-like)          */
+#define LF_REGULARISED          4   /* covariance regularised on request             */
+#define LF_MAXITER             -1   /* iteration limit reached                       */
+#define LF_NO_PROGRESS         -2   /* line search made no progress                  */
+#define LF_NONFINITE_X0        -3   /* log_post not finite at x0                     */
+#define LF_NONFINITE_FIT       -4   /* non-finite values during the fit              */
+#define LF_NOT_NEGDEF          -5   /* Hessian not negative definite (saddle, min)   */
+#define LF_SINGULAR            -6   /* Hessian singular (a flat direction)           */
+#define LF_HESSIAN_NONFINITE   -7   /* Hessian not finite                            */
+#define LF_DIVERGED            -8   /* diverged (improper posterior)                 */
+
+/* Not a problem status: a user callback raised; the Python exception is re-raised. */
+#define LF_CALLBACK_ERROR    -100
+
+#endif
