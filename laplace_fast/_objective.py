@@ -1,1 +1,102 @@
+"""Turning what the caller passed into a compiled objective, and checking arguments.
 
+Every user error is raised here, before any work starts, naming the argument."""
+
+import numbers
+
+import numpy as np
+import scipy
+
+from . import _core
+
+__all__ = ["make_objective", "as_points", "check_options", "HESSIAN_METHODS"]
+
+HESSIAN_METHODS = tuple(_core.METHODS)
+
+# Relative eigenvalue tolerance below which -H counts as singular, by Hessian source:
+# about the relative accuracy each source reaches on a smooth function.
+SINGULAR_RTOL = {"analytic": 1e-13, "grad": 1e-9, "central": 1e-7, "forward": 1e-4,
+                 "richardson": 1e-10}
+
+
+def make_objective(log_post, args=(), grad=None, hess=None, kind="scalar"):
+    """Wrap ``log_post`` (and optional ``grad``/``hess``) for the compiled core.
+
+    kind: "scalar" (f((d,)) -> float), "vectorized" (f((m, d)) -> (m,)) or
+    "batch" (f((B, d)) -> (B,))."""
+    if isinstance(log_post, scipy.LowLevelCallable):
+        if grad is not None or hess is not None:
+            raise TypeError("grad and hess must be None when log_post is a LowLevelCallable")
+        if kind == "batch":
+            raise TypeError("log_post: laplace_batch needs a Python callable, "
+                            "not a LowLevelCallable")
+        if args:
+            raise TypeError("args must be empty for a LowLevelCallable "
+                            "(pass data through its user_data)")
+        return _core.LowLevelObjective(log_post)
+    if not callable(log_post):
+        raise TypeError(f"log_post must be callable or a scipy.LowLevelCallable, "
+                        f"got {type(log_post).__name__}")
+    for name, fn in (("grad", grad), ("hess", hess)):
+        if fn is not None and not callable(fn):
+            raise TypeError(f"{name} must be callable or None, got {type(fn).__name__}")
+    if not isinstance(args, tuple):
+        args = (args,)
+    code = {"scalar": 0, "vectorized": 1, "batch": 2}[kind]
+    return _core.PyCallback(log_post, args, grad, hess, code)
+
+
+def _real_array(x, name):
+    if isinstance(x, (str, bytes)):
+        raise TypeError(f"{name} must be real numbers, got {type(x).__name__}")
+    try:
+        a = np.asarray(x)
+    except Exception as exc:  # ragged lists and the like
+        raise ValueError(f"{name} could not be converted to an array: {exc}") from None
+    if a.dtype.kind not in "biuf":
+        raise TypeError(f"{name} must be real numbers, got dtype {a.dtype}")
+    return np.ascontiguousarray(a, dtype=np.float64)
+
+
+def as_points(x, name, batch=False):
+    """``x`` as a C-contiguous float64 array: (1, d) for one problem, (B, d) for a batch."""
+    a = _real_array(x, name)
+    if batch:
+        if a.ndim != 2:
+            raise ValueError(f"{name} must have shape (B, d), got shape {a.shape}")
+    else:
+        if a.ndim > 1:
+            raise ValueError(f"{name} must be a scalar or 1-D, got shape {a.shape}")
+        a = a.reshape(1, -1)
+    if a.shape[1] == 0:
+        raise ValueError(f"{name} must have at least one parameter (d >= 1)")
+    if not np.all(np.isfinite(a)):
+        bad = np.argwhere(~np.isfinite(a))[0]
+        where = f" (problem {bad[0]})" if batch else ""
+        raise ValueError(f"{name} must be finite; found {a[tuple(bad)]} at index "
+                         f"{tuple(int(v) for v in bad) if batch else int(bad[1])}{where}")
+    return a
+
+
+def check_options(*, d, tol=None, maxiter=None, step=None, hessian_method=None,
+                  method_name="hessian_method"):
+    """Validate the shared numeric options; return the step array (d,) or None."""
+    if tol is not None:
+        if not isinstance(tol, numbers.Real) or not np.isfinite(tol) or tol <= 0:
+            raise ValueError(f"tol must be a positive finite number, got {tol!r}")
+    if maxiter is not None:
+        if isinstance(maxiter, bool) or not isinstance(maxiter, numbers.Integral):
+            raise TypeError(f"maxiter must be an integer, got {type(maxiter).__name__}")
+        if maxiter < 1:
+            raise ValueError(f"maxiter must be at least 1, got {maxiter}")
+    if hessian_method is not None and hessian_method not in HESSIAN_METHODS:
+        raise ValueError(f"{method_name} must be one of {HESSIAN_METHODS}, "
+                         f"got {hessian_method!r}")
+    if step is None:
+        return None
+    s = _real_array(step, "step")
+    if s.ndim > 1 or (s.ndim == 1 and s.shape != (d,)):
+        raise ValueError(f"step must be a scalar or have shape ({d},), got shape {s.shape}")
+    if not np.all(np.isfinite(s)) or np.any(s <= 0):
+        raise ValueError(f"step must be positive and finite, got {step!r}")
+    return np.ascontiguousarray(np.broadcast_to(s, (d,)), dtype=np.float64)

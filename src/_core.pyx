@@ -1,1 +1,989 @@
-# placeholder, replaced by the real core
+# cython: language_level=3
+"""The generic Laplace core of laplace_fast: objectives, stencils, Newton, summaries.
+
+Design
+------
+1. One C-level *objective* interface (``lf_objective``): ``values`` evaluates log_post
+   at k point sets of B rows each (a (k, B, d) block, row b of every set belonging to
+   problem b), optional ``grad`` likewise, optional ``hess`` at one point set.  Three
+   implementations: a Python callable (scalar, vectorized or batch; a trampoline that
+   takes the GIL, calls, checks the returned shape and stores a raised exception), and a
+   ``scipy.LowLevelCallable`` ``double (int, double *, void *)`` that runs without the GIL.
+2. Stencils generate all their points first and ask for them in one ``values`` call, so
+   a vectorized Python callback costs one Python call per Hessian.  Steps are
+   ``c * max(1, |x_i|)`` rounded so that ``x_i + h_i`` is exact (Press et al., Numerical
+   Recipes, 3rd ed., sec. 5.7).  Central: c = eps**(1/4) (second differences; first
+   differences inside a Hessian stencil come for free), forward: c = eps**(1/3),
+   Richardson: c = 1e-2 at h and h/2, extrapolated as (4 H(h/2) - H(h)) / 3, error
+   estimate |R - H(h/2)| (Nocedal & Wright, Numerical Optimization, 2nd ed., sec. 8.1).
+   Mixed second differences use the 2-point symmetric form
+   [f(x+u) + f(x-u) - f(x±h_i e_i) - f(x±h_j e_j) + 2 f(x)] / (2 h_i h_j),
+   u = h_i e_i + h_j e_j: d(d+1) evaluations for a central Hessian, not 2 d^2.
+3. Damped Newton for the mode, all B problems in lock step (one ``values`` call per
+   stencil or line-search round for the whole batch).  The step Hessian is modified
+   only when the Cholesky of -H fails: eigenvalues of -H are replaced by
+   max(|lambda|, 1e-8 max|lambda|) (Nocedal & Wright sec. 3.4).  At a stationary point
+   that is not a maximum the step follows the eigenvector of largest curvature of H, so
+   a start at a saddle or minimum never comes back as a mode.  Backtracking (Armijo,
+   c1 = 1e-4) rejects non-finite trial points.  The Hessian reported is always the
+   unmodified one at the point returned.
+4. ``summarize`` classifies each reported Hessian by its eigenvalues (relative to scale)
+   and forms cov, log det and condition number by Cholesky, in ``prange``.
+
+Kernels never raise: they return an ``LF_*`` status (``lf_status.h``); the def wrappers
+re-raise a callback's exception unchanged.
+"""
+
+import numpy as np
+from cpython.pycapsule cimport PyCapsule_GetPointer, PyCapsule_GetName, PyCapsule_CheckExact
+from libc.math cimport fabs, sqrt, isfinite, nextafter, INFINITY, NAN
+from libc.stdlib cimport malloc, free
+from libc.string cimport memcpy
+from cython.parallel cimport prange, parallel
+
+cdef extern from "lf_status.h":
+    int LF_OK, LF_ILL_CONDITIONED, LF_HESSIAN_INACCURATE, LF_MAXITER, LF_NO_PROGRESS
+    int LF_NONFINITE_X0, LF_NONFINITE_FIT, LF_NOT_NEGDEF, LF_SINGULAR
+    int LF_HESSIAN_NONFINITE, LF_DIVERGED, LF_CALLBACK_ERROR
+
+cdef extern from "lf_linalg.h":
+    int lf_cholesky(double *A, int d, double rtol) noexcept nogil
+    void lf_chol_solve(const double *L, int d, double *b) noexcept nogil
+    double lf_chol_logdet(const double *L, int d) noexcept nogil
+    void lf_chol_inverse(const double *L, int d, double *out, double *work) noexcept nogil
+    int lf_sym_eig(double *A, int d, double *w, double *V) noexcept nogil
+
+STATUS_CODES = dict(OK=LF_OK, ILL_CONDITIONED=LF_ILL_CONDITIONED,
+                    HESSIAN_INACCURATE=LF_HESSIAN_INACCURATE, MAXITER=LF_MAXITER,
+                    NO_PROGRESS=LF_NO_PROGRESS, NONFINITE_X0=LF_NONFINITE_X0,
+                    NONFINITE_FIT=LF_NONFINITE_FIT, NOT_NEGDEF=LF_NOT_NEGDEF,
+                    SINGULAR=LF_SINGULAR, HESSIAN_NONFINITE=LF_HESSIAN_NONFINITE,
+                    DIVERGED=LF_DIVERGED)
+
+# finite-difference methods
+DEF FD_CENTRAL = 0
+DEF FD_FORWARD = 1
+DEF FD_RICHARDSON = 2
+METHODS = {"central": FD_CENTRAL, "forward": FD_FORWARD, "richardson": FD_RICHARDSON}
+
+DEF EPS = 2.220446049250313e-16
+DEF C_HESS_CENTRAL = 1.2207031250e-04    # eps**(1/4)
+DEF C_HESS_FORWARD = 6.0554544523933e-06  # eps**(1/3)
+DEF C_GRAD_CENTRAL = 6.0554544523933e-06  # eps**(1/3)
+DEF C_GRAD_FORWARD = 1.4901161193847656e-08  # eps**(1/2)
+DEF C_GRAD_RICHARDSON = 7.4009597974140505e-04  # eps**(1/5)
+DEF C_HESS_RICHARDSON = 1e-2
+DEF ARMIJO_C1 = 1e-4
+DEF MAX_HALVINGS = 50
+DEF EIG_FLOOR = 1e-8
+
+
+# ---------------------------------------------------------------- the objective interface
+ctypedef int (*values_fn)(void *ctx, Py_ssize_t k, Py_ssize_t B, Py_ssize_t d,
+                          const double *X, double *out) noexcept nogil
+ctypedef int (*hess_fn)(void *ctx, Py_ssize_t B, Py_ssize_t d,
+                        const double *X, double *H) noexcept nogil
+
+cdef struct lf_objective:
+    values_fn values        # (k, B, d) -> (k, B)
+    values_fn grad          # (k, B, d) -> (k, B, d), or NULL
+    hess_fn hess            # (B, d) -> (B, d, d), or NULL
+    void *ctx
+
+
+cdef class Objective:
+    """Base of the objectives handed to the kernels (built by laplace_fast._objective)."""
+    cdef lf_objective obj
+    cdef public object exc
+    cdef public Py_ssize_t ncalls
+
+    cdef int check(self, int rc) except -1:
+        """Re-raise a stored callback exception; return rc otherwise."""
+        if rc == LF_CALLBACK_ERROR:
+            exc = self.exc
+            self.exc = None
+            raise exc
+        return rc
+
+
+def _as_real_array(r, shape, what):
+    a = np.asarray(r)
+    if a.dtype.kind not in "biuf":
+        raise TypeError(f"{what} must return real numbers, got {type(r).__name__}"
+                        + (f" of dtype {a.dtype}" if isinstance(r, np.ndarray) else ""))
+    if a.shape != shape:
+        raise ValueError(f"{what} must return an array of shape {shape}, "
+                         f"got shape {a.shape}")
+    return a
+
+
+cdef class PyCallback(Objective):
+    """A Python log_post (and optional grad / hess).
+
+    kind 0: scalar, f((d,)) -> float; kind 1: vectorized, f((m, d)) -> (m,);
+    kind 2: batch, f((B, d)) -> (B,).  grad and hess take one point (set) per call.
+    """
+    cdef object f, grad, hess, args
+    cdef int kind
+
+    def __init__(self, f, args=(), grad=None, hess=None, int kind=0):
+        self.f = f
+        self.args = tuple(args)
+        self.grad = grad
+        self.hess = hess
+        self.kind = kind
+        self.exc = None
+        self.ncalls = 0
+        self.obj.ctx = <void *> self
+        self.obj.values = _py_values
+        self.obj.grad = NULL
+        self.obj.hess = NULL
+        if grad is not None:
+            self.obj.grad = _py_grad
+        if hess is not None:
+            self.obj.hess = _py_hess
+
+    cdef object _points(self, Py_ssize_t k, Py_ssize_t B, Py_ssize_t d, const double *X):
+        if self.kind == 2:
+            pts = np.empty((k, B, d))
+        else:
+            pts = np.empty((k * B, d))
+        cdef double[::1] flat = pts.reshape(-1)
+        if k * B * d:
+            memcpy(&flat[0], X, k * B * d * sizeof(double))
+        return pts
+
+    cdef int values(self, Py_ssize_t k, Py_ssize_t B, Py_ssize_t d, const double *X,
+                    double *out) noexcept:
+        cdef Py_ssize_t j
+        cdef double[::1] res
+        try:
+            pts = self._points(k, B, d, X)
+            if self.kind == 0:
+                for j in range(k):
+                    self.ncalls += 1
+                    r = self.f(pts[j], *self.args)
+                    if type(r) is float:
+                        out[j] = <double> r
+                    else:
+                        out[j] = float(_as_real_array(r, (), "log_post"))
+            elif self.kind == 1:
+                self.ncalls += 1
+                r = _as_real_array(self.f(pts, *self.args), (k,), "log_post")
+                res = np.ascontiguousarray(r, dtype=np.float64)
+                if k:
+                    memcpy(out, &res[0], k * sizeof(double))
+            else:
+                for j in range(k):
+                    self.ncalls += 1
+                    r = _as_real_array(self.f(pts[j], *self.args), (B,), "log_post")
+                    res = np.ascontiguousarray(r, dtype=np.float64)
+                    memcpy(out + j * B, &res[0], B * sizeof(double))
+        except BaseException as e:
+            self.exc = e
+            return LF_CALLBACK_ERROR
+        return 0
+
+    cdef int grads(self, Py_ssize_t k, Py_ssize_t B, Py_ssize_t d, const double *X,
+                   double *out) noexcept:
+        cdef Py_ssize_t j
+        cdef double[::1] res
+        try:
+            pts = self._points(k, B, d, X).reshape(k, B, d)
+            shape = (d,)
+            if self.kind == 2:
+                shape = (B, d)
+            for j in range(k):
+                p = pts[j] if self.kind == 2 else pts[j, 0]
+                r = _as_real_array(self.grad(p, *self.args), shape, "grad")
+                res = np.ascontiguousarray(r, dtype=np.float64).reshape(-1)
+                memcpy(out + j * B * d, &res[0], B * d * sizeof(double))
+        except BaseException as e:
+            self.exc = e
+            return LF_CALLBACK_ERROR
+        return 0
+
+    cdef int hessians(self, Py_ssize_t B, Py_ssize_t d, const double *X,
+                      double *out) noexcept:
+        cdef double[::1] res
+        try:
+            pts = self._points(1, B, d, X).reshape(B, d)
+            shape = (d, d)
+            if self.kind == 2:
+                shape = (B, d, d)
+            r = _as_real_array(self.hess(pts if self.kind == 2 else pts[0], *self.args),
+                               shape, "hess")
+            res = np.ascontiguousarray(r, dtype=np.float64).reshape(-1)
+            memcpy(out, &res[0], B * d * d * sizeof(double))
+        except BaseException as e:
+            self.exc = e
+            return LF_CALLBACK_ERROR
+        return 0
+
+
+cdef int _py_values(void *ctx, Py_ssize_t k, Py_ssize_t B, Py_ssize_t d,
+                    const double *X, double *out) noexcept nogil:
+    with gil:
+        return (<PyCallback> ctx).values(k, B, d, X, out)
+
+cdef int _py_grad(void *ctx, Py_ssize_t k, Py_ssize_t B, Py_ssize_t d,
+                  const double *X, double *out) noexcept nogil:
+    with gil:
+        return (<PyCallback> ctx).grads(k, B, d, X, out)
+
+cdef int _py_hess(void *ctx, Py_ssize_t B, Py_ssize_t d,
+                  const double *X, double *out) noexcept nogil:
+    with gil:
+        return (<PyCallback> ctx).hessians(B, d, X, out)
+
+
+ctypedef double (*llc_fn)(int n, double *x, void *user_data) noexcept nogil
+
+cdef struct llc_ctx:
+    llc_fn fn
+    void *user_data
+
+LLC_SIGNATURE = "double (int, double *, void *)"
+
+cdef class LowLevelObjective(Objective):
+    """A scipy.LowLevelCallable ``double (int n, double *x, void *user_data)``.
+
+    The whole stencil or line search runs without the GIL; each point is copied into
+    scratch before the call, so a callable that writes into x harms nothing."""
+    cdef llc_ctx c
+    cdef object keep     # the LowLevelCallable, kept alive with its user data
+
+    def __init__(self, llc):
+        capsule = tuple.__getitem__(llc, 0)
+        user_data = tuple.__getitem__(llc, 2)
+        if not PyCapsule_CheckExact(capsule):
+            raise TypeError("log_post: a LowLevelCallable must wrap a PyCapsule")
+        name = PyCapsule_GetName(capsule)
+        sig = name.decode() if name != NULL else ""
+        if sig != LLC_SIGNATURE:
+            raise ValueError(f"log_post: a LowLevelCallable must have the signature "
+                             f"'{LLC_SIGNATURE}', got '{sig}'")
+        self.c.fn = <llc_fn> PyCapsule_GetPointer(capsule, name)
+        self.c.user_data = NULL
+        if user_data is not None:
+            if PyCapsule_CheckExact(user_data):
+                self.c.user_data = PyCapsule_GetPointer(user_data,
+                                                        PyCapsule_GetName(user_data))
+            else:
+                import ctypes
+                self.c.user_data = <void *> <size_t> ctypes.cast(
+                    user_data, ctypes.c_void_p).value
+        self.keep = llc
+        self.exc = None
+        self.ncalls = 0
+        self.obj.ctx = <void *> &self.c
+        self.obj.values = _llc_values
+        self.obj.grad = NULL
+        self.obj.hess = NULL
+
+
+cdef int _llc_values(void *ctx, Py_ssize_t k, Py_ssize_t B, Py_ssize_t d,
+                     const double *X, double *out) noexcept nogil:
+    cdef llc_ctx *c = <llc_ctx *> ctx
+    cdef Py_ssize_t j, n = k * B
+    cdef double *x = <double *> malloc((d + 1) * sizeof(double))
+    if x == NULL:
+        return -99
+    for j in range(n):
+        memcpy(x, X + j * d, d * sizeof(double))
+        out[j] = c.fn(<int> d, x, c.user_data)
+    free(x)
+    return 0
+
+
+# ---------------------------------------------------------------- stencils
+cdef inline void make_steps(const double *x, Py_ssize_t d, const double *hstep, double c,
+                            double scale, double *h) noexcept nogil:
+    """Steps c * max(1, |x_i|) (or hstep_i * scale), rounded so that x_i + h_i is exact."""
+    cdef Py_ssize_t i
+    cdef double hi, t
+    for i in range(d):
+        if hstep != NULL:
+            hi = hstep[i] * scale
+        else:
+            hi = c * scale * (fabs(x[i]) if fabs(x[i]) > 1.0 else 1.0)
+        t = x[i] + hi
+        hi = t - x[i]
+        if hi == 0.0:
+            hi = nextafter(x[i], INFINITY) - x[i]
+        h[i] = hi
+
+
+cdef inline Py_ssize_t hess_points(int forward, Py_ssize_t d) noexcept nogil:
+    if forward:
+        return 2 * d + d * (d - 1) // 2
+    return d * (d + 1)
+
+
+cdef void fill_hess_points(int forward, const double *x, const double *h, Py_ssize_t d,
+                           Py_ssize_t B, Py_ssize_t b, double *pts) noexcept nogil:
+    """Write the points of problem b's second-difference stencil (f(x) excluded) into
+    rows b of the (P, B, d) block pts."""
+    cdef Py_ssize_t i, j, p = 0, q
+    cdef Py_ssize_t P = hess_points(forward, d)
+    for q in range(P):
+        memcpy(pts + (q * B + b) * d, x, d * sizeof(double))
+    for i in range(d):
+        if forward:
+            pts[(p * B + b) * d + i] += h[i]
+            pts[((p + 1) * B + b) * d + i] += 2.0 * h[i]
+        else:
+            pts[(p * B + b) * d + i] += h[i]
+            pts[((p + 1) * B + b) * d + i] -= h[i]
+        p += 2
+    for i in range(d):
+        for j in range(i + 1, d):
+            pts[(p * B + b) * d + i] += h[i]
+            pts[(p * B + b) * d + j] += h[j]
+            if not forward:
+                pts[((p + 1) * B + b) * d + i] -= h[i]
+                pts[((p + 1) * B + b) * d + j] -= h[j]
+                p += 2
+            else:
+                p += 1
+
+
+cdef void combine_hess(int forward, double f0, const double *F, const double *h,
+                       Py_ssize_t d, Py_ssize_t B, Py_ssize_t b, double *g,
+                       double *H) noexcept nogil:
+    """Gradient (central only; g may be NULL) and Hessian of problem b from values F
+    (P, B) of the stencil written by fill_hess_points."""
+    cdef Py_ssize_t i, j, p
+    cdef double fp, fm, v
+    for i in range(d):
+        fp = F[(2 * i) * B + b]
+        fm = F[(2 * i + 1) * B + b]
+        if forward:
+            H[i * d + i] = ((fm - f0) - 2.0 * (fp - f0)) / (h[i] * h[i])
+        else:
+            H[i * d + i] = ((fp - f0) + (fm - f0)) / (h[i] * h[i])
+            if g != NULL:
+                g[i] = (fp - fm) / (2.0 * h[i])
+    p = 2 * d
+    for i in range(d):
+        for j in range(i + 1, d):
+            if forward:
+                v = ((F[p * B + b] - F[(2 * i) * B + b]) - (F[(2 * j) * B + b] - f0)) \
+                    / (h[i] * h[j])
+                p += 1
+            else:
+                v = ((F[p * B + b] - F[(2 * i) * B + b] - F[(2 * j) * B + b] + f0)
+                     + (F[(p + 1) * B + b] - F[(2 * i + 1) * B + b]
+                        - F[(2 * j + 1) * B + b] + f0)) / (2.0 * h[i] * h[j])
+                p += 2
+            H[i * d + j] = v
+            H[j * d + i] = v
+
+
+cdef int stencil_hessian(lf_objective *obj, Py_ssize_t B, Py_ssize_t d, const double *x,
+                         const double *f0, const char *active, int forward,
+                         const double *hstep, double c, double scale, double *g, double *H,
+                         long *nfev) noexcept nogil:
+    """Second-difference Hessian (and central gradient, when g != NULL and not forward)
+    of every active problem; inactive rows are evaluated at x and left untouched."""
+    cdef Py_ssize_t P = hess_points(forward, d), b, q
+    cdef double *pts = <double *> malloc((P * B * d + P * B + d + 1) * sizeof(double))
+    cdef double *F
+    cdef double *h
+    cdef int rc
+    if pts == NULL:
+        return -99
+    F = pts + P * B * d
+    h = F + P * B
+    for b in range(B):
+        if active[b]:
+            make_steps(x + b * d, d, hstep, c, scale, h)
+            fill_hess_points(forward, x + b * d, h, d, B, b, pts)
+        else:
+            for q in range(P):
+                memcpy(pts + (q * B + b) * d, x + b * d, d * sizeof(double))
+    rc = obj.values(obj.ctx, P, B, d, pts, F)
+    if rc == 0:
+        for b in range(B):
+            if active[b]:
+                nfev[b] += P
+                make_steps(x + b * d, d, hstep, c, scale, h)
+                combine_hess(forward, f0[b], F, h, d, B, b,
+                             g + b * d if g != NULL else NULL, H + b * d * d)
+    free(pts)
+    return rc
+
+
+cdef int stencil_gradient(lf_objective *obj, Py_ssize_t B, Py_ssize_t d, const double *x,
+                          const double *f0, const char *active, int forward,
+                          const double *hstep, double c, double scale, double *g,
+                          long *nfev) noexcept nogil:
+    """First differences: central 2d points, forward d points (f0 reused)."""
+    cdef Py_ssize_t P = d if forward else 2 * d, b, q, i
+    cdef double *pts = <double *> malloc((P * B * d + P * B + d + 1) * sizeof(double))
+    cdef double *F
+    cdef double *h
+    cdef int rc
+    if pts == NULL:
+        return -99
+    F = pts + P * B * d
+    h = F + P * B
+    for b in range(B):
+        for q in range(P):
+            memcpy(pts + (q * B + b) * d, x + b * d, d * sizeof(double))
+        if active[b]:
+            make_steps(x + b * d, d, hstep, c, scale, h)
+            for i in range(d):
+                if forward:
+                    pts[(i * B + b) * d + i] += h[i]
+                else:
+                    pts[((2 * i) * B + b) * d + i] += h[i]
+                    pts[((2 * i + 1) * B + b) * d + i] -= h[i]
+    rc = obj.values(obj.ctx, P, B, d, pts, F)
+    if rc == 0:
+        for b in range(B):
+            if active[b]:
+                nfev[b] += P
+                make_steps(x + b * d, d, hstep, c, scale, h)
+                for i in range(d):
+                    if forward:
+                        g[b * d + i] = (F[i * B + b] - f0[b]) / h[i]
+                    else:
+                        g[b * d + i] = (F[(2 * i) * B + b] - F[(2 * i + 1) * B + b]) \
+                                       / (2.0 * h[i])
+    free(pts)
+    return rc
+
+
+cdef int grad_difference_hessian(lf_objective *obj, Py_ssize_t B, Py_ssize_t d,
+                                 const double *x, const char *active, int forward,
+                                 const double *hstep, double c, double scale,
+                                 const double *g0, double *H) noexcept nogil:
+    """Hessian by differencing the user's gradient, symmetrised: column j is
+    (g(x + h_j e_j) - g(x - h_j e_j)) / (2 h_j), or forward against g0."""
+    cdef Py_ssize_t P = d if forward else 2 * d, b, q, i, j
+    cdef double *pts = <double *> malloc((P * B * d + P * B * d + d + 1) * sizeof(double))
+    cdef double *G
+    cdef double *h
+    cdef double *Hb
+    cdef double v
+    cdef int rc
+    if pts == NULL:
+        return -99
+    G = pts + P * B * d
+    h = G + P * B * d
+    for b in range(B):
+        for q in range(P):
+            memcpy(pts + (q * B + b) * d, x + b * d, d * sizeof(double))
+        if active[b]:
+            make_steps(x + b * d, d, hstep, c, scale, h)
+            for j in range(d):
+                if forward:
+                    pts[(j * B + b) * d + j] += h[j]
+                else:
+                    pts[((2 * j) * B + b) * d + j] += h[j]
+                    pts[((2 * j + 1) * B + b) * d + j] -= h[j]
+    rc = obj.grad(obj.ctx, P, B, d, pts, G)
+    if rc == 0:
+        for b in range(B):
+            if active[b]:
+                make_steps(x + b * d, d, hstep, c, scale, h)
+                Hb = H + b * d * d
+                for j in range(d):
+                    for i in range(d):
+                        if forward:
+                            Hb[i * d + j] = (G[(j * B + b) * d + i] - g0[b * d + i]) / h[j]
+                        else:
+                            Hb[i * d + j] = (G[((2 * j) * B + b) * d + i]
+                                             - G[((2 * j + 1) * B + b) * d + i]) / (2.0 * h[j])
+                for i in range(d):
+                    for j in range(i + 1, d):
+                        v = 0.5 * (Hb[i * d + j] + Hb[j * d + i])
+                        Hb[i * d + j] = v
+                        Hb[j * d + i] = v
+    free(pts)
+    return rc
+
+
+cdef int richardson_combine(Py_ssize_t n, double *coarse, const double *fine,
+                            double *err) noexcept nogil:
+    """coarse <- (4 fine - coarse) / 3; err <- |result - fine| (n entries)."""
+    cdef Py_ssize_t i
+    cdef double r
+    for i in range(n):
+        r = (4.0 * fine[i] - coarse[i]) / 3.0
+        if err != NULL:
+            err[i] = fabs(r - fine[i])
+        coarse[i] = r
+    return 0
+
+
+cdef int derivatives(lf_objective *obj, Py_ssize_t B, Py_ssize_t d, const double *x,
+                     const double *f0, const char *active, int method, const double *hstep,
+                     double *g, double *H, double *herr, long *nfev) noexcept nogil:
+    """Gradient and Hessian of every active problem by the best means available:
+    analytic hess/grad when the objective has them, else finite differences of the
+    gradient, else of values.  herr (B, d, d) receives a Richardson error estimate
+    (zero otherwise)."""
+    cdef Py_ssize_t n = B * d, nn = B * d * d, i
+    cdef int rc = 0, fwd = method == FD_FORWARD
+    cdef double *tmp = NULL
+    for i in range(nn):
+        herr[i] = 0.0
+    # the gradient
+    if obj.grad != NULL:
+        rc = obj.grad(obj.ctx, 1, B, d, x, g)
+    elif obj.hess != NULL or method != FD_CENTRAL:
+        rc = stencil_gradient(obj, B, d, x, f0, active, 0, hstep, C_GRAD_CENTRAL, 1.0,
+                              g, nfev)
+    if rc != 0:
+        return rc
+    # the Hessian
+    if obj.hess != NULL:
+        return obj.hess(obj.ctx, B, d, x, H)
+    if method == FD_RICHARDSON:
+        tmp = <double *> malloc((nn + 1) * sizeof(double))
+        if tmp == NULL:
+            return -99
+    if obj.grad != NULL:
+        rc = grad_difference_hessian(obj, B, d, x, active, fwd, hstep,
+                                     C_GRAD_FORWARD if fwd else (
+                                         C_GRAD_RICHARDSON if tmp != NULL else C_GRAD_CENTRAL),
+                                     1.0, g, H)
+        if rc == 0 and tmp != NULL:
+            rc = grad_difference_hessian(obj, B, d, x, active, 0, hstep, C_GRAD_RICHARDSON,
+                                         0.5, g, tmp)
+    else:
+        rc = stencil_hessian(obj, B, d, x, f0, active, fwd, hstep,
+                             C_HESS_FORWARD if fwd else (
+                                 C_HESS_RICHARDSON if tmp != NULL else C_HESS_CENTRAL),
+                             1.0, g if method == FD_CENTRAL else NULL, H, nfev)
+        if rc == 0 and tmp != NULL:
+            rc = stencil_hessian(obj, B, d, x, f0, active, 0, hstep, C_HESS_RICHARDSON,
+                                 0.5, NULL, tmp, nfev)
+    if rc == 0 and tmp != NULL:
+        richardson_combine(nn, H, tmp, herr)
+    free(tmp)
+    return rc
+
+
+# ---------------------------------------------------------------- Newton
+cdef inline double scaled_norm(const double *p, const double *x, Py_ssize_t d) noexcept nogil:
+    cdef Py_ssize_t i
+    cdef double m = 0.0, s, v
+    for i in range(d):
+        s = fabs(x[i])
+        v = fabs(p[i]) / (s if s > 1.0 else 1.0)
+        if v > m:
+            m = v
+    return m
+
+
+cdef inline int all_finite(const double *a, Py_ssize_t n) noexcept nogil:
+    cdef Py_ssize_t i
+    for i in range(n):
+        if not isfinite(a[i]):
+            return 0
+    return 1
+
+
+cdef int newton_direction(const double *g, const double *H, const double *x, Py_ssize_t d,
+                          double tol, double *p, double *A, double *V,
+                          double *w) noexcept nogil:
+    """Ascent direction p for log_post.  Returns 0 for the plain Newton step
+    (-H positive definite), 1 for a modified step, 2 when the step is negligible but
+    H has positive curvature: p is then the unit eigenvector of largest curvature
+    (escape from a stationary point that is not a maximum), 3 when the step is
+    negligible and -H is positive semi-definite (nothing left to do here)."""
+    cdef Py_ssize_t i, j, k
+    cdef double lam_max = 0.0, lam_min, t
+    cdef Py_ssize_t imin = 0
+    for i in range(d * d):
+        A[i] = -H[i]
+    for i in range(d):
+        p[i] = g[i]
+    if lf_cholesky(A, <int> d, 16 * d * EPS) == 0:
+        lf_chol_solve(A, <int> d, p)
+        return 0
+    for i in range(d * d):
+        A[i] = -H[i]
+    lf_sym_eig(A, <int> d, w, V)
+    lam_min = w[0]
+    for i in range(d):
+        if fabs(w[i]) > lam_max:
+            lam_max = fabs(w[i])
+        if w[i] < lam_min:
+            lam_min = w[i]
+            imin = i
+    for i in range(d):
+        p[i] = 0.0
+    if lam_max > 0.0:
+        for k in range(d):
+            t = 0.0
+            for j in range(d):
+                t += V[j * d + k] * g[j]
+            t /= fabs(w[k]) if fabs(w[k]) > EIG_FLOOR * lam_max else EIG_FLOOR * lam_max
+            for i in range(d):
+                p[i] += V[i * d + k] * t
+    if scaled_norm(p, x, d) > tol:
+        return 1
+    if lam_min < -16 * d * EPS * lam_max:
+        for i in range(d):
+            p[i] = V[i * d + imin]
+        return 2
+    return 3
+
+
+cdef struct newton_work:
+    double *xt          # (B, d) trial points
+    double *P           # (B, d) steps
+    double *ft          # (B,)
+    double *alpha       # (B,)
+    double *slope       # (B,)
+    double *sn          # (B,) scaled Newton step
+    double *bound       # (B,) divergence bound on |x|
+    double *A           # (d, d)
+    double *V           # (d, d)
+    double *w           # (d,)
+    char *active        # (B,)
+    char *in_ls         # (B,)
+    char *escape        # (B,)
+
+
+cdef int newton_loop(lf_objective *obj, Py_ssize_t B, Py_ssize_t d, double *x, double *f,
+                     double *g, double *H, double *herr, int *status, long *niter,
+                     long *nfev, double tol, long maxiter, const double *hstep,
+                     newton_work *W) noexcept nogil:
+    cdef Py_ssize_t b, i, it = 0, it_ls, nact
+    cdef int rc, kind, any_ls
+    cdef double s
+    for b in range(B):
+        status[b] = LF_OK
+        niter[b] = 0
+        nfev[b] = 0
+        W.active[b] = 1
+        s = 1.0
+        for i in range(d):
+            if fabs(x[b * d + i]) > s:
+                s = fabs(x[b * d + i])
+        W.bound[b] = 1e12 * s
+    rc = obj.values(obj.ctx, 1, B, d, x, f)
+    if rc != 0:
+        return rc
+    for b in range(B):
+        nfev[b] += 1
+        if not isfinite(f[b]):
+            status[b] = LF_NONFINITE_X0
+            W.active[b] = 0
+    while True:
+        rc = derivatives(obj, B, d, x, f, W.active, FD_CENTRAL, hstep, g, H, herr, nfev)
+        if rc != 0:
+            return rc
+        nact = 0
+        for b in range(B):
+            W.in_ls[b] = 0
+            if not W.active[b]:
+                continue
+            if not all_finite(g + b * d, d):
+                status[b] = LF_NONFINITE_FIT
+                W.active[b] = 0
+                continue
+            if not all_finite(H + b * d * d, d * d):
+                status[b] = LF_HESSIAN_NONFINITE
+                W.active[b] = 0
+                continue
+            kind = newton_direction(g + b * d, H + b * d * d, x + b * d, d, tol,
+                                    W.P + b * d, W.A, W.V, W.w)
+            W.escape[b] = kind == 2
+            W.sn[b] = scaled_norm(W.P + b * d, x + b * d, d)
+            if kind == 3 or (kind == 0 and W.sn[b] <= tol):
+                W.active[b] = 0          # converged, or flat: the summary classifies H
+                continue
+            if it >= maxiter:
+                status[b] = LF_MAXITER
+                W.active[b] = 0
+                continue
+            W.slope[b] = 0.0
+            for i in range(d):
+                W.slope[b] += g[b * d + i] * W.P[b * d + i]
+            W.alpha[b] = 1.0
+            if W.escape[b]:
+                for i in range(d):
+                    if fabs(x[b * d + i]) > W.alpha[b]:
+                        W.alpha[b] = fabs(x[b * d + i])
+            W.in_ls[b] = 1
+            nact += 1
+        if nact == 0:
+            return 0
+        # backtracking line search, all problems in one values call per round
+        for it_ls in range(MAX_HALVINGS):
+            any_ls = 0
+            for b in range(B):
+                for i in range(d):
+                    W.xt[b * d + i] = x[b * d + i] + (W.alpha[b] * W.P[b * d + i]
+                                                      if W.in_ls[b] else 0.0)
+                any_ls = any_ls or W.in_ls[b]
+            if not any_ls:
+                break
+            rc = obj.values(obj.ctx, 1, B, d, W.xt, W.ft)
+            if rc != 0:
+                return rc
+            for b in range(B):
+                if not W.in_ls[b]:
+                    continue
+                nfev[b] += 1
+                if W.ft[b] == INFINITY:
+                    status[b] = LF_DIVERGED       # log_post unbounded above
+                    W.active[b] = 0
+                    W.in_ls[b] = 0
+                elif isfinite(W.ft[b]) and (
+                        W.ft[b] > f[b] if W.escape[b]
+                        else W.ft[b] >= f[b] + ARMIJO_C1 * W.alpha[b] * W.slope[b]):
+                    memcpy(x + b * d, W.xt + b * d, d * sizeof(double))
+                    f[b] = W.ft[b]
+                    niter[b] += 1
+                    W.in_ls[b] = 0
+                else:
+                    W.alpha[b] *= 0.5
+        for b in range(B):
+            if W.in_ls[b]:
+                # nothing acceptable along the step: the noise floor of log_post when the
+                # Newton step is already tiny, a genuine failure otherwise
+                W.active[b] = 0
+                if W.escape[b] or W.sn[b] > 1e3 * tol:
+                    status[b] = LF_NO_PROGRESS
+            elif W.active[b]:
+                for i in range(d):
+                    if fabs(x[b * d + i]) > W.bound[b]:
+                        status[b] = LF_DIVERGED
+                        W.active[b] = 0
+                        break
+        it += 1
+
+
+cdef int newton_batch(lf_objective *obj, Py_ssize_t B, Py_ssize_t d, double *x, double *f,
+                      double *g, double *H, double *herr, int *status, long *niter,
+                      long *nfev, double tol, long maxiter, int final_method,
+                      const double *hstep) noexcept nogil:
+    """Damped Newton for B problems in lock step (see the module docstring).
+    On return x is each problem's last iterate and f, g, H the values there (H by
+    final_method for the problems that converged); status is LF_OK or a failure code
+    (``summarize`` then classifies the Hessian of the LF_OK ones)."""
+    cdef newton_work W
+    cdef Py_ssize_t b, nact = 0
+    cdef int rc
+    cdef double *buf = <double *> malloc((7 * B * d + 6 * B + 2 * d * d + d + 1)
+                                         * sizeof(double))
+    cdef char *flags = <char *> malloc(3 * B + 1)
+    if buf == NULL or flags == NULL:
+        free(buf)
+        free(flags)
+        return -99
+    W.xt = buf
+    W.P = buf + B * d
+    W.ft = W.P + B * d
+    W.alpha = W.ft + B
+    W.slope = W.alpha + B
+    W.sn = W.slope + B
+    W.bound = W.sn + B
+    W.A = W.bound + B
+    W.V = W.A + d * d
+    W.w = W.V + d * d
+    W.active = flags
+    W.in_ls = flags + B
+    W.escape = flags + 2 * B
+    rc = newton_loop(obj, B, d, x, f, g, H, herr, status, niter, nfev, tol, maxiter,
+                     hstep, &W)
+    if rc == 0 and final_method != FD_CENTRAL and obj.hess == NULL:
+        for b in range(B):
+            W.active[b] = status[b] == LF_OK
+            nact += W.active[b]
+        if nact:
+            # only H and herr come from the final stencil; W.xt takes its gradient
+            rc = derivatives(obj, B, d, x, f, W.active, final_method, hstep, W.xt, H,
+                             herr, nfev)
+    free(buf)
+    free(flags)
+    return rc
+
+
+# ---------------------------------------------------------------- summaries
+cdef void summarize_one(const double *H, Py_ssize_t d, double rtol, double *cov,
+                        double *logdet, double *cond, int *status,
+                        double *work) noexcept nogil:
+    """Classify -H by its eigenvalues relative to the largest and, when it is
+    positive definite, form cov = (-H)^-1 and log det cov by Cholesky."""
+    cdef double *A = work
+    cdef double *V = work + d * d
+    cdef double *w = V + d * d
+    cdef Py_ssize_t i
+    cdef double lam_max = 0.0, lam_min, lam_top
+    for i in range(d * d):
+        cov[i] = NAN
+    logdet[0] = NAN
+    cond[0] = INFINITY
+    if not all_finite(H, d * d):
+        status[0] = LF_HESSIAN_NONFINITE
+        return
+    for i in range(d * d):
+        A[i] = -H[i]
+    lf_sym_eig(A, <int> d, w, V)
+    lam_min = w[0]
+    lam_top = w[0]
+    for i in range(d):
+        if fabs(w[i]) > lam_max:
+            lam_max = fabs(w[i])
+        if w[i] < lam_min:
+            lam_min = w[i]
+        if w[i] > lam_top:
+            lam_top = w[i]
+    if lam_min < -rtol * lam_max:
+        status[0] = LF_NOT_NEGDEF
+        return
+    if lam_max == 0.0 or lam_min <= rtol * lam_max:
+        status[0] = LF_SINGULAR
+        return
+    for i in range(d * d):
+        A[i] = -H[i]
+    if lf_cholesky(A, <int> d, 0.0) != 0:
+        status[0] = LF_SINGULAR
+        return
+    lf_chol_inverse(A, <int> d, cov, V)
+    logdet[0] = -lf_chol_logdet(A, <int> d)
+    cond[0] = lam_top / lam_min
+    if status[0] == LF_OK and cond[0] > 1e12:
+        status[0] = LF_ILL_CONDITIONED
+
+
+# ---------------------------------------------------------------- def wrappers
+def _objective_check(Objective objective, int rc):
+    if rc == -99:
+        raise MemoryError("laplace_fast: out of memory for the stencil points")
+    objective.check(rc)
+
+
+def fd_derivatives(Objective objective, const double[:, ::1] x, str method, step=None,
+                   bint want_hessian=True):
+    """Value, gradient and (optionally) Hessian of B problems at x (B, d) by the
+    objective's derivatives or finite differences.  Returns f (B,), g (B, d),
+    H (B, d, d) or None, herr (B, d, d) or None, nfev (B,)."""
+    cdef Py_ssize_t B = x.shape[0], d = x.shape[1]
+    cdef int m = METHODS[method], rc
+    f = np.empty(B)
+    g = np.empty((B, d))
+    nf = np.zeros(B, dtype=np.int_)
+    act = np.ones(B, dtype=np.int8)
+    xc = np.array(x)
+    cdef double[::1] fv = f
+    cdef double[:, ::1] gv = g
+    cdef double[:, ::1] xv = xc
+    cdef long[::1] nv = nf
+    cdef char[::1] av = act.view(np.int8)
+    cdef double[::1] hs
+    cdef const double *hp = NULL
+    cdef double[:, :, ::1] Hv
+    cdef double[:, :, ::1] Ev
+    cdef double c
+    if step is not None:
+        hs = np.ascontiguousarray(step, dtype=np.float64)
+        hp = &hs[0]
+    if B == 0 or d == 0:
+        raise ValueError("x must have at least one parameter")
+    with nogil:
+        rc = objective.obj.values(objective.obj.ctx, 1, B, d, &xv[0, 0], &fv[0])
+    _objective_check(objective, rc)
+    nf += 1
+    if not want_hessian:
+        if objective.obj.grad != NULL:
+            with nogil:
+                rc = objective.obj.grad(objective.obj.ctx, 1, B, d, &xv[0, 0], &gv[0, 0])
+        elif m == FD_RICHARDSON:
+            g2 = np.empty((B, d))
+            Ev = g2.reshape(B, 1, d)
+            with nogil:
+                rc = stencil_gradient(&objective.obj, B, d, &xv[0, 0], &fv[0], &av[0], 0,
+                                      hp, C_GRAD_RICHARDSON, 1.0, &gv[0, 0], &nv[0])
+                if rc == 0:
+                    rc = stencil_gradient(&objective.obj, B, d, &xv[0, 0], &fv[0], &av[0],
+                                          0, hp, C_GRAD_RICHARDSON, 0.5, &Ev[0, 0, 0],
+                                          &nv[0])
+                if rc == 0:
+                    richardson_combine(B * d, &gv[0, 0], &Ev[0, 0, 0], NULL)
+        else:
+            c = C_GRAD_FORWARD if m == FD_FORWARD else C_GRAD_CENTRAL
+            with nogil:
+                rc = stencil_gradient(&objective.obj, B, d, &xv[0, 0], &fv[0], &av[0],
+                                      m == FD_FORWARD, hp, c, 1.0, &gv[0, 0], &nv[0])
+        _objective_check(objective, rc)
+        return f, g, None, None, nf
+    H = np.empty((B, d, d))
+    herr = np.empty((B, d, d))
+    Hv = H
+    Ev = herr
+    with nogil:
+        rc = derivatives(&objective.obj, B, d, &xv[0, 0], &fv[0], &av[0], m, hp,
+                         &gv[0, 0], &Hv[0, 0, 0], &Ev[0, 0, 0], &nv[0])
+    _objective_check(objective, rc)
+    return f, g, H, herr, nf
+
+
+def newton(Objective objective, const double[:, ::1] x0, double tol, long maxiter,
+           str final_method, step=None):
+    """Damped Newton from x0 (B, d).  Returns x, f, g, H, herr, status, niter, nfev."""
+    cdef Py_ssize_t B = x0.shape[0], d = x0.shape[1]
+    cdef int m = METHODS[final_method], rc
+    x = np.array(x0)
+    f = np.empty(B)
+    g = np.zeros((B, d))
+    H = np.zeros((B, d, d))
+    herr = np.zeros((B, d, d))
+    status = np.zeros(B, dtype=np.intc)
+    niter = np.zeros(B, dtype=np.int_)
+    nfev = np.zeros(B, dtype=np.int_)
+    cdef double[:, ::1] xv = x
+    cdef double[::1] fv = f
+    cdef double[:, ::1] gv = g
+    cdef double[:, :, ::1] Hv = H
+    cdef double[:, :, ::1] Ev = herr
+    cdef int[::1] sv = status
+    cdef long[::1] iv = niter
+    cdef long[::1] nv = nfev
+    cdef double[::1] hs
+    cdef const double *hp = NULL
+    if step is not None:
+        hs = np.ascontiguousarray(step, dtype=np.float64)
+        hp = &hs[0]
+    with nogil:
+        rc = newton_batch(&objective.obj, B, d, &xv[0, 0], &fv[0], &gv[0, 0],
+                          &Hv[0, 0, 0], &Ev[0, 0, 0], &sv[0], &iv[0], &nv[0], tol, maxiter,
+                          m, hp)
+    _objective_check(objective, rc)
+    return x, f, g, H, herr, status, niter, nfev
+
+
+def summarize(const double[:, :, ::1] H, double rtol, int[::1] status, int n_threads=1):
+    """Classify B Hessians (B, d, d) and form cov, log det cov and condition numbers.
+    ``status`` (B,) holds each problem's status so far; a problem with status != 0 keeps
+    it, one with status 0 may receive a Hessian failure code or LF_ILL_CONDITIONED.
+    Returns cov (B, d, d), logdet (B,), cond (B,)."""
+    cdef Py_ssize_t B = H.shape[0], d = H.shape[1], b
+    cov = np.empty((B, d, d))
+    logdet = np.empty(B)
+    cond = np.empty(B)
+    cdef double[:, :, ::1] cv = cov
+    cdef double[::1] lv = logdet
+    cdef double[::1] kv = cond
+    cdef double *work
+    cdef int st
+    if B == 0:
+        return cov, logdet, cond
+    with nogil, parallel(num_threads=n_threads):
+        work = <double *> malloc((3 * d * d + d + 1) * sizeof(double))
+        for b in prange(B, schedule='dynamic'):
+            st = LF_OK
+            summarize_one(&H[b, 0, 0], d, rtol, &cv[b, 0, 0], &lv[b], &kv[b], &st, work)
+            if status[b] == LF_OK or (st != LF_OK and st != LF_ILL_CONDITIONED
+                                      and status[b] > 0):
+                status[b] = st
+        free(work)
+    return cov, logdet, cond
