@@ -57,6 +57,12 @@ def _scipy_map(obj_fun, x0, args, grad, method, tol, maxiter):
             int(res.nfev), status, f"scipy.optimize.minimize(method={method!r}): {res.message}")
 
 
+def _stationary(f, g, tol):
+    """A scipy method that gave up where the gradient vanishes (to the accuracy finite
+    differences allow) has stopped at a stationary point: the Hessian test decides."""
+    return bool(np.all(np.isfinite(g)) and np.max(np.abs(g)) <= np.sqrt(tol) * max(1.0, abs(f)))
+
+
 def _fit(log_post, x0, args, grad, hess, method, hessian_method, vectorized, tol, maxiter,
          step):
     """Shared by find_map and laplace: the mode, and the Hessian there."""
@@ -102,6 +108,8 @@ def _fit(log_post, x0, args, grad, hess, method, hessian_method, vectorized, tol
             raise
         f, g, H, herr, nf3 = _core.fd_derivatives(obj, xs[None, :], hessian_method, steps)
         x, nfev = xs[None, :], nfev + int(nf3[0])
+        if st != Status.OK and _stationary(f[0], g[0], tol):
+            st = Status.OK        # e.g. BFGS's "precision loss" at a stationary point
         status = np.array([st], dtype=np.intc)
         if not np.isfinite(f[0]):
             status[0] = Status.NONFINITE_FIT

@@ -99,4 +99,4 @@ def check_options(*, d, tol=None, maxiter=None, step=None, hessian_method=None,
         raise ValueError(f"step must be a scalar or have shape ({d},), got shape {s.shape}")
     if not np.all(np.isfinite(s)) or np.any(s <= 0):
         raise ValueError(f"step must be positive and finite, got {step!r}")
-    return np.ascontiguousarray(np.broadcast_to(s, (d,)), dtype=np.float64)
+    return np.array(np.broadcast_to(s, (d,)), dtype=np.float64)

@@ -879,7 +879,7 @@ def fd_derivatives(Objective objective, const double[:, ::1] x, str method, step
     cdef double[:, ::1] xv = xc
     cdef long[::1] nv = nf
     cdef char[::1] av = act.view(np.int8)
-    cdef double[::1] hs
+    cdef const double[::1] hs
     cdef const double *hp = NULL
     cdef double[:, :, ::1] Hv
     cdef double[:, :, ::1] Ev
@@ -948,7 +948,7 @@ def newton(Objective objective, const double[:, ::1] x0, double tol, long maxite
     cdef int[::1] sv = status
     cdef long[::1] iv = niter
     cdef long[::1] nv = nfev
-    cdef double[::1] hs
+    cdef const double[::1] hs
     cdef const double *hp = NULL
     if step is not None:
         hs = np.ascontiguousarray(step, dtype=np.float64)
