@@ -1,0 +1,503 @@
+"""glm_laplace against independent references: a plain numpy damped Newton with
+scipy.stats log-likelihoods, statsmodels, scikit-learn, the conjugate Gaussian closed
+form and numdifftools; plus the elementary functions of the kernel against numpy/scipy."""
+
+import numpy as np
+import pytest
+from scipy import special, stats
+
+import laplace_fast as lf
+from laplace_fast import _glm_kernels as K
+
+FAMS = ["logistic", "probit", "poisson", "binomial", "negative_binomial", "gaussian"]
+
+
+# ----------------------------------------------------------------- independent reference
+
+def loglik(family, eta, y, *, trials=None, scale=None, dispersion=None, weights=None):
+    """Per-row log-likelihoods from scipy.stats (every constant kept)."""
+    if family == "logistic":
+        ll = stats.bernoulli.logpmf(y, special.expit(eta))
+        ll = np.where(y == 1, special.log_expit(eta), special.log_expit(-eta))
+    elif family == "probit":
+        ll = np.where(y == 1, special.log_ndtr(eta), special.log_ndtr(-eta))
+    elif family == "poisson":
+        ll = stats.poisson.logpmf(y, np.exp(eta))
+    elif family == "binomial":
+        ll = stats.binom.logpmf(y, trials, special.expit(eta))
+    elif family == "negative_binomial":
+        r = 1.0 / dispersion
+        mu = np.exp(eta)
+        ll = stats.nbinom.logpmf(y, r, r / (r + mu))
+    else:
+        ll = stats.norm.logpdf(y, eta, scale)
+    if weights is not None:
+        ll = np.where(weights == 0, 0.0, weights * ll)
+    return ll
+
+
+def eta_derivs(family, eta, y, *, trials=None, scale=None, dispersion=None):
+    """First derivative and minus the second derivative of the log-likelihood in eta."""
+    if family == "logistic":
+        p = special.expit(eta)
+        return y - p, p * (1 - p)
+    if family == "binomial":
+        p = special.expit(eta)
+        return y - trials * p, trials * p * (1 - p)
+    if family == "poisson":
+        mu = np.exp(eta)
+        return y - mu, mu
+    if family == "negative_binomial":
+        r = 1.0 / dispersion
+        mu = np.exp(eta)
+        return r * (y - mu) / (r + mu), (y + r) * r * mu / (r + mu) ** 2
+    if family == "probit":
+        q = 2 * y - 1
+        z = q * eta
+        lam = np.exp(-0.5 * z * z - 0.5 * np.log(2 * np.pi) - special.log_ndtr(z))
+        return q * lam, lam * (lam + z)
+    return (y - eta) / scale**2, np.full_like(eta, 1.0 / scale**2)
+
+
+def reference_fit(X, y, family="logistic", P=None, m=None, offset=None, weights=None,
+                  **kw):
+    """Plain numpy damped Newton; returns mode, cov, log joint, log evidence."""
+    n, d = X.shape
+    P = np.eye(d) if P is None else np.asarray(P, float)
+    m = np.zeros(d) if m is None else np.asarray(m, float)
+    off = np.zeros(n) if offset is None else offset
+    wts = np.ones(n) if weights is None else weights
+
+    def logjoint(w):
+        return (np.sum(loglik(family, X @ w + off, y, weights=wts, **kw))
+                + stats.multivariate_normal.logpdf(w, m, np.linalg.inv(P)))
+
+    w = m.copy()
+    L = logjoint(w)
+    for _ in range(200):
+        g, h = eta_derivs(family, X @ w + off, y, **kw)
+        G = X.T @ (wts * g) - P @ (w - m)
+        A = X.T @ ((wts * h)[:, None] * X) + P
+        step = np.linalg.solve(A, G)
+        if np.max(np.abs(step) / (1 + np.abs(w))) < 1e-13:
+            break
+        t = 1.0
+        while True:
+            Lt = logjoint(w + t * step)
+            if np.isfinite(Lt) and Lt >= L + 1e-4 * t * (G @ step) - 1e-12 * abs(L):
+                break
+            t /= 2
+        w, L = w + t * step, Lt
+    g, h = eta_derivs(family, X @ w + off, y, **kw)
+    A = X.T @ ((wts * h)[:, None] * X) + P
+    cov = np.linalg.inv(A)
+    ev = L + 0.5 * d * np.log(2 * np.pi) - 0.5 * np.linalg.slogdet(A)[1]
+    return w, cov, L, ev
+
+
+def make_data(family, n=60, d=3, seed=0, batch=()):
+    rng = np.random.default_rng(seed)
+    X = np.concatenate([np.ones(batch + (n, 1)), rng.standard_normal(batch + (n, d - 1))], -1)
+    w = 0.5 * rng.standard_normal(batch + (d,))
+    eta = np.einsum("...nd,...d->...n", X, w)
+    kw = {}
+    if family == "logistic":
+        y = (rng.random(eta.shape) < special.expit(eta)).astype(float)
+    elif family == "probit":
+        y = (rng.random(eta.shape) < special.ndtr(eta)).astype(float)
+    elif family == "poisson":
+        y = rng.poisson(np.exp(eta)).astype(float)
+    elif family == "binomial":
+        t = rng.integers(1, 8, eta.shape).astype(float)
+        y = rng.binomial(t.astype(int), special.expit(eta)).astype(float)
+        kw["trials"] = t
+    elif family == "negative_binomial":
+        kw["dispersion"] = 0.7
+        r = 1 / 0.7
+        y = rng.negative_binomial(r, r / (r + np.exp(eta))).astype(float)
+    else:
+        kw["scale"] = 0.8
+        y = eta + 0.8 * rng.standard_normal(eta.shape)
+    return X, y, kw
+
+
+# ----------------------------------------------------------------- elementary functions
+
+def test_exp_matches_numpy():
+    rng = np.random.default_rng(1)
+    x = np.concatenate([rng.uniform(-708, 709.7, 200_000), rng.uniform(-1, 1, 50_000),
+                        rng.uniform(-1e-8, 1e-8, 1000), [0.0, -0.0, 709.78, -708.3]])
+    ref = np.exp(x)
+    assert np.max(np.abs(K.exp_(x) / ref - 1)) < 1e-15
+    sub = np.linspace(-745.1, -708.5, 5000)          # subnormal results
+    assert np.max(np.abs(K.exp_(sub) - np.exp(sub))) <= 2 * 5e-324
+    special_x = [np.nan, np.inf, -np.inf, 710.0, -746.0, 1e308, -1e308]
+    with np.errstate(over="ignore"):
+        np.testing.assert_array_equal(K.exp_(special_x), np.exp(special_x))
+
+
+def test_log1p_and_softplus_match_numpy():
+    rng = np.random.default_rng(2)
+    u = np.concatenate([rng.uniform(0, 1, 100_000), 10 ** rng.uniform(-300, 0, 100_000),
+                        [1e-320, 0.41421356237309503, 0.4142135623730951, 1.0]])
+    assert np.max(np.abs(K.log1p_unit(u) / np.log1p(u) - 1)) < 1e-15
+    assert K.log1p_unit([0.0])[0] == 0.0 and np.isnan(K.log1p_unit([np.nan])[0])
+    x = np.concatenate([rng.uniform(-50, 50, 100_000), [-800, 800, 0]])
+    ref = np.logaddexp(0, x)
+    assert np.max(np.abs(K.softplus(x) - ref) / np.maximum(ref, 1e-300)) < 2e-15
+
+
+def test_normal_tail_functions_match_scipy():
+    z = np.concatenate([np.linspace(-1e4, -30, 500), np.linspace(-30, 9, 4000)])
+    ref = special.log_ndtr(z)
+    assert np.max(np.abs(K.log_ndtr(z) - ref) / np.maximum(np.abs(ref), 1e-300)) < 1e-13
+    zl = np.linspace(-35, 8, 2000)
+    lam = np.exp(-0.5 * zl**2 - 0.5 * np.log(2 * np.pi) - special.log_ndtr(zl))
+    assert np.max(np.abs(K.mills(zl) / lam - 1)) < 1e-12
+    # lambda + z without cancellation: against its own series far in the tail
+    x = np.array([40.0, 100.0, 1000.0])
+    series = 1 / x - 2 / x**3 + 10 / x**5 - 74 / x**7
+    assert np.allclose(K.mills_tail(-x), series, rtol=1e-9)
+
+
+def test_lgamma_and_logfactorial_match_scipy():
+    rng = np.random.default_rng(3)
+    x = np.concatenate([10 ** rng.uniform(-8, 7, 20_000), [0.5, 1, 2, 3, 9.99, 10.01]])
+    ref = special.gammaln(x)
+    assert np.max(np.abs(K.lgamma_(x) - ref) / np.maximum(1, np.abs(ref))) < 1e-14
+    y = np.concatenate([np.arange(0, 3000.0), rng.integers(0, 2**45, 5000).astype(float)])
+    ref = special.gammaln(y + 1)
+    assert np.max(np.abs(K.logfact(y) - ref) / np.maximum(1, ref)) < 1e-15
+
+
+# ----------------------------------------------------------------- numbers
+
+@pytest.mark.parametrize("family", FAMS)
+def test_single_problem_matches_numpy_reference(family):
+    X, y, kw = make_data(family, n=80, d=3, seed=4)
+    rng = np.random.default_rng(5)
+    P = np.array([[2.0, 0.3, 0.0], [0.3, 1.0, 0.2], [0.0, 0.2, 0.5]])
+    m = np.array([0.1, -0.2, 0.3])
+    off = 0.1 * rng.standard_normal(80)
+    wts = rng.uniform(0, 2, 80)
+    wts[:5] = 0
+    res = lf.glm_laplace(X, y, family=family, prior_precision=P, prior_mean=m, offset=off,
+                         weights=wts, **kw)
+    w, cov, L, ev = reference_fit(X, y, family, P, m, off, wts, **kw)
+    assert res.status == 0 and res.converged
+    np.testing.assert_allclose(res.mode, w, rtol=1e-9, atol=1e-10)
+    np.testing.assert_allclose(res.cov, cov, rtol=1e-8)
+    np.testing.assert_allclose(res.hessian, -np.linalg.inv(cov), rtol=1e-8)
+    assert res.logp == pytest.approx(L, rel=1e-11, abs=1e-10)
+    assert res.log_evidence == pytest.approx(ev, rel=1e-11, abs=1e-10)
+
+
+def test_gaussian_equals_conjugate_closed_form():
+    rng = np.random.default_rng(6)
+    n, d, s = 40, 4, 0.7
+    X = rng.standard_normal((n, d))
+    y = rng.standard_normal(n)
+    Q = rng.standard_normal((d, d))
+    P = Q @ Q.T + d * np.eye(d)
+    m = rng.standard_normal(d)
+    res = lf.glm_laplace(X, y, family="gaussian", scale=s, prior_precision=P, prior_mean=m)
+    A = X.T @ X / s**2 + P
+    cov = np.linalg.inv(A)
+    mode = cov @ (X.T @ y / s**2 + P @ m)
+    # marginal likelihood: y ~ N(X m, s^2 I + X P^-1 X^T)
+    ev = stats.multivariate_normal.logpdf(y, X @ m, s**2 * np.eye(n) + X @ np.linalg.inv(P) @ X.T)
+    np.testing.assert_allclose(res.mode, mode, rtol=1e-12)
+    np.testing.assert_allclose(res.cov, cov, rtol=1e-12)
+    assert res.log_evidence == pytest.approx(ev, rel=1e-13)
+    assert res.niter == 1
+
+
+def test_weights_are_frequency_weights():
+    X, y, kw = make_data("poisson", n=30, seed=7)
+    w = np.arange(30) % 3
+    a = lf.glm_laplace(X, y, family="poisson", weights=w)
+    rows = np.repeat(np.arange(30), w)
+    b = lf.glm_laplace(X[rows], y[rows], family="poisson")
+    np.testing.assert_allclose(a.mode, b.mode, rtol=1e-12)
+    assert a.log_evidence == pytest.approx(b.log_evidence, rel=1e-12)
+
+
+@pytest.mark.parametrize("family", FAMS)
+def test_matches_statsmodels_mle_and_loglike(family):
+    sm = pytest.importorskip("statsmodels.api")
+    X, y, kw = make_data(family, n=300, d=3, seed=8)
+    alpha = 1e-10                     # flat prior: the mode is the MLE
+    res = lf.glm_laplace(X, y, family=family, prior_precision=alpha, **kw)
+    if family == "logistic":
+        model = sm.GLM(y, X, family=sm.families.Binomial())
+    elif family == "probit":
+        model = sm.GLM(y, X, family=sm.families.Binomial(link=sm.families.links.Probit()))
+    elif family == "poisson":
+        model = sm.GLM(y, X, family=sm.families.Poisson())
+    elif family == "binomial":
+        t = kw["trials"]
+        model = sm.GLM(np.column_stack([y, t - y]), X, family=sm.families.Binomial())
+    elif family == "negative_binomial":
+        model = sm.GLM(y, X, family=sm.families.NegativeBinomial(alpha=kw["dispersion"]))
+    else:
+        model = sm.GLM(y, X, family=sm.families.Gaussian())
+    fit = model.fit(tol=1e-14, maxiter=200)
+    np.testing.assert_allclose(res.mode, fit.params, rtol=1e-7, atol=1e-8)
+    if family != "gaussian":  # statsmodels estimates the gaussian scale
+        # the observed information (the expected one differs for non-canonical links)
+        H = model.hessian(res.mode, observed=True)
+        np.testing.assert_allclose(res.hessian, H - alpha * np.eye(3), rtol=1e-9)
+    # the normalising constants: the log-likelihood part of logp at our mode
+    logprior = stats.multivariate_normal.logpdf(res.mode, np.zeros(3), np.eye(3) / alpha)
+    sm_ll = (model.loglike(res.mode, scale=kw["scale"] ** 2) if family == "gaussian"
+             else model.loglike(res.mode))
+    assert res.logp - logprior == pytest.approx(sm_ll, rel=1e-11)
+
+
+def test_matches_sklearn_penalised_logistic_and_poisson():
+    sklm = pytest.importorskip("sklearn.linear_model")
+    X, y, _ = make_data("logistic", n=200, d=4, seed=9)
+    alpha = 2.0
+    res = lf.glm_laplace(X, y, prior_precision=alpha)
+    sk = sklm.LogisticRegression(C=1 / alpha, fit_intercept=False, tol=1e-12,
+                                 solver="newton-cholesky", max_iter=500).fit(X, y)
+    np.testing.assert_allclose(res.mode, sk.coef_[0], rtol=1e-7, atol=1e-9)
+    X, y, _ = make_data("poisson", n=200, d=4, seed=10)
+    a_sk = 0.01    # sklearn: mean deviance / 2 + a/2 |w|^2  ->  precision n * a
+    res = lf.glm_laplace(X, y, family="poisson", prior_precision=200 * a_sk)
+    sk = sklm.PoissonRegressor(alpha=a_sk, fit_intercept=False, tol=1e-12,
+                               solver="newton-cholesky", max_iter=500).fit(X, y)
+    np.testing.assert_allclose(res.mode, sk.coef_, rtol=1e-7, atol=1e-9)
+
+
+def test_hessian_matches_numdifftools():
+    nd = pytest.importorskip("numdifftools")
+    X, y, kw = make_data("negative_binomial", n=50, d=3, seed=11)
+    res = lf.glm_laplace(X, y, family="negative_binomial", **kw)
+
+    def logjoint(w):
+        return (np.sum(loglik("negative_binomial", X @ w, y, **kw))
+                + stats.multivariate_normal.logpdf(w, np.zeros(3), np.eye(3)))
+
+    H = nd.Hessian(logjoint)(res.mode)
+    np.testing.assert_allclose(res.hessian, H, rtol=1e-7)
+    assert np.max(np.abs(nd.Gradient(logjoint)(res.mode))) < 1e-8
+
+
+def test_heavy_tailed_counts_need_and_get_damping():
+    # W2-like: counts up to ~1e6; plain Newton from 0 overshoots
+    rng = np.random.default_rng(12)
+    B, n, d = 200, 100, 4
+    X = np.concatenate([np.ones((B, n, 1)), rng.standard_normal((B, n, d - 1))], -1)
+    w = rng.standard_normal((B, d))
+    y = rng.poisson(np.exp(np.einsum("bnd,bd->bn", X, w))).astype(float)
+    res = lf.glm_laplace(X, y, family="poisson")
+    assert np.all(res.status == 0)
+    for b in range(0, B, 40):
+        ref = reference_fit(X[b], y[b], "poisson")
+        np.testing.assert_allclose(res.mode[b], ref[0], rtol=1e-9, atol=1e-10)
+        assert res.log_evidence[b] == pytest.approx(ref[3], rel=1e-11)
+
+
+# ----------------------------------------------------------------- layout and bits
+
+def _fields(r):
+    return [r.mode, r.hessian, r.cov, r.log_det_cov, r.logp, r.status, r.niter, r.nfev,
+            r.cond]
+
+
+def _same(a, b):
+    for u, v in zip(_fields(a), _fields(b)):
+        assert np.array_equal(np.asarray(u), np.asarray(v), equal_nan=True)
+
+
+@pytest.mark.parametrize("family", FAMS)
+def test_batch_equals_single_and_threads_bitwise(family):
+    X, y, kw = make_data(family, n=37, d=4, seed=13, batch=(6, 5))
+    kw_b = dict(kw)
+    res1 = lf.glm_laplace(X, y, family=family, n_threads=1, **kw_b)
+    res2 = lf.glm_laplace(X, y, family=family, n_threads=2, **kw_b)
+    _same(res1, res2)
+    assert res1.batch_shape == (6, 5) and res1.mode.shape == (6, 5, 4)
+    for i, j in [(0, 0), (3, 2), (5, 4)]:
+        kw1 = {k: (v[i, j] if isinstance(v, np.ndarray) else v) for k, v in kw.items()}
+        single = lf.glm_laplace(X[i, j], y[i, j], family=family, **kw1)
+        _same(single, res1[i, j])
+        assert isinstance(res1[i, j], lf._glm.GLMLaplaceResult)
+        assert res1[i, j].family == family
+
+
+def test_ragged_groups_equal_stacked_and_single():
+    X, y, _ = make_data("logistic", n=30, d=3, seed=14, batch=(4,))
+    sizes = [30, 14, 25, 12]
+    labels = np.array(["delta", "alpha", "charlie", "bravo"])
+    rows, ys, gs = [], [], []
+    for b, s in enumerate(sizes):
+        rows.append(X[b, :s])
+        ys.append(y[b, :s])
+        gs += [labels[b]] * s
+    rng = np.random.default_rng(15)
+    perm = rng.permutation(sum(sizes))
+    Xg = np.concatenate(rows)[perm]
+    yg = np.concatenate(ys)[perm]
+    g = np.array(gs)[perm]
+    res = lf.glm_laplace(Xg, yg, groups=g)
+    assert res.labels.tolist() == ["alpha", "bravo", "charlie", "delta"]
+    order = np.argsort(labels)
+    for k, b in enumerate(order):
+        single = lf.glm_laplace(rows[b], ys[b])
+        # rows of a group keep their input order; the kernel sums in that order
+        mask = g == labels[b]
+        single_perm = lf.glm_laplace(Xg[mask], yg[mask])
+        _same(single_perm, res[k])
+        np.testing.assert_allclose(single.mode, res.mode[k], rtol=1e-12)
+    stacked = lf.glm_laplace(X, y)
+    grouped = lf.glm_laplace(X.reshape(-1, 3), y.reshape(-1), groups=np.repeat([7, 3, 5, 1], 30))
+    for k, b in enumerate([3, 1, 2, 0]):
+        _same(stacked[b], grouped[k])
+    assert grouped.labels.tolist() == [1, 3, 5, 7]
+
+
+def test_read_only_and_non_contiguous_inputs_bitwise():
+    X, y, _ = make_data("poisson", n=40, d=3, seed=16, batch=(3,))
+    ref = lf.glm_laplace(X, y, family="poisson")
+    Xf = np.asfortranarray(X)
+    Xr = X.copy()
+    Xr.setflags(write=False)
+    yr = y.copy()
+    yr.setflags(write=False)
+    big = np.zeros((3, 40, 6))
+    big[..., ::2] = X
+    Xs = big[..., ::2]
+    Xn = np.ascontiguousarray(X[:, ::-1])[:, ::-1]
+    for Xv, yv in [(Xf, y), (Xr, yr), (Xs, y), (Xn, y), (X.astype(np.float64, order="F"), y)]:
+        _same(lf.glm_laplace(Xv, yv, family="poisson"), ref)
+    assert not Xr.flags.writeable
+    Xi = np.round(X * 4).astype(np.int64)
+    a = lf.glm_laplace(Xi, y.astype(np.int32), family="poisson")
+    b = lf.glm_laplace(Xi.astype(float), y, family="poisson")
+    _same(a, b)
+
+
+def test_prior_broadcasting():
+    X, y, _ = make_data("logistic", n=25, d=3, seed=17, batch=(4,))
+    prec = np.array([0.5, 1.0, 2.0, 4.0])
+    res = lf.glm_laplace(X, y, prior_precision=prec[:, None])           # (4, 1): per problem
+    res_diag = lf.glm_laplace(X, y, prior_precision=np.array([1.0, 2.0, 3.0]))   # (d,)
+    Pm = np.stack([np.diag([p, p, p]) for p in prec])
+    res_full = lf.glm_laplace(X, y, prior_precision=Pm)                  # (4, d, d)
+    means = np.arange(12.0).reshape(4, 3) / 10
+    res_mean = lf.glm_laplace(X, y, prior_mean=means)
+    for b in range(4):
+        _same(res_full[b], lf.glm_laplace(X[b], y[b], prior_precision=Pm[b]))
+        np.testing.assert_allclose(res[b].mode, res_full[b].mode, rtol=1e-14)
+        ref = reference_fit(X[b], y[b], "logistic", P=np.diag([1.0, 2, 3]))
+        np.testing.assert_allclose(res_diag.mode[b], ref[0], rtol=1e-9)
+        ref = reference_fit(X[b], y[b], "logistic", m=means[b])
+        np.testing.assert_allclose(res_mean.mode[b], ref[0], rtol=1e-9)
+        assert res_mean.log_evidence[b] == pytest.approx(ref[3], rel=1e-11)
+
+
+def test_no_observations_gives_the_prior_exactly():
+    X, y, _ = make_data("poisson", n=10, d=3, seed=18, batch=(2,))
+    P = np.array([[2.0, 0.5, 0.0], [0.5, 1.0, 0.0], [0.0, 0.0, 3.0]])
+    m = np.array([0.3, -1.0, 2.0])
+    w = np.ones((2, 10))
+    w[1] = 0
+    res = lf.glm_laplace(X, y, family="poisson", weights=w, prior_precision=P, prior_mean=m)
+    assert res.status[1] == 0 and res.niter[1] == 0
+    np.testing.assert_array_equal(res.mode[1], m)
+    np.testing.assert_array_equal(res.hessian[1], -P)
+    np.testing.assert_allclose(res.cov[1], np.linalg.inv(P), rtol=1e-14)
+    assert abs(res.log_evidence[1]) < 1e-14
+    single = lf.glm_laplace(np.zeros((0, 3)), np.zeros(0), family="poisson",
+                            prior_precision=P, prior_mean=m)
+    np.testing.assert_array_equal(single.mode, m)
+    assert abs(single.log_evidence) < 1e-14
+
+
+def test_empty_batch_and_d_zero():
+    res = lf.glm_laplace(np.zeros((0, 5, 2)), np.zeros((0, 5)))
+    assert res.mode.shape == (0, 2) and res.status.shape == (0,)
+    res = lf.glm_laplace(np.zeros((0, 2)), np.zeros(0), groups=np.zeros(0, int))
+    assert res.mode.shape == (0, 2)
+    # d = 0: the evidence is the likelihood at eta = offset
+    y = np.array([1.0, 0.0, 1.0])
+    off = np.array([0.3, -0.2, 1.0])
+    res = lf.glm_laplace(np.zeros((3, 0)), y, offset=off)
+    assert res.mode.shape == (0,) and res.status == 0
+    assert res.log_evidence == pytest.approx(np.sum(loglik("logistic", off, y)), rel=1e-14)
+
+
+def test_poisoned_problems_do_not_touch_the_others():
+    X, y, _ = make_data("poisson", n=20, d=3, seed=19, batch=(50,))
+    off = np.zeros((50, 20))
+    clean = lf.glm_laplace(X, y, family="poisson", offset=off)
+    off[[3, 17, 40], 0] = 800.0          # exp overflows at the prior mean
+    with pytest.warns(lf.LaplaceWarning, match="3 of 50") as rec:
+        res = lf.glm_laplace(X, y, family="poisson", offset=off)
+    assert len(rec) == 1
+    assert set(np.flatnonzero(res.status)) == {3, 17, 40}
+    assert np.all(res.status[[3, 17, 40]] == lf.Status.NONFINITE_X0)
+    keep = np.setdiff1d(np.arange(50), [3, 17, 40])
+    for u, v in zip(_fields(clean), _fields(res)):
+        assert np.array_equal(np.asarray(u)[keep], np.asarray(v)[keep])
+    assert np.all(np.isnan(res.cov[3]))
+
+
+def test_concurrent_calls_from_threads():
+    from concurrent.futures import ThreadPoolExecutor
+    X, y, _ = make_data("logistic", n=30, d=3, seed=20, batch=(64,))
+    X.setflags(write=False)
+    ref = lf.glm_laplace(X, y)
+    with ThreadPoolExecutor(8) as ex:
+        outs = list(ex.map(lambda _: lf.glm_laplace(X, y, n_threads=2), range(24)))
+    for o in outs:
+        _same(o, ref)
+
+
+# ----------------------------------------------------------------- predictions
+
+def test_linear_predictor_and_predict():
+    X, y, _ = make_data("logistic", n=100, d=3, seed=21)
+    res = lf.glm_laplace(X, y)
+    Xn = np.random.default_rng(22).standard_normal((7, 3))
+    m, v = res.linear_predictor(Xn)
+    np.testing.assert_allclose(m, Xn @ res.mode, rtol=1e-13)
+    np.testing.assert_allclose(v, np.einsum("ij,jk,ik->i", Xn, res.cov, Xn), rtol=1e-12)
+    # MacKay's probit approximation vs numerical integration of E sigmoid(eta)
+    p = res.predict(Xn)
+    z, wq = np.polynomial.hermite_e.hermegauss(80)
+    exact = special.expit(m[:, None] + np.sqrt(v)[:, None] * z) @ wq / np.sqrt(2 * np.pi)
+    np.testing.assert_allclose(p, exact, atol=5e-3)    # an approximation
+    mc = res.predict(Xn, method="mc", n_samples=200_000, rng=0)
+    np.testing.assert_allclose(mc, exact, atol=2e-3)
+    np.testing.assert_allclose(res.predict(Xn, method="plugin"), special.expit(m))
+    # probit link: exact expectation
+    Xp, yp, _ = make_data("probit", n=100, d=3, seed=23)
+    rp = lf.glm_laplace(Xp, yp, family="probit")
+    m, v = rp.linear_predictor(Xn)
+    exact = special.ndtr(m[:, None] + np.sqrt(v)[:, None] * z) @ wq / np.sqrt(2 * np.pi)
+    np.testing.assert_allclose(rp.predict(Xn), exact, rtol=1e-10)
+    # gaussian: mean and variance v + scale^2
+    Xg, yg, kw = make_data("gaussian", n=100, d=3, seed=24)
+    rg = lf.glm_laplace(Xg, yg, family="gaussian", **kw)
+    m, v = rg.linear_predictor(Xn)
+    mean, var = rg.predict(Xn, return_var=True)
+    np.testing.assert_allclose(mean, m)
+    np.testing.assert_allclose(var, v + 0.8**2)
+    # poisson: lognormal mean, and the batch version broadcasts rows over problems
+    Xb, yb, _ = make_data("poisson", n=50, d=3, seed=25, batch=(4,))
+    rb = lf.glm_laplace(Xb, yb, family="poisson")
+    mb, vb = rb.linear_predictor(Xn)
+    assert mb.shape == (4, 7)
+    np.testing.assert_allclose(rb.predict(Xn), np.exp(mb + vb / 2))
+    np.testing.assert_allclose(rb[2].predict(Xn), np.exp(mb[2] + vb[2] / 2))
+    mean, var = rb[1].predict(Xn, return_var=True, method="mc", n_samples=400_000, rng=1)
+    draws = np.exp(mb[1][:, None] + np.sqrt(vb[1])[:, None]
+                   * np.random.default_rng(2).standard_normal(400_000))
+    np.testing.assert_allclose(var, draws.mean(1) + draws.var(1), rtol=2e-2)
+    with pytest.raises(ValueError, match="method"):
+        res.predict(Xn, method="exact")
+    with pytest.raises(ValueError, match="X_new"):
+        res.predict(np.ones((2, 4)))
