@@ -637,6 +637,9 @@ cdef int newton_direction(const double *g, const double *H, const double *x, Py_
 cdef struct newton_work:
     double *xt          # (B, d) trial points
     double *P           # (B, d) steps
+    double *xprev       # (B, d) previous iterate
+    double *gprev       # (B, d) gradient there
+    double *Bk          # (B, d, d) quasi-Newton model of -H
     double *ft          # (B,)
     double *alpha       # (B,)
     double *slope       # (B,)
@@ -645,23 +648,67 @@ cdef struct newton_work:
     double *A           # (d, d)
     double *V           # (d, d)
     double *w           # (d,)
-    char *active        # (B,)
-    char *in_ls         # (B,)
-    char *escape        # (B,)
+    char *active        # (B,) still iterating
+    char *in_ls         # (B,) in the line search
+    char *escape        # (B,) stepping out of a stationary point
+    char *need_full     # (B,) next round: 0 gradient only, 1 forward, 2 central Hessian
+    char *used          # (B,) what this round's step was based on (as need_full)
+    char *h_current     # (B,) H holds the true Hessian at x
+    char *mask          # (B,) scratch
+    long *nquasi        # (B,) quasi-Newton steps since the last true Hessian
+
+
+cdef int gradient_only(lf_objective *obj, Py_ssize_t B, Py_ssize_t d, const double *x,
+                       const double *f0, const char *mask, const double *hstep, double *g,
+                       long *nfev) noexcept nogil:
+    if obj.grad != NULL:
+        return obj.grad(obj.ctx, 1, B, d, x, g)
+    return stencil_gradient(obj, B, d, x, f0, mask, 0, hstep, C_GRAD_CENTRAL, 1.0, g, nfev)
+
+
+cdef void bfgs_update(double *Bk, const double *s, const double *y, Py_ssize_t d,
+                      double *Bs) noexcept nogil:
+    """BFGS update of the model Bk of -H with step s and y = g_old - g_new (Nocedal &
+    Wright eq. 6.19); skipped when the curvature condition s.y > 0 fails, so Bk stays
+    positive definite."""
+    cdef Py_ssize_t i, j
+    cdef double sBs = 0.0, sy = 0.0, ss = 0.0, yy = 0.0
+    for i in range(d):
+        Bs[i] = 0.0
+        for j in range(d):
+            Bs[i] += Bk[i * d + j] * s[j]
+        sBs += s[i] * Bs[i]
+        sy += s[i] * y[i]
+        ss += s[i] * s[i]
+        yy += y[i] * y[i]
+    if not (sy > 1e-10 * sqrt(ss * yy)) or not (sBs > 0.0):
+        return
+    for i in range(d):
+        for j in range(d):
+            Bk[i * d + j] += y[i] * y[j] / sy - Bs[i] * Bs[j] / sBs
 
 
 cdef int newton_loop(lf_objective *obj, Py_ssize_t B, Py_ssize_t d, double *x, double *f,
                      double *g, double *H, double *herr, int *status, long *niter,
                      long *nfev, double tol, long maxiter, const double *hstep,
                      newton_work *W) noexcept nogil:
-    cdef Py_ssize_t b, i, it = 0, it_ls, nact
-    cdef int rc, kind, any_ls
+    """The lock-step iteration.  A round computes the true (finite-difference or
+    analytic) Hessian for the problems that need it -- the first round, a candidate
+    convergence, a model that lost definiteness or predicted badly, any non-concave
+    region -- and only the gradient for the others, whose model of -H is updated by
+    BFGS.  Convergence is declared only on a Newton step computed from the true
+    Hessian at the current point."""
+    cdef Py_ssize_t b, i, it_ls, nact, nfull, dd = d * d
+    cdef int rc, kind, full
     cdef double s
     for b in range(B):
         status[b] = LF_OK
         niter[b] = 0
         nfev[b] = 0
         W.active[b] = 1
+        W.need_full[b] = 2
+        W.h_current[b] = 0
+        W.nquasi[b] = 0
         s = 1.0
         for i in range(d):
             if fabs(x[b * d + i]) > s:
@@ -676,33 +723,79 @@ cdef int newton_loop(lf_objective *obj, Py_ssize_t B, Py_ssize_t d, double *x, d
             status[b] = LF_NONFINITE_X0
             W.active[b] = 0
     while True:
-        rc = derivatives(obj, B, d, x, f, W.active, FD_CENTRAL, hstep, g, H, herr, nfev)
-        if rc != 0:
-            return rc
+        # true Hessians: central where they confirm convergence (and are reported),
+        # forward where they only refresh the model; gradients elsewhere
+        for full in range(2, -1, -1):
+            nfull = 0
+            for b in range(B):
+                W.mask[b] = W.active[b] and W.need_full[b] == full
+                nfull += W.mask[b]
+            if nfull == 0:
+                continue
+            if full == 0:
+                rc = gradient_only(obj, B, d, x, f, W.mask, hstep, g, nfev)
+            else:
+                rc = derivatives(obj, B, d, x, f, W.mask,
+                                 FD_CENTRAL if full == 2 else FD_FORWARD, hstep, g, H, herr,
+                                 nfev)
+            if rc != 0:
+                return rc
+            if full == 2:
+                for b in range(B):
+                    if W.mask[b]:
+                        W.h_current[b] = 1
         nact = 0
         for b in range(B):
             W.in_ls[b] = 0
             if not W.active[b]:
                 continue
+            W.used[b] = W.need_full[b]
             if not all_finite(g + b * d, d):
                 status[b] = LF_NONFINITE_FIT
                 W.active[b] = 0
                 continue
-            if not all_finite(H + b * d * d, d * d):
-                status[b] = LF_HESSIAN_NONFINITE
-                W.active[b] = 0
-                continue
-            kind = newton_direction(g + b * d, H + b * d * d, x + b * d, d, tol,
-                                    W.P + b * d, W.A, W.V, W.w)
+            if W.need_full[b]:
+                if not all_finite(H + b * dd, dd):
+                    status[b] = LF_HESSIAN_NONFINITE
+                    W.active[b] = 0
+                    continue
+                kind = newton_direction(g + b * d, H + b * dd, x + b * d, d, tol,
+                                        W.P + b * d, W.A, W.V, W.w)
+                for i in range(dd):
+                    W.Bk[b * dd + i] = -H[b * dd + i]
+            else:
+                for i in range(d):
+                    W.xt[b * d + i] = W.gprev[b * d + i] - g[b * d + i]
+                    W.P[b * d + i] = x[b * d + i] - W.xprev[b * d + i]
+                bfgs_update(W.Bk + b * dd, W.P + b * d, W.xt + b * d, d, W.w)
+                for i in range(dd):
+                    W.A[i] = W.Bk[b * dd + i]
+                if lf_cholesky(W.A, <int> d, 16 * d * EPS) != 0:
+                    W.need_full[b] = 1           # the model lost definiteness
+                    continue
+                for i in range(d):
+                    W.P[b * d + i] = g[b * d + i]
+                lf_chol_solve(W.A, <int> d, W.P + b * d)
+                kind = 0
             W.escape[b] = kind == 2
             W.sn[b] = scaled_norm(W.P + b * d, x + b * d, d)
             if kind == 3 or (kind == 0 and W.sn[b] <= tol):
-                W.active[b] = 0          # converged, or flat: the summary classifies H
+                if W.need_full[b] == 2:
+                    W.active[b] = 0      # converged, or flat: the summary classifies H
+                else:
+                    W.need_full[b] = 2   # confirm with the central Hessian
                 continue
-            if it >= maxiter:
+            if niter[b] >= maxiter:
                 status[b] = LF_MAXITER
                 W.active[b] = 0
                 continue
+            # non-concave regions keep true Hessians; a model older than a true
+            # Hessian's worth of gradients ((d + 1) / 2 of them) is refreshed
+            if W.need_full[b]:
+                W.nquasi[b] = 0
+            else:
+                W.nquasi[b] += 1
+            W.need_full[b] = kind != 0 or 2 * W.nquasi[b] >= d + 1
             W.slope[b] = 0.0
             for i in range(d):
                 W.slope[b] += g[b * d + i] * W.P[b * d + i]
@@ -714,16 +807,21 @@ cdef int newton_loop(lf_objective *obj, Py_ssize_t B, Py_ssize_t d, double *x, d
             W.in_ls[b] = 1
             nact += 1
         if nact == 0:
-            return 0
+            for b in range(B):
+                if W.active[b]:
+                    break
+            else:
+                return 0
+            continue                     # only re-evaluations are pending
         # backtracking line search, all problems in one values call per round
         for it_ls in range(MAX_HALVINGS):
-            any_ls = 0
+            nact = 0
             for b in range(B):
                 for i in range(d):
                     W.xt[b * d + i] = x[b * d + i] + (W.alpha[b] * W.P[b * d + i]
                                                       if W.in_ls[b] else 0.0)
-                any_ls = any_ls or W.in_ls[b]
-            if not any_ls:
+                nact += W.in_ls[b]
+            if nact == 0:
                 break
             rc = obj.values(obj.ctx, 1, B, d, W.xt, W.ft)
             if rc != 0:
@@ -739,16 +837,24 @@ cdef int newton_loop(lf_objective *obj, Py_ssize_t B, Py_ssize_t d, double *x, d
                 elif isfinite(W.ft[b]) and (
                         W.ft[b] > f[b] if W.escape[b]
                         else W.ft[b] >= f[b] + ARMIJO_C1 * W.alpha[b] * W.slope[b]):
+                    memcpy(W.xprev + b * d, x + b * d, d * sizeof(double))
+                    memcpy(W.gprev + b * d, g + b * d, d * sizeof(double))
                     memcpy(x + b * d, W.xt + b * d, d * sizeof(double))
                     f[b] = W.ft[b]
                     niter[b] += 1
+                    W.h_current[b] = 0
+                    if it_ls > 1:
+                        W.need_full[b] = 1       # the model predicted badly
                     W.in_ls[b] = 0
                 else:
                     W.alpha[b] *= 0.5
         for b in range(B):
             if W.in_ls[b]:
-                # nothing acceptable along the step: the noise floor of log_post when the
-                # Newton step is already tiny, a genuine failure otherwise
+                if W.used[b] < 2:
+                    W.need_full[b] = W.used[b] + 1   # retry with a truer Hessian
+                    continue
+                # nothing acceptable along a true Newton step: the noise floor of
+                # log_post when the step is already tiny, a genuine failure otherwise
                 W.active[b] = 0
                 if W.escape[b] or W.sn[b] > 1e3 * tol:
                     status[b] = LF_NO_PROGRESS
@@ -758,30 +864,34 @@ cdef int newton_loop(lf_objective *obj, Py_ssize_t B, Py_ssize_t d, double *x, d
                         status[b] = LF_DIVERGED
                         W.active[b] = 0
                         break
-        it += 1
 
 
 cdef int newton_batch(lf_objective *obj, Py_ssize_t B, Py_ssize_t d, double *x, double *f,
                       double *g, double *H, double *herr, int *status, long *niter,
                       long *nfev, double tol, long maxiter, int final_method,
                       const double *hstep) noexcept nogil:
-    """Damped Newton for B problems in lock step (see the module docstring).
-    On return x is each problem's last iterate and f, g, H the values there (H by
-    final_method for the problems that converged); status is LF_OK or a failure code
-    (``summarize`` then classifies the Hessian of the LF_OK ones)."""
+    """Damped Newton for B problems in lock step (see the module docstring and
+    newton_loop).  On return x is each problem's last iterate and f, g, H the values
+    there (H by final_method for the problems that converged); status is LF_OK or a
+    failure code (``summarize`` then classifies the Hessian of the LF_OK ones)."""
     cdef newton_work W
     cdef Py_ssize_t b, nact = 0
     cdef int rc
-    cdef double *buf = <double *> malloc((7 * B * d + 6 * B + 2 * d * d + d + 1)
+    cdef double *buf = <double *> malloc((4 * B * d + B * d * d + 6 * B + 2 * d * d + d + 1)
                                          * sizeof(double))
-    cdef char *flags = <char *> malloc(3 * B + 1)
-    if buf == NULL or flags == NULL:
+    cdef char *flags = <char *> malloc(7 * B + 1)
+    cdef long *counts = <long *> malloc((B + 1) * sizeof(long))
+    if buf == NULL or flags == NULL or counts == NULL:
         free(buf)
         free(flags)
+        free(counts)
         return -99
     W.xt = buf
-    W.P = buf + B * d
-    W.ft = W.P + B * d
+    W.P = W.xt + B * d
+    W.xprev = W.P + B * d
+    W.gprev = W.xprev + B * d
+    W.Bk = W.gprev + B * d
+    W.ft = W.Bk + B * d * d
     W.alpha = W.ft + B
     W.slope = W.alpha + B
     W.sn = W.slope + B
@@ -792,18 +902,27 @@ cdef int newton_batch(lf_objective *obj, Py_ssize_t B, Py_ssize_t d, double *x, 
     W.active = flags
     W.in_ls = flags + B
     W.escape = flags + 2 * B
+    W.need_full = flags + 3 * B
+    W.h_current = flags + 4 * B
+    W.mask = flags + 5 * B
+    W.used = flags + 6 * B
+    W.nquasi = counts
     rc = newton_loop(obj, B, d, x, f, g, H, herr, status, niter, nfev, tol, maxiter,
                      hstep, &W)
-    if rc == 0 and final_method != FD_CENTRAL and obj.hess == NULL:
+    if rc == 0:
+        # every reported Hessian is the true one at the point returned: by final_method
+        # for the converged problems, by central differences for stale ones
         for b in range(B):
-            W.active[b] = status[b] == LF_OK
-            nact += W.active[b]
+            W.mask[b] = status[b] != LF_NONFINITE_X0 and (
+                not W.h_current[b] or (status[b] == LF_OK and final_method != FD_CENTRAL
+                                       and obj.hess == NULL))
+            nact += W.mask[b]
         if nact:
-            # only H and herr come from the final stencil; W.xt takes its gradient
-            rc = derivatives(obj, B, d, x, f, W.active, final_method, hstep, W.xt, H,
+            rc = derivatives(obj, B, d, x, f, W.mask, final_method, hstep, W.xt, H,
                              herr, nfev)
     free(buf)
     free(flags)
+    free(counts)
     return rc
 
 
