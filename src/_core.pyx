@@ -20,7 +20,12 @@ Design
    [f(x+u) + f(x-u) - f(x±h_i e_i) - f(x±h_j e_j) + 2 f(x)] / (2 h_i h_j),
    u = h_i e_i + h_j e_j: d(d+1) evaluations for a central Hessian, not 2 d^2.
 3. Damped Newton for the mode, all B problems in lock step (one ``values`` call per
-   stencil or line-search round for the whole batch).  The step Hessian is modified
+   stencil or line-search round for the whole batch).  A true Hessian costs d(d+1)
+   evaluations and a gradient 2d, so between true Hessians the model of -H is updated
+   by BFGS from gradients (Nocedal & Wright ch. 6), refreshed (forward differences) after
+   (d+1)/2 model steps, a poor line search or a non-concave region, and convergence is
+   declared only on a Newton step from the central Hessian at the point returned.
+   The step Hessian is modified
    only when the Cholesky of -H fails: eigenvalues of -H are replaced by
    max(|lambda|, 1e-8 max|lambda|) (Nocedal & Wright sec. 3.4).  At a stationary point
    that is not a maximum the step follows the eigenvector of largest curvature of H, so
