@@ -247,7 +247,7 @@ def _where(index, batch_shape, labels):
     if index is None:
         return ""
     if labels is not None:
-        return f" in group {labels[index]!r} (problem {index})"
+        return f" in group {labels[index].tolist()!r} (problem {index})"
     idx = np.unravel_index(index, batch_shape)
     idx = int(idx[0]) if len(idx) == 1 else tuple(int(i) for i in idx)
     return f" in problem {idx}"
@@ -286,6 +286,19 @@ def _prior(prior_precision, prior_mean, d, batch_shape, labels, single):
     except ValueError:
         raise ValueError(f"prior_precision batch dimensions {pbatch} do not broadcast "
                          f"against the batch shape {tuple(batch_shape)}") from None
+    pidx = np.ascontiguousarray(np.broadcast_to(
+        np.arange(int(np.prod(pbatch, dtype=np.int64)), dtype=np.int64).reshape(pbatch),
+        batch_shape).reshape(-1))
+
+    def first_problem(bad_prior):
+        hit = np.flatnonzero(bad_prior[pidx]) if B else []
+        return None if single or len(hit) == 0 else int(hit[0])
+
+    npri = int(np.prod(pbatch, dtype=np.int64))
+    bad = ~np.all(np.isfinite(P).reshape(npri, P.size // npri if npri else 0), axis=1)
+    if bad.any():
+        raise ValueError("prior_precision contains NaN or inf"
+                         + _where(first_problem(bad), batch_shape, labels))
     if kind == "scalar":
         Pu = (float(P) * np.eye(d))[None]
     elif kind == "diagonal":
@@ -293,17 +306,6 @@ def _prior(prior_precision, prior_mean, d, batch_shape, labels, single):
     else:
         Pu = P.reshape(-1, d, d)
     Pu = np.ascontiguousarray(Pu, dtype=np.float64)
-    pidx = np.ascontiguousarray(np.broadcast_to(
-        np.arange(Pu.shape[0], dtype=np.int64).reshape(pbatch), batch_shape).reshape(-1))
-
-    def first_problem(bad_prior):
-        hit = np.flatnonzero(bad_prior[pidx]) if B else []
-        return None if single or len(hit) == 0 else int(hit[0])
-
-    bad = ~np.all(np.isfinite(Pu), axis=(1, 2))
-    if bad.any():
-        raise ValueError("prior_precision contains NaN or inf"
-                         + _where(first_problem(bad), batch_shape, labels))
     if d:
         scale = np.max(np.abs(Pu), axis=(1, 2))
         bad = np.max(np.abs(Pu - np.swapaxes(Pu, 1, 2)), axis=(1, 2)) > 1e-12 * scale
