@@ -74,46 +74,45 @@ def _fit(log_post, x0, args, grad, hess, method, hessian_method, vectorized, tol
                           hessian_method=hessian_method)
     obj = make_objective(log_post, args, grad, hess,
                          kind="vectorized" if vectorized else "scalar")
+    niter = nfev = 0
     source = _hessian_source(grad, hess, hessian_method)
     note = ""
+    if callable(log_post) and not vectorized:
+        scalar_fun = log_post
+    else:
+        def scalar_fun(x, *_):
+            return _core.values(obj, np.ascontiguousarray(x, dtype=float)[None, :])[0]
     if method.lower() == "newton":
         x, f, g, H, herr, status, niter, nfev = _core.newton(obj, pts, tol, maxiter,
                                                              hessian_method, steps)
-        niter, nfev, st = int(niter[0]), int(nfev[0]), int(status[0])
-        if st == Status.NO_PROGRESS:
-            if callable(log_post) and not vectorized:
-                xs, nit2, nfev2, st2, msg = _scipy_map(log_post, x[0], args, grad, "BFGS",
-                                                       tol, maxiter)
-                f, g, H, herr, nf3 = _core.fd_derivatives(obj, xs[None, :], hessian_method,
-                                                          steps)
-                x, niter, nfev = xs[None, :], niter + nit2, nfev + nfev2 + int(nf3[0])
-                status = np.array([st2], dtype=np.intc)
-                note = ("the compiled Newton made no progress; fell back to " + msg)
-    else:
-        fun = log_post
-        if not callable(log_post) or vectorized:
-            def fun(x, *a):
-                v = np.empty(1)
-                obj_vals = _core.fd_derivatives(obj, x[None, :], "central", None,
-                                                want_hessian=False)
-                v[0] = obj_vals[0][0]
-                return v[0]
-        try:
-            xs, niter, nfev, st, note = _scipy_map(fun, pts[0], args, grad, method, tol,
-                                                   maxiter)
-        except ValueError as exc:
-            if "Unknown solver" in str(exc):
-                raise ValueError(f"method must be 'newton' or a scipy.optimize.minimize "
-                                 f"method, got {method!r}") from None
-            raise
-        f, g, H, herr, nf3 = _core.fd_derivatives(obj, xs[None, :], hessian_method, steps)
-        x, nfev = xs[None, :], nfev + int(nf3[0])
-        if st != Status.OK and _stationary(f[0], g[0], tol):
-            st = Status.OK        # e.g. BFGS's "precision loss" at a stationary point
-        status = np.array([st], dtype=np.intc)
-        if not np.isfinite(f[0]):
-            status[0] = Status.NONFINITE_FIT
+        niter, nfev = int(niter[0]), int(nfev[0])
+        if status[0] != Status.NO_PROGRESS:
+            cov, logdet, cond, status = _classify(H, herr, status, source)
+            return _fit_dict(x, f, g, H, herr, cov, logdet, cond, status, niter, nfev, note)
+        pts = x
+        method = "BFGS"
+        note = "the compiled Newton made no progress; fell back to "
+    try:
+        xs, nit2, nfev2, st, msg = _scipy_map(scalar_fun, pts[0], args, grad, method, tol,
+                                              maxiter)
+    except ValueError as exc:
+        if "Unknown solver" in str(exc):
+            raise ValueError(f"method must be 'newton' or a scipy.optimize.minimize "
+                             f"method, got {method!r}") from None
+        raise
+    f, g, H, herr, nf3 = _core.fd_derivatives(obj, xs[None, :], hessian_method, steps)
+    x, niter, nfev = xs[None, :], niter + nit2, nfev + nfev2 + int(nf3[0])
+    note += msg
+    if st != Status.OK and _stationary(f[0], g[0], tol):
+        st = Status.OK        # e.g. BFGS's "precision loss" at a stationary point
+    status = np.array([st], dtype=np.intc)
+    if not np.isfinite(f[0]):
+        status[0] = Status.NONFINITE_FIT
     cov, logdet, cond, status = _classify(H, herr, status, source)
+    return _fit_dict(x, f, g, H, herr, cov, logdet, cond, status, niter, nfev, note)
+
+
+def _fit_dict(x, f, g, H, herr, cov, logdet, cond, status, niter, nfev, note):
     return dict(x=x[0], f=float(f[0]), g=g[0], H=H[0], herr=herr[0], cov=cov[0],
                 logdet=float(logdet[0]), cond=float(cond[0]), status=Status(int(status[0])),
                 niter=niter, nfev=nfev, note=note)
@@ -216,7 +215,7 @@ def laplace(log_post, x0, *, args=(), grad=None, hess=None, method="newton",
     means it passed an eigenvalue test of negative definiteness relative to its
     scale.  The Laplace evidence is
     ``log p(D) ≈ logp + d/2 log(2 pi) + 1/2 log det cov``.  When the compiled Newton
-    makes no progress (status -2) from a Python callback, ``laplace`` retries with
+    makes no progress (status -2), ``laplace`` retries from its last iterate with
     ``scipy.optimize.minimize(method="BFGS")`` and says so in ``message``.
 
     References

@@ -986,6 +986,20 @@ def _objective_check(Objective objective, int rc):
     objective.check(rc)
 
 
+def values(Objective objective, const double[:, ::1] x):
+    """log_post at the B points x (B, d) of a single problem (B rows, one value each)."""
+    cdef Py_ssize_t m = x.shape[0], d = x.shape[1]
+    cdef int rc
+    out = np.empty(m)
+    cdef double[::1] ov = out
+    if m == 0:
+        return out
+    with nogil:
+        rc = objective.obj.values(objective.obj.ctx, m, 1, d, &x[0, 0], &ov[0])
+    _objective_check(objective, rc)
+    return out
+
+
 def fd_derivatives(Objective objective, const double[:, ::1] x, str method, step=None,
                    bint want_hessian=True):
     """Value, gradient and (optionally) Hessian of B problems at x (B, d) by the

@@ -234,6 +234,22 @@ def test_scipy_methods_agree_with_newton():
         np.testing.assert_allclose(r.cov, ref.cov, rtol=1e-4, atol=1e-6)
 
 
+def test_scipy_methods_with_vectorized_and_low_level_callbacks():
+    proto = ctypes.CFUNCTYPE(ctypes.c_double, ctypes.c_int,
+                             ctypes.POINTER(ctypes.c_double), ctypes.c_void_p)
+    cb = proto(lambda n, x, _: -0.5 * ((x[0] - 1) ** 2 / 4 + (x[1] + 2) ** 2))
+    r = lf.laplace(scipy.LowLevelCallable(cb), [0.0, 0.0], method="BFGS")
+    np.testing.assert_allclose(r.mode, [1, -2], atol=1e-5)
+    calls = []
+
+    def vec(X):
+        calls.append(len(X))
+        return -0.5 * ((X[:, 0] - 1) ** 2 / 4 + (X[:, 1] + 2) ** 2)
+    r2 = lf.laplace(vec, [0.0, 0.0], vectorized=True, method="BFGS")
+    np.testing.assert_allclose(r2.cov, r.cov, rtol=1e-6)
+    assert calls[-1] == 6                    # the Hessian stencil in one call
+
+
 def test_find_map():
     r = lf.find_map(lambda t: -(t[0] - 3) ** 2 - (t[1] + 1) ** 4 - (t[1] + 1) ** 2, [0, 0])
     assert r.converged and np.allclose(r.x, [3, -1], atol=1e-8)
