@@ -78,18 +78,23 @@ def as_points(x, name, batch=False):
     return a
 
 
-def check_options(*, d, tol=None, maxiter=None, step=None, hessian_method=None,
+_UNSET = object()
+
+
+def check_options(*, d, tol=_UNSET, maxiter=_UNSET, step=None, hessian_method=_UNSET,
                   method_name="hessian_method"):
-    """Validate the shared numeric options; return the step array (d,) or None."""
-    if tol is not None:
+    """Validate the options given (the others are left out); return the step array
+    (d,) or None."""
+    if tol is not _UNSET:
         if not isinstance(tol, numbers.Real) or not np.isfinite(tol) or tol <= 0:
             raise ValueError(f"tol must be a positive finite number, got {tol!r}")
-    if maxiter is not None:
+    if maxiter is not _UNSET:
         if isinstance(maxiter, bool) or not isinstance(maxiter, numbers.Integral):
             raise TypeError(f"maxiter must be an integer, got {type(maxiter).__name__}")
         if maxiter < 1:
             raise ValueError(f"maxiter must be at least 1, got {maxiter}")
-    if hessian_method is not None and hessian_method not in HESSIAN_METHODS:
+    if hessian_method is not _UNSET and (not isinstance(hessian_method, str)
+                                         or hessian_method not in HESSIAN_METHODS):
         raise ValueError(f"{method_name} must be one of {HESSIAN_METHODS}, "
                          f"got {hessian_method!r}")
     if step is None:

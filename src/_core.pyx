@@ -1088,6 +1088,8 @@ def newton(Objective objective, const double[:, ::1] x0, double tol, long maxite
     cdef long[::1] nv = nfev
     cdef const double[::1] hs
     cdef const double *hp = NULL
+    if B == 0:
+        return x, f, g, H, herr, status, niter, nfev
     if step is not None:
         hs = np.ascontiguousarray(step, dtype=np.float64)
         hp = &hs[0]
