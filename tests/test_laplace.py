@@ -388,6 +388,19 @@ def test_batch_mixed_statuses():
     assert "1 of 3 problems converged" in res.message
 
 
+def test_batch_no_progress_without_fallback():
+    # a gradient of the wrong sign for problem 1 only: its line search fails
+    def grad(theta):
+        g = -2 * (theta - 1)
+        g[1] *= -1
+        return g
+    with pytest.warns(lf.LaplaceWarning, match="NO_PROGRESS"):
+        res = lf.laplace_batch(lambda t: -np.sum((t - 1) ** 2, axis=1), np.zeros((3, 2)),
+                               grad=grad)
+    assert res.status.tolist() == [Status.OK, Status.NO_PROGRESS, Status.OK]
+    np.testing.assert_allclose(res.mode[[0, 2]], 1, atol=1e-10)
+
+
 def test_empty_batch():
     res = lf.laplace_batch(lambda t: -np.sum(t ** 2, axis=1), np.zeros((0, 3)))
     assert len(res) == 0 and res.mode.shape == (0, 3)
