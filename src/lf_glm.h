@@ -78,26 +78,51 @@ typedef struct {
 /* doubles of scratch needed for a problem of n observations and d parameters */
 LF_INLINE size_t lf_glm_scratch_size(size_t n, size_t d)
 {
-    return d * n + 5 * n + LF_GLM_BLOCK * d + 6 * d * d + 8 * d + 64;
+    return (d + 5) * (n + 8) + LF_GLM_BLOCK * d + 6 * d * d + 8 * d + 64;
 }
 
+/* observations are padded to a multiple of 8 in scratch (zero rows, zero weight) */
+LF_INLINE int lf_pad8(int n) { return (n + 7) & ~7; }
+
+/* sum_i a_i b_i over n = 8 m terms: eight interleaved partial sums, a fixed tree */
 LF_INLINE double lf_dot8(const double *restrict a, const double *restrict b, int n)
 {
     double s[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-    int i = 0;
-    for (; i + 8 <= n; i += 8)
+    for (int i = 0; i < n; i += 8)
         for (int k = 0; k < 8; k++) s[k] += a[i + k] * b[i + k];
-    for (int k = 0; i + k < n; k++) s[k] += a[i + k] * b[i + k];
     return ((s[0] + s[4]) + (s[2] + s[6])) + ((s[1] + s[5]) + (s[3] + s[7]));
 }
 
-LF_INLINE double lf_sum8(const double *restrict a, int n)
+/* four dot products a . b_q (b_q = b + q ldb) sharing the loads of a; same summation
+ * order as lf_dot8, so the bits do not depend on how the products are grouped */
+LF_INLINE void lf_dot8x4(const double *restrict a, const double *restrict b, size_t ldb,
+                         int n, double *out)
 {
-    double s[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-    int i = 0;
-    for (; i + 8 <= n; i += 8)
-        for (int k = 0; k < 8; k++) s[k] += a[i + k];
-    for (int k = 0; i + k < n; k++) s[k] += a[i + k];
+    double s0[8] = {0, 0, 0, 0, 0, 0, 0, 0}, s1[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    double s2[8] = {0, 0, 0, 0, 0, 0, 0, 0}, s3[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    const double *restrict b0 = b, *restrict b1 = b + ldb, *restrict b2 = b + 2 * ldb,
+                 *restrict b3 = b + 3 * ldb;
+    for (int i = 0; i < n; i += 8)
+        for (int k = 0; k < 8; k++) {
+            double x = a[i + k];
+            s0[k] += x * b0[i + k];
+            s1[k] += x * b1[i + k];
+            s2[k] += x * b2[i + k];
+            s3[k] += x * b3[i + k];
+        }
+    out[0] = ((s0[0] + s0[4]) + (s0[2] + s0[6])) + ((s0[1] + s0[5]) + (s0[3] + s0[7]));
+    out[1] = ((s1[0] + s1[4]) + (s1[2] + s1[6])) + ((s1[1] + s1[5]) + (s1[3] + s1[7]));
+    out[2] = ((s2[0] + s2[4]) + (s2[2] + s2[6])) + ((s2[1] + s2[5]) + (s2[3] + s2[7]));
+    out[3] = ((s3[0] + s3[4]) + (s3[2] + s3[6])) + ((s3[1] + s3[5]) + (s3[3] + s3[7]));
+}
+
+/* sum of a and sum of |a| over n = 8 m terms, in the same fixed order */
+LF_INLINE double lf_sum8(const double *restrict a, int n, double *abs_sum)
+{
+    double s[8] = {0, 0, 0, 0, 0, 0, 0, 0}, t[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    for (int i = 0; i < n; i += 8)
+        for (int k = 0; k < 8; k++) { s[k] += a[i + k]; t[k] += fabs(a[i + k]); }
+    *abs_sum = ((t[0] + t[4]) + (t[2] + t[6])) + ((t[1] + t[5]) + (t[3] + t[7]));
     return ((s[0] + s[4]) + (s[2] + s[6])) + ((s[1] + s[5]) + (s[3] + s[7]));
 }
 
@@ -206,21 +231,23 @@ LF_INLINE double lf_glm_constant(const lf_glm_problem *pb)
     return c;
 }
 
-/* log post at w; leaves eta, lv, g, h for w in scratch */
+/* log post at w; leaves eta, lv, g, h for w in scratch.  *noise bounds the rounding
+ * error of the value (a few ulps of the sum of the magnitudes of its terms). */
 LF_INLINE double lf_glm_eval(const lf_glm_problem *pb, const double *Xt, double lr,
-                                 double cconst, const double *w, double *restrict eta,
-                                 double *lv, double *g, double *h, double *r)
+                             double cconst, const double *w, double *restrict eta,
+                             double *lv, double *g, double *h, double *r, double *noise)
 {
-    const int n = pb->n, d = pb->d;
+    const int n = pb->n, d = pb->d, ld = lf_pad8(n);
     if (pb->off) for (int i = 0; i < n; i++) eta[i] = pb->off[i];
     else for (int i = 0; i < n; i++) eta[i] = 0.0;
     for (int j = 0; j < d; j++) {
-        const double *restrict xj = Xt + (size_t)j * n;
+        const double *restrict xj = Xt + (size_t)j * ld;
         double wj = w[j];
         for (int i = 0; i < n; i++) eta[i] += xj[i] * wj;
     }
     lf_glm_family(pb, lr, eta, lv, g, h);
-    double ll = lf_sum8(lv, n);
+    double labs;
+    double ll = lf_sum8(lv, ld, &labs);
     double q = 0.0;
     for (int j = 0; j < d; j++) r[j] = w[j] - pb->m[j];
     for (int j = 0; j < d; j++) {
@@ -228,31 +255,41 @@ LF_INLINE double lf_glm_eval(const lf_glm_problem *pb, const double *Xt, double 
         for (int k = 0; k < d; k++) t += pb->P[j * d + k] * r[k];
         q += r[j] * t;
     }
+    *noise = 4e-15 * (labs + fabs(cconst) + 0.5 * fabs(q));
     return (ll + cconst) - 0.5 * q;
 }
 
 /* gradient G and negative Hessian A (full symmetric) of log post, from g, h at w */
 LF_INLINE void lf_glm_derivs(const lf_glm_problem *pb, const double *Xt, const double *g,
-                                 const double *h, const double *r, double *u, double *G,
-                                 double *A)
+                             const double *h, const double *r, double *u, double *G,
+                             double *A)
 {
-    const int n = pb->n, d = pb->d;
+    const int n = pb->n, d = pb->d, ld = lf_pad8(n);
     for (int j = 0; j < d; j++) G[j] = 0.0;
     for (int j = 0; j < d * d; j++) A[j] = 0.0;
-    for (int c0 = 0; c0 < n; c0 += LF_GLM_BLOCK) {
-        int len = n - c0 < LF_GLM_BLOCK ? n - c0 : LF_GLM_BLOCK;
+    for (int c0 = 0; c0 < ld; c0 += LF_GLM_BLOCK) {
+        int len = ld - c0 < LF_GLM_BLOCK ? ld - c0 : LF_GLM_BLOCK;
         for (int j = 0; j < d; j++) {
-            const double *restrict xj = Xt + (size_t)j * n + c0;
+            const double *restrict xj = Xt + (size_t)j * ld + c0;
             double *restrict uj = u + (size_t)j * LF_GLM_BLOCK;
             const double *restrict hb = h + c0;
             for (int i = 0; i < len; i++) uj[i] = xj[i] * hb[i];
         }
         for (int j = 0; j < d; j++) {
-            const double *xj = Xt + (size_t)j * n + c0;
+            const double *xj = Xt + (size_t)j * ld + c0;
             G[j] += lf_dot8(xj, g + c0, len);
             const double *uj = u + (size_t)j * LF_GLM_BLOCK;
-            for (int k = 0; k <= j; k++)
-                A[j * d + k] += lf_dot8(uj, Xt + (size_t)k * n + c0, len);
+            int k = 0;
+            double o[4];
+            for (; k + 4 <= j + 1; k += 4) {
+                lf_dot8x4(uj, Xt + (size_t)k * ld + c0, (size_t)ld, len, o);
+                A[j * d + k] += o[0];
+                A[j * d + k + 1] += o[1];
+                A[j * d + k + 2] += o[2];
+                A[j * d + k + 3] += o[3];
+            }
+            for (; k <= j; k++)
+                A[j * d + k] += lf_dot8(uj, Xt + (size_t)k * ld + c0, len);
         }
     }
     for (int j = 0; j < d; j++) {
@@ -306,17 +343,21 @@ LF_INLINE int lf_glm_extreme(const lf_glm_problem *pb, const double *eta, int *w
 /* Fit one problem.  scratch: lf_glm_scratch_size(n, d) doubles.  Returns the status. */
 LF_CLONES static int lf_glm_fit_one(const lf_glm_problem *pb, lf_glm_out *out, double *scratch)
 {
-    const int n = pb->n, d = pb->d;
+    const int n = pb->n, d = pb->d, ld = lf_pad8(n);
     double *Xt = scratch;
-    double *eta = Xt + (size_t)d * n, *lv = eta + n, *g = lv + n, *h = g + n;
-    double *u = h + n;
+    double *eta = Xt + (size_t)d * ld, *lv = eta + ld, *g = lv + ld, *h = g + ld;
+    double *u = h + ld;
     double *A = u + (size_t)LF_GLM_BLOCK * d, *Lf = A + d * d, *Wk = Lf + d * d;
     double *G = Wk + d * d, *delta = G + d, *w = delta + d, *wt = w + d, *r = wt + d;
     const double nan_ = NAN;
-    int status = LF_OK, it = 0, nfev = 0;
+    int status = LF_OK, it = 0, nfev = 0, full_prev = 0;
+    double rel_prev = HUGE_VAL;
 
     for (int i = 0; i < n; i++)
-        for (int j = 0; j < d; j++) Xt[(size_t)j * n + i] = pb->X[(size_t)i * d + j];
+        for (int j = 0; j < d; j++) Xt[(size_t)j * ld + i] = pb->X[(size_t)i * d + j];
+    for (int j = 0; j < d; j++)
+        for (int i = n; i < ld; i++) Xt[(size_t)j * ld + i] = 0.0;
+    for (int i = n; i < ld; i++) lv[i] = g[i] = h[i] = 0.0;
 
     /* normalising constants: data part and the prior's -d/2 log 2 pi + 1/2 log det P */
     for (int j = 0; j < d * d; j++) Lf[j] = pb->P[j];
@@ -328,7 +369,8 @@ LF_CLONES static int lf_glm_fit_one(const lf_glm_problem *pb, lf_glm_out *out, d
     if (pb->family == LF_NEGBIN) q.param = log(lr);    /* the kernel wants log r */
 
     for (int j = 0; j < d; j++) w[j] = pb->m[j];
-    double L = lf_glm_eval(&q, Xt, lr, cconst, w, eta, lv, g, h, r);
+    double Lnoise, Ltnoise = 0.0;
+    double L = lf_glm_eval(&q, Xt, lr, cconst, w, eta, lv, g, h, r, &Lnoise);
     nfev++;
     if (!isfinite(L)) {
         for (int j = 0; j < d; j++) out->mode[j] = w[j];
@@ -358,20 +400,31 @@ LF_CLONES static int lf_glm_fit_one(const lf_glm_problem *pb, lf_glm_out *out, d
         if (rc) { status = LF_SINGULAR; break; }
         for (int j = 0; j < d; j++) delta[j] = G[j];
         lf_chol_solve(Lf, d, delta);
-        int conv = 1;
-        for (int j = 0; j < d; j++)
-            conv &= fabs(delta[j]) <= pb->tol * (1.0 + fabs(w[j])) ? 1 : 0;
-        if (conv) { status = LF_OK; break; }
+        /* converged: the step is below tol, or (after a full Newton step) it stopped
+         * shrinking at a small size - the rounding floor of the gradient, where a
+         * quadratically convergent iteration cannot make further progress */
+        double rel = 0.0;
+        for (int j = 0; j < d; j++) {
+            double e = fabs(delta[j]) / (1.0 + fabs(w[j]));
+            rel = e > rel ? e : rel;
+        }
+        if (rel <= pb->tol || (full_prev && rel <= 1e-6 && rel > 0.25 * rel_prev)) {
+            status = LF_OK;
+            break;
+        }
+        rel_prev = rel;
         if (it >= pb->maxiter) { status = LF_MAXITER; break; }
         double dec = 0.0;
         for (int j = 0; j < d; j++) dec += G[j] * delta[j];
         double step = 1.0, Lt = 0.0;
         int accepted = 0;
-        double slack = 1e-13 * (1.0 + fabs(L));
+        double slack;
         for (int ls = 0; ls < 60; ls++) {
             for (int j = 0; j < d; j++) wt[j] = w[j] + step * delta[j];
-            Lt = lf_glm_eval(&q, Xt, lr, cconst, wt, eta, lv, g, h, r);
+            Lt = lf_glm_eval(&q, Xt, lr, cconst, wt, eta, lv, g, h, r, &Ltnoise);
             nfev++;
+            /* Armijo, up to the rounding error of the two values */
+            slack = Lnoise + Ltnoise;
             if (isfinite(Lt) && Lt >= L + 1e-4 * step * dec - slack) { accepted = 1; break; }
             step *= 0.5;
         }
@@ -383,6 +436,8 @@ LF_CLONES static int lf_glm_fit_one(const lf_glm_problem *pb, lf_glm_out *out, d
         }
         for (int j = 0; j < d; j++) w[j] = wt[j];
         L = Lt;
+        Lnoise = Ltnoise;
+        full_prev = step == 1.0;
     }
 
     for (int j = 0; j < d; j++) out->mode[j] = w[j];

@@ -9,7 +9,8 @@
  *
  * - lf_exp: Cody & Waite range reduction x = k ln2 + r, |r| <= ln2/2, with ln2
  *   split in a 32-bit-exact high part (the fdlibm constants), a degree-13
- *   Taylor polynomial for exp(r) (truncation < 5e-18), and 2^k applied as two
+ *   Taylor polynomial for exp(r) (truncation < 5e-18, evaluated by Estrin's scheme
+ *   for a short dependency chain), and 2^k applied as two
  *   factors built from exponent bits so that subnormal results are right.
  *   Overflow gives +inf, underflow 0, NaN propagates.  ~1-2 ulp.
  *   (Cody & Waite, Software Manual for the Elementary Functions, 1980, ch. 6;
@@ -59,20 +60,17 @@ LF_INLINE double lf_exp(double x)
     xc = xc < lo ? lo : xc;
     double kd = (xc * LF_LOG2E + LF_SHIFT) - LF_SHIFT;     /* round to nearest */
     double r = (xc - kd * LF_LN2_HI) - kd * LF_LN2_LO;
-    double p = 1.0 / 6227020800.0;
-    p = p * r + 1.0 / 479001600.0;
-    p = p * r + 1.0 / 39916800.0;
-    p = p * r + 1.0 / 3628800.0;
-    p = p * r + 1.0 / 362880.0;
-    p = p * r + 1.0 / 40320.0;
-    p = p * r + 1.0 / 5040.0;
-    p = p * r + 1.0 / 720.0;
-    p = p * r + 1.0 / 120.0;
-    p = p * r + 1.0 / 24.0;
-    p = p * r + 1.0 / 6.0;
-    p = p * r + 0.5;
-    p = p * r + 1.0;
-    p = p * r + 1.0;
+    /* degree-13 Taylor polynomial by Estrin's scheme: a short dependency chain
+     * (Knuth, TAOCP vol. 2, 4.6.4) so that several vectors are in flight at once */
+    double r2 = r * r, r4 = r2 * r2, r8 = r4 * r4;
+    double a0 = 1.0 + r, a1 = 0.5 + r * (1.0 / 6.0);
+    double a2 = 1.0 / 24.0 + r * (1.0 / 120.0), a3 = 1.0 / 720.0 + r * (1.0 / 5040.0);
+    double a4 = 1.0 / 40320.0 + r * (1.0 / 362880.0);
+    double a5 = 1.0 / 3628800.0 + r * (1.0 / 39916800.0);
+    double a6 = 1.0 / 479001600.0 + r * (1.0 / 6227020800.0);
+    double b0 = a0 + a1 * r2, b1 = a2 + a3 * r2, b2 = a4 + a5 * r2;
+    double c0 = b0 + b1 * r4, c1 = b2 + a6 * r4;
+    double p = c0 + c1 * r8;
     /* k = k1 + k2, both in the normal exponent range for k in [-1075, 1024] */
     double k1 = (kd * 0.5 + LF_SHIFT) - LF_SHIFT;
     double k2 = kd - k1;
@@ -91,15 +89,11 @@ LF_INLINE double lf_log1p_unit(double e)
     double num = big ? e - 1.0 : e;
     double den = big ? e + 3.0 : e + 2.0;
     double s = num / den, s2 = s * s;
-    double p = 1.0 / 19.0;
-    p = p * s2 + 1.0 / 17.0;
-    p = p * s2 + 1.0 / 15.0;
-    p = p * s2 + 1.0 / 13.0;
-    p = p * s2 + 1.0 / 11.0;
-    p = p * s2 + 1.0 / 9.0;
-    p = p * s2 + 1.0 / 7.0;
-    p = p * s2 + 1.0 / 5.0;
-    p = p * s2 + 1.0 / 3.0;
+    /* P(z) = sum_k z^k / (2k + 3), k = 0..8, by Estrin's scheme */
+    double z2 = s2 * s2, z4 = z2 * z2, z8 = z4 * z4;
+    double e0 = 1.0 / 3.0 + s2 * (1.0 / 5.0), e1 = 1.0 / 7.0 + s2 * (1.0 / 9.0);
+    double e2 = 1.0 / 11.0 + s2 * (1.0 / 13.0), e3 = 1.0 / 15.0 + s2 * (1.0 / 17.0);
+    double p = ((e0 + e1 * z2) + (e2 + e3 * z2) * z4) + (1.0 / 19.0) * z8;
     double t = 2.0 * s + 2.0 * s * (s2 * p);
     return big ? LF_LN2 + t : t;
 }

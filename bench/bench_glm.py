@@ -1,0 +1,379 @@
+"""Batched Bayesian GLMs: laplace_fast.glm_laplace against the peers a user would pick
+instead, side by side in one process (absolute times drift between runs on shared
+machines; the printed ratios are what to read).  See BENCH.md for the workloads.
+
+    python bench/bench_glm.py                 # W1, W2, W4 and the other shapes
+    python bench/bench_glm.py --quick         # smaller batches, fewer repeats
+    python bench/bench_glm.py --only W1 W2    # a subset
+
+Peers: an expert numpy damped Newton over the whole stack (einsum, batched Cholesky,
+active set), the same split over two threads, JAX jit(vmap(newton)) when jax is
+installed, and loops over statsmodels, scikit-learn and scipy.optimize (on a subset of
+the problems, reported per problem).
+"""
+
+import argparse
+import os
+import sys
+import time
+import warnings
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+from scipy import optimize, special
+
+import laplace_fast as lf
+
+LOG2PI = np.log(2 * np.pi)
+
+
+# ----------------------------------------------------------------------------- data
+
+def make(workload, B, n, d, seed=0):
+    rng = np.random.default_rng(seed)
+    X = np.concatenate([np.ones((B, n, 1)), rng.standard_normal((B, n, d - 1))], -1)
+    w = rng.standard_normal((B, d))
+    eta = np.einsum("bnd,bd->bn", X, w)
+    if workload == "logistic":
+        y = (rng.random((B, n)) < special.expit(eta)).astype(float)
+    else:
+        y = rng.poisson(np.exp(eta)).astype(float)
+    return X, y
+
+
+# ----------------------------------------------------------------------------- peers
+
+def numpy_newton(X, y, family, alpha=1.0, tol=1e-10, maxiter=100):
+    """Expert numpy: damped Newton over the whole stack with an active set."""
+    B, n, d = X.shape
+    P = alpha * np.eye(d)
+    const = -special.gammaln(y + 1).sum(1) if family == "poisson" else np.zeros(B)
+
+    def loglik(Xa, ya, w):
+        eta = np.einsum("bnd,bd->bn", Xa, w)
+        if family == "logistic":
+            return np.sum(ya * eta - np.logaddexp(0, eta), 1), eta
+        with np.errstate(over="ignore"):
+            return np.sum(ya * eta - np.exp(eta), 1), eta
+
+    w = np.zeros((B, d))
+    L = loglik(X, y, w)[0] - 0.5 * alpha * np.sum(w * w, 1)
+    A_out = np.empty((B, d, d))
+    active = np.arange(B)
+    for _ in range(maxiter):
+        if active.size == 0:
+            break
+        Xa, ya, wa = X[active], y[active], w[active]
+        eta = np.einsum("bnd,bd->bn", Xa, wa)
+        if family == "logistic":
+            p = special.expit(eta)
+            g, h = ya - p, p * (1 - p)
+        else:
+            mu = np.exp(eta)
+            g, h = ya - mu, mu
+        G = np.einsum("bnd,bn->bd", Xa, g) - alpha * wa
+        A = np.einsum("bnd,bne->bde", Xa * h[..., None], Xa) + P
+        A_out[active] = A
+        step = np.linalg.solve(A, G[..., None])[..., 0]
+        done = np.all(np.abs(step) <= tol * (1 + np.abs(wa)), 1)
+        keep = ~done
+        active, Xa, ya, wa, step, G = (active[keep], Xa[keep], ya[keep], wa[keep],
+                                       step[keep], G[keep])
+        La = L[active]
+        dec = np.sum(G * step, 1)
+        t = np.ones(active.size)
+        todo = np.arange(active.size)
+        wnew = wa.copy()
+        Lnew = La.copy()
+        for _ls in range(60):
+            if todo.size == 0:
+                break
+            wt = wa[todo] + t[todo, None] * step[todo]
+            Lt = loglik(Xa[todo], ya[todo], wt)[0] - 0.5 * alpha * np.sum(wt * wt, 1)
+            ok = np.isfinite(Lt) & (Lt >= La[todo] + 1e-4 * t[todo] * dec[todo]
+                                    - 1e-13 * (1 + np.abs(La[todo])))
+            wnew[todo[ok]] = wt[ok]
+            Lnew[todo[ok]] = Lt[ok]
+            t[todo[~ok]] /= 2
+            todo = todo[~ok]
+        w[active] = wnew
+        L[active] = Lnew
+    sign, logdet = np.linalg.slogdet(A_out)
+    cov = np.linalg.inv(A_out)
+    logp = L + const - 0.5 * d * LOG2PI + 0.5 * d * np.log(alpha)
+    return w, cov, logp + 0.5 * d * LOG2PI - 0.5 * logdet
+
+
+def numpy_newton_2threads(X, y, family):
+    h = X.shape[0] // 2
+    with ThreadPoolExecutor(2) as ex:
+        a, b = ex.map(lambda s: numpy_newton(X[s], y[s], family), [slice(0, h), slice(h, None)])
+    return tuple(np.concatenate([u, v]) for u, v in zip(a, b))
+
+
+def make_jax(family, d):
+    try:
+        import jax
+        import jax.numpy as jnp
+    except ImportError:
+        return None
+    jax.config.update("jax_enable_x64", True)
+
+    def logpost(w, X, y):
+        eta = X @ w
+        if family == "logistic":
+            ll = jnp.sum(y * eta - jnp.logaddexp(0.0, eta))
+        else:
+            ll = jnp.sum(y * eta - jnp.exp(eta))
+        return ll - 0.5 * jnp.sum(w * w)
+
+    def newton(X, y):
+        def derivs(w):
+            eta = X @ w
+            if family == "logistic":
+                p = jax.nn.sigmoid(eta)
+                g, h = y - p, p * (1 - p)
+            else:
+                mu = jnp.exp(eta)
+                g, h = y - mu, mu
+            return X.T @ g - w, (X * h[:, None]).T @ X + jnp.eye(d)
+
+        def cond(s):
+            return (s[2] < 100) & (~s[3])
+
+        def body(s):
+            w, L, it, _ = s
+            G, A = derivs(w)
+            step = jnp.linalg.solve(A, G)
+            conv = jnp.all(jnp.abs(step) <= 1e-10 * (1 + jnp.abs(w)))
+            dec = G @ step
+
+            def lcond(ls):
+                t, Lt, k = ls
+                return (~(jnp.isfinite(Lt) & (Lt >= L + 1e-4 * t * dec - 1e-13 * (1 + jnp.abs(L))))) & (k < 60)
+
+            def lbody(ls):
+                t, _, k = ls
+                t = t / 2
+                return t, logpost(w + t * step, X, y), k + 1
+
+            t, Lt, _ = jax.lax.while_loop(lcond, lbody, (1.0, logpost(w + step, X, y), 0))
+            wn = jnp.where(conv, w, w + t * step)
+            Ln = jnp.where(conv, L, Lt)
+            return wn, Ln, it + 1, conv
+
+        w0 = jnp.zeros(d)
+        w, L, it, _ = jax.lax.while_loop(cond, body, (w0, logpost(w0, X, y), 0, False))
+        _, A = derivs(w)
+        cov = jnp.linalg.inv(A)
+        return w, cov, L - 0.5 * jnp.linalg.slogdet(A)[1]
+
+    f = jax.jit(jax.vmap(newton))
+
+    def run(X, y):
+        out = f(X, y)
+        return tuple(np.asarray(o) for o in jax.block_until_ready(out))
+    return run
+
+
+def statsmodels_loop(X, y, family, m):
+    import statsmodels.api as sm
+    fam = sm.families.Binomial() if family == "logistic" else sm.families.Poisson()
+    out = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for b in range(m):
+            out.append(sm.GLM(y[b], X[b], family=fam).fit().params)
+    return np.array(out)
+
+
+def sklearn_loop(X, y, family, m):
+    from sklearn.linear_model import LogisticRegression, PoissonRegressor
+    out = []
+    n = X.shape[1]
+    for b in range(m):
+        if family == "logistic":
+            est = LogisticRegression(C=1.0, fit_intercept=False, solver="newton-cholesky",
+                                     tol=1e-10, max_iter=200).fit(X[b], y[b])
+            w = est.coef_[0]
+            p = special.expit(X[b] @ w)
+            h = p * (1 - p)
+        else:
+            est = PoissonRegressor(alpha=1.0 / n, fit_intercept=False, solver="newton-cholesky",
+                                   tol=1e-10, max_iter=200).fit(X[b], y[b])
+            w = est.coef_
+            h = np.exp(X[b] @ w)
+        A = X[b].T @ (h[:, None] * X[b]) + np.eye(X.shape[2])
+        np.linalg.inv(A)
+        out.append(w)
+    return np.array(out)
+
+
+def scipy_loop(X, y, family, m):
+    out = []
+    d = X.shape[2]
+    for b in range(m):
+        Xb, yb = X[b], y[b]
+
+        def f(w):
+            eta = Xb @ w
+            if family == "logistic":
+                return -(yb @ eta - np.logaddexp(0, eta).sum()) + 0.5 * w @ w
+            return -(yb @ eta - np.exp(eta).sum()) + 0.5 * w @ w
+
+        def g(w):
+            eta = Xb @ w
+            mu = special.expit(eta) if family == "logistic" else np.exp(eta)
+            return -(Xb.T @ (yb - mu)) + w
+
+        def H(w):
+            eta = Xb @ w
+            if family == "logistic":
+                p = special.expit(eta)
+                h = p * (1 - p)
+            else:
+                h = np.exp(eta)
+            return Xb.T @ (h[:, None] * Xb) + np.eye(d)
+
+        with warnings.catch_warnings(), np.errstate(over="ignore"):
+            warnings.simplefilter("ignore")
+            r = optimize.minimize(f, np.zeros(d), jac=g, hess=H, method="trust-exact",
+                                  options={"gtol": 1e-9})
+        np.linalg.inv(H(r.x))
+        out.append(r.x)
+    return np.array(out)
+
+
+# ----------------------------------------------------------------------------- timing
+
+def timeit(fn, repeats):
+    ts = []
+    out = None
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        out = fn()
+        ts.append(time.perf_counter() - t0)
+    return float(np.median(ts)), out
+
+
+def lf_fit(X, y, family, n_threads=None, groups=None):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", lf.LaplaceWarning)
+        return lf.glm_laplace(X, y, family=family, n_threads=n_threads, groups=groups)
+
+
+def row(name, t, B, ref_t, extra=""):
+    print(f"  {name:<42s} {t / B * 1e6:12.2f} µs/problem   {t / ref_t:8.1f}× laplace_fast"
+          f"{extra}")
+
+
+def bench_batch(label, family, B, n, d, args, loops=True):
+    X, y = make(family, B, n, d)
+    print(f"\n{label}: {family}, B = {B}, n = {n}, d = {d}")
+    reps = 2 if args.quick else 5
+    t1, r1 = timeit(lambda: lf_fit(X, y, family, n_threads=1), reps)
+    tl, res = timeit(lambda: lf_fit(X, y, family), reps)
+    ok = np.count_nonzero(res.status >= 0)
+    print(f"  {'laplace_fast glm_laplace, all cores':<42s} {tl / B * 1e6:12.2f} µs/problem"
+          f"   (converged {ok}/{B}, mean Newton iterations {res.niter.mean():.1f})")
+    row("laplace_fast, 1 thread", t1, B, tl)
+    assert all(np.array_equal(getattr(r1, f), getattr(res, f)) for f in
+               ("mode", "cov", "log_det_cov", "logp", "status"))
+    nreps = 1 if args.quick else 3
+    tn, (wn, cn, en) = timeit(lambda: numpy_newton(X, y, family), nreps)
+    row("expert numpy (stacked damped Newton)", tn, B, tl,
+        f"   max|Δmode| {np.max(np.abs(wn - res.mode)):.1e}, "
+        f"max|Δlog evidence| {np.max(np.abs(en - res.log_evidence)):.1e}")
+    tn2, _ = timeit(lambda: numpy_newton_2threads(X, y, family), nreps)
+    row("expert numpy, batch split over 2 threads", tn2, B, tl)
+    jx = make_jax(family, d)
+    if jx is None:
+        print("  JAX not installed: skipped (pip install jax)")
+    else:
+        t0 = time.perf_counter()
+        jx(X, y)
+        comp = time.perf_counter() - t0
+        tj, (wj, cj, ej) = timeit(lambda: jx(X, y), nreps)
+        row("JAX jit(vmap(newton)), float64", tj, B, tl,
+            f"   (compile {comp:.1f} s) max|Δmode| {np.max(np.abs(wj - res.mode)):.1e}")
+    if loops and not args.no_loops:
+        m = 100 if args.quick else 300
+        for name, fn in (("statsmodels GLM loop (MLE, no prior)", statsmodels_loop),
+                         ("scikit-learn newton-cholesky loop + Hessian", sklearn_loop),
+                         ("scipy trust-exact loop", scipy_loop)):
+            t, _ = timeit(lambda: fn(X, y, family, m), 1)
+            row(name, t * B / m, B, tl, f"   (on {m} problems)")
+    return tl / B, tn2 / B
+
+
+def bench_w4(args):
+    n, d = (50_000, 50) if args.quick else (200_000, 50)
+    X, y = make("logistic", 1, n, d)
+    print(f"\nW4: one large logistic GLM, n = {n}, d = {d}")
+    reps = 2 if args.quick else 3
+    tl, res = timeit(lambda: lf_fit(X[0], y[0], "logistic"), reps)
+    print(f"  {'laplace_fast glm_laplace':<42s} {tl:10.3f} s   (status {int(res.status)}, "
+          f"{res.niter} iterations)")
+    tn, (wn, _, _) = timeit(lambda: numpy_newton(X, y, "logistic"), reps)
+    print(f"  {'expert numpy (BLAS)':<42s} {tn:10.3f} s   {tn / tl:6.2f}× laplace_fast   "
+          f"max|Δmode| {np.max(np.abs(wn[0] - res.mode)):.1e}")
+    from sklearn.linear_model import LogisticRegression
+    t, _ = timeit(lambda: sklearn_loop(X, y, "logistic", 1), 1)
+    print(f"  {'scikit-learn newton-cholesky + Hessian':<42s} {t:10.3f} s   {t / tl:6.2f}× laplace_fast")
+    t, _ = timeit(lambda: statsmodels_loop(X, y, "logistic", 1), 1)
+    print(f"  {'statsmodels GLM':<42s} {t:10.3f} s   {t / tl:6.2f}× laplace_fast")
+    jx = make_jax("logistic", d)
+    if jx is not None:
+        jx(X, y)
+        t, (wj, _, _) = timeit(lambda: jx(X, y), 2)
+        print(f"  {'JAX jit(vmap(newton))':<42s} {t:10.3f} s   {t / tl:6.2f}× laplace_fast")
+    del LogisticRegression
+    return tl
+
+
+def bench_groups(args):
+    rng = np.random.default_rng(1)
+    G = 2000 if args.quick else 10_000
+    sizes = rng.integers(10, 400, G)
+    N, d = int(sizes.sum()), 6
+    X = np.concatenate([np.ones((N, 1)), rng.standard_normal((N, d - 1))], 1)
+    g = np.repeat(rng.permutation(G), sizes)
+    w = rng.standard_normal((G, d)) * 0.5
+    y = (rng.random(N) < special.expit(np.einsum("nd,nd->n", X, w[g]))).astype(float)
+    print(f"\nragged groups: logistic, {G} groups of 10..400 rows (N = {N}), d = {d}")
+    t, res = timeit(lambda: lf_fit(X, y, "logistic", groups=g), 2 if args.quick else 5)
+    print(f"  laplace_fast glm_laplace(groups=...)   {t / G * 1e6:10.2f} µs/problem"
+          f"   ({t / N * 1e9:.1f} ns per row)")
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--no-loops", action="store_true", help="skip the slow per-problem loops")
+    ap.add_argument("--only", nargs="*", default=None)
+    args = ap.parse_args(argv)
+    print(f"laplace_fast {lf.__version__}, numpy {np.__version__}, {os.cpu_count()} cores, "
+          f"python {sys.version.split()[0]}")
+    B = 2000 if args.quick else 10_000
+    todo = args.only or ["W1", "W2", "W4", "shapes", "groups"]
+    summary = {}
+    if "W1" in todo:
+        summary["W1"] = bench_batch("W1", "logistic", B, 50, 5, args)
+    if "W2" in todo:
+        summary["W2"] = bench_batch("W2", "poisson", B, 100, 4, args)
+    if "W4" in todo:
+        bench_w4(args)
+    if "shapes" in todo:
+        for fam, n, d in (("logistic", 10, 2), ("logistic", 200, 10), ("poisson", 1000, 3),
+                          ("logistic", 100, 20)):
+            bb = max(200, int(B * 50 / n * (5 / d) ** 2 / 4)) if not args.quick else 500
+            bench_batch("shape", fam, min(bb, B), n, d, args, loops=False)
+    if "groups" in todo:
+        bench_groups(args)
+    for k, (tl, tn2) in summary.items():
+        print(f"\n{k}: laplace_fast {tl * 1e6:.2f} µs/problem; expert numpy on 2 threads "
+              f"{tn2 * 1e6:.2f} µs/problem -> {tn2 / tl:.1f}× faster")
+
+
+if __name__ == "__main__":
+    main()
