@@ -83,11 +83,12 @@ def hessian(f, x, *, args=(), grad=None, method="central", step=None, vectorized
         ``grad(x, *args) -> (d,)``.  When given, the Hessian is formed by differencing
         the gradient (2d calls for ``central``) and symmetrised, ``(H + H.T) / 2``.
     method : {"central", "forward", "richardson"}
-        ``central`` (default): second differences with h = eps**(1/4) max(1, |x_i|),
-        d(d+1) evaluations, about 1e-7 relative error;
-        ``forward``: d(d+3)/2 evaluations, about 1e-5;
-        ``richardson``: central at h = 1e-2 max(1, |x_i|) and h/2, extrapolated,
-        2 d(d+1) evaluations, about 1e-10, with an error estimate.
+        ``central`` (default): second differences with h = 2.5e-4 max(1, |x_i|),
+        d(d+1) + 2d + 1 evaluations (the gradient from its own shorter steps), about
+        1e-7 relative error;
+        ``forward``: d(d+3)/2 + 2d + 1 evaluations, about 1e-5;
+        ``richardson``: central at h = 5e-3 max(1, |x_i|) and h/2, extrapolated,
+        2 d(d+1) + 1 evaluations, about 1e-10, with an error estimate.
     step : float or array_like of shape (d,), optional
         Absolute step(s), replacing the default rule.
     vectorized : bool
@@ -113,8 +114,8 @@ def hessian(f, x, *, args=(), grad=None, method="central", step=None, vectorized
     -----
     The mixed second difference uses the symmetric 2-point form
     ``[f(x+u) + f(x-u) - f(x±h_i e_i) - f(x±h_j e_j) + 2 f(x)] / (2 h_i h_j)`` with
-    ``u = h_i e_i + h_j e_j``, so a central Hessian costs d(d+1) + 1 evaluations
-    (statsmodels' ``approx_hess`` uses about 2d^2).
+    ``u = h_i e_i + h_j e_j``, so a central Hessian costs d(d+1) + 2d + 1
+    evaluations (statsmodels' ``approx_hess`` uses about 2d^2), all requested at once.
 
     Examples
     --------

@@ -254,7 +254,7 @@ def laplace_batch(log_post, x0, *, args=(), grad=None, hess=None, hessian_method
     log_post : callable
         ``log_post(theta, *args) -> (B,)`` with ``theta`` of shape (B, d): row i is a
         point of problem i, and entry i of the result must depend on row i only.  Every
-        call evaluates one point per problem, so a Hessian costs d(d+1) calls whatever B.
+        call evaluates one point per problem, so a Hessian costs d(d+3) calls whatever B.
     x0 : array_like, shape (B, d)
         Starting points (finite).
     args : tuple

@@ -55,7 +55,7 @@ def _real_array(x, name):
         raise ValueError(f"{name} could not be converted to an array: {exc}") from None
     if a.dtype.kind not in "biuf":
         raise TypeError(f"{name} must be real numbers, got dtype {a.dtype}")
-    return np.ascontiguousarray(a, dtype=np.float64)
+    return np.asarray(a, dtype=np.float64, order="C")
 
 
 def as_points(x, name, batch=False):

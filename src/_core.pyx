@@ -12,13 +12,14 @@ Design
 2. Stencils generate all their points first and ask for them in one ``values`` call, so
    a vectorized Python callback costs one Python call per Hessian.  Steps are
    ``c * max(1, |x_i|)`` rounded so that ``x_i + h_i`` is exact (Press et al., Numerical
-   Recipes, 3rd ed., sec. 5.7).  Central: c = eps**(1/4) (second differences; first
-   differences inside a Hessian stencil come for free), forward: c = eps**(1/3),
-   Richardson: c = 1e-2 at h and h/2, extrapolated as (4 H(h/2) - H(h)) / 3, error
+   Recipes, 3rd ed., sec. 5.7).  Central: c = 2.5e-4, about 2 eps**(1/4), for second
+   differences, c = eps**(1/3) for first differences; forward: c = eps**(1/3) for
+   second differences; Richardson: c = 5e-3 at h and h/2, extrapolated as (4 H(h/2) - H(h)) / 3, error
    estimate |R - H(h/2)| (Nocedal & Wright, Numerical Optimization, 2nd ed., sec. 8.1).
    Mixed second differences use the 2-point symmetric form
    [f(x+u) + f(x-u) - f(x±h_i e_i) - f(x±h_j e_j) + 2 f(x)] / (2 h_i h_j),
-   u = h_i e_i + h_j e_j: d(d+1) evaluations for a central Hessian, not 2 d^2.
+   u = h_i e_i + h_j e_j: d(d+1) evaluations for a central Hessian, not 2 d^2
+   (plus 2d for the gradient on its own shorter steps).
 3. Damped Newton for the mode, all B problems in lock step (one ``values`` call per
    stencil or line-search round for the whole batch).  A true Hessian costs d(d+1)
    evaluations and a gradient 2d, so between true Hessians the model of -H is updated
@@ -72,12 +73,12 @@ DEF FD_RICHARDSON = 2
 METHODS = {"central": FD_CENTRAL, "forward": FD_FORWARD, "richardson": FD_RICHARDSON}
 
 DEF EPS = 2.220446049250313e-16
-DEF C_HESS_CENTRAL = 1.2207031250e-04    # eps**(1/4)
+DEF C_HESS_CENTRAL = 2.5e-04           # about 2 eps**(1/4)
 DEF C_HESS_FORWARD = 6.0554544523933e-06  # eps**(1/3)
 DEF C_GRAD_CENTRAL = 6.0554544523933e-06  # eps**(1/3)
 DEF C_GRAD_FORWARD = 1.4901161193847656e-08  # eps**(1/2)
 DEF C_GRAD_RICHARDSON = 7.4009597974140505e-04  # eps**(1/5)
-DEF C_HESS_RICHARDSON = 1e-2
+DEF C_HESS_RICHARDSON = 5e-3
 DEF ARMIJO_C1 = 1e-4
 DEF MAX_HALVINGS = 50
 DEF EIG_FLOOR = 1e-8
@@ -385,77 +386,150 @@ cdef void combine_hess(int forward, double f0, const double *F, const double *h,
             H[j * d + i] = v
 
 
-cdef int stencil_hessian(lf_objective *obj, Py_ssize_t B, Py_ssize_t d, const double *x,
-                         const double *f0, const char *active, int forward,
-                         const double *hstep, double c, double scale, double *g, double *H,
-                         long *nfev) noexcept nogil:
-    """Second-difference Hessian (and central gradient, when g != NULL and not forward)
-    of every active problem; inactive rows are evaluated at x and left untouched."""
-    cdef Py_ssize_t P = hess_points(forward, d), b, q
-    cdef double *pts = <double *> malloc((P * B * d + P * B + d + 1) * sizeof(double))
+cdef void fill_grad_points(int forward, const double *x, const double *h, Py_ssize_t d,
+                           Py_ssize_t B, Py_ssize_t b, double *pts) noexcept nogil:
+    """Rows b of a first-difference block: x + h_i e_i (and x - h_i e_i when central)."""
+    cdef Py_ssize_t i, q, P = d if forward else 2 * d
+    for q in range(P):
+        memcpy(pts + (q * B + b) * d, x, d * sizeof(double))
+    for i in range(d):
+        if forward:
+            pts[(i * B + b) * d + i] += h[i]
+        else:
+            pts[((2 * i) * B + b) * d + i] += h[i]
+            pts[((2 * i + 1) * B + b) * d + i] -= h[i]
+
+
+cdef void combine_grad(int forward, double f0, const double *F, const double *h,
+                       Py_ssize_t d, Py_ssize_t B, Py_ssize_t b, double *g) noexcept nogil:
+    cdef Py_ssize_t i
+    for i in range(d):
+        if forward:
+            g[i] = (F[i * B + b] - f0) / h[i]
+        else:
+            g[i] = (F[(2 * i) * B + b] - F[(2 * i + 1) * B + b]) / (2.0 * h[i])
+
+
+# block kinds of a value stencil
+DEF BLOCK_HESS_CENTRAL = 0
+DEF BLOCK_HESS_FORWARD = 1
+DEF BLOCK_GRAD_CENTRAL = 2
+DEF BLOCK_GRAD_FORWARD = 3
+
+
+cdef inline Py_ssize_t block_points(int kind, Py_ssize_t d) noexcept nogil:
+    if kind == BLOCK_HESS_CENTRAL:
+        return hess_points(0, d)
+    if kind == BLOCK_HESS_FORWARD:
+        return hess_points(1, d)
+    if kind == BLOCK_GRAD_CENTRAL:
+        return 2 * d
+    return d
+
+
+cdef int value_stencil(lf_objective *obj, Py_ssize_t B, Py_ssize_t d, const double *x,
+                       double *f0, int with_center, const char *active, int method,
+                       int want_hess, const double *hstep, double *g, double *H,
+                       double *herr, long *nfev) noexcept nogil:
+    """Every finite difference of one request from values, in ONE values call.
+
+    want_hess: central -> second differences (c = 2.5e-4) + central gradient
+    (c = eps**(1/3)); forward -> forward second differences + central gradient; richardson ->
+    central second differences at h and h/2, H and g extrapolated, herr = |R - H(h/2)|.
+    Gradient only: central 2d points, forward d points, richardson 4d points.
+    with_center: f(x) is one more point, written to f0 (else f0 is read)."""
+    cdef int kinds[2]
+    cdef double cs[2]
+    cdef double scales[2]
+    cdef int nb = 1, k, rc, second
+    cdef Py_ssize_t offs[3]
+    cdef Py_ssize_t P, b, q, i, dd = d * d
+    cdef double *pts
     cdef double *F
     cdef double *h
-    cdef int rc
+    cdef double *g2
+    cdef double *H2
+    cdef double r
+    if want_hess:
+        if method == FD_FORWARD:
+            nb = 2
+            kinds[0] = BLOCK_HESS_FORWARD
+            cs[0] = C_HESS_FORWARD
+            kinds[1] = BLOCK_GRAD_CENTRAL
+            cs[1] = C_GRAD_CENTRAL
+        elif method == FD_CENTRAL:
+            nb = 2                       # the gradient from its own, shorter steps
+            kinds[0] = BLOCK_HESS_CENTRAL
+            cs[0] = C_HESS_CENTRAL
+            kinds[1] = BLOCK_GRAD_CENTRAL
+            cs[1] = C_GRAD_CENTRAL
+        else:
+            kinds[0] = BLOCK_HESS_CENTRAL
+            cs[0] = C_HESS_RICHARDSON
+    else:
+        kinds[0] = BLOCK_GRAD_FORWARD if method == FD_FORWARD else BLOCK_GRAD_CENTRAL
+        cs[0] = (C_GRAD_FORWARD if method == FD_FORWARD else
+                 C_GRAD_RICHARDSON if method == FD_RICHARDSON else C_GRAD_CENTRAL)
+    scales[0] = 1.0
+    if method == FD_RICHARDSON:
+        nb = 2
+        kinds[1] = kinds[0]
+        cs[1] = cs[0]
+        scales[1] = 0.5
+    elif nb == 2:
+        scales[1] = 1.0
+    offs[0] = 0
+    for k in range(nb):
+        offs[k + 1] = offs[k] + block_points(kinds[k], d)
+    P = offs[nb] + (1 if with_center else 0)
+    pts = <double *> malloc((P * B * d + P * B + 2 * d + dd + 1) * sizeof(double))
     if pts == NULL:
         return -99
     F = pts + P * B * d
     h = F + P * B
+    g2 = h + d
+    H2 = g2 + d
     for b in range(B):
-        if active[b]:
-            make_steps(x + b * d, d, hstep, c, scale, h)
-            fill_hess_points(forward, x + b * d, h, d, B, b, pts)
-        else:
+        if not active[b]:
             for q in range(P):
                 memcpy(pts + (q * B + b) * d, x + b * d, d * sizeof(double))
+            continue
+        for k in range(nb):
+            make_steps(x + b * d, d, hstep, cs[k], scales[k], h)
+            if kinds[k] <= BLOCK_HESS_FORWARD:
+                fill_hess_points(kinds[k] == BLOCK_HESS_FORWARD, x + b * d, h, d, B, b,
+                                 pts + offs[k] * B * d)
+            else:
+                fill_grad_points(kinds[k] == BLOCK_GRAD_FORWARD, x + b * d, h, d, B, b,
+                                 pts + offs[k] * B * d)
+        if with_center:
+            memcpy(pts + (offs[nb] * B + b) * d, x + b * d, d * sizeof(double))
     rc = obj.values(obj.ctx, P, B, d, pts, F)
     if rc == 0:
         for b in range(B):
-            if active[b]:
-                nfev[b] += P
-                make_steps(x + b * d, d, hstep, c, scale, h)
-                combine_hess(forward, f0[b], F, h, d, B, b,
-                             g + b * d if g != NULL else NULL, H + b * d * d)
-    free(pts)
-    return rc
-
-
-cdef int stencil_gradient(lf_objective *obj, Py_ssize_t B, Py_ssize_t d, const double *x,
-                          const double *f0, const char *active, int forward,
-                          const double *hstep, double c, double scale, double *g,
-                          long *nfev) noexcept nogil:
-    """First differences: central 2d points, forward d points (f0 reused)."""
-    cdef Py_ssize_t P = d if forward else 2 * d, b, q, i
-    cdef double *pts = <double *> malloc((P * B * d + P * B + d + 1) * sizeof(double))
-    cdef double *F
-    cdef double *h
-    cdef int rc
-    if pts == NULL:
-        return -99
-    F = pts + P * B * d
-    h = F + P * B
-    for b in range(B):
-        for q in range(P):
-            memcpy(pts + (q * B + b) * d, x + b * d, d * sizeof(double))
-        if active[b]:
-            make_steps(x + b * d, d, hstep, c, scale, h)
-            for i in range(d):
-                if forward:
-                    pts[(i * B + b) * d + i] += h[i]
+            if not active[b]:
+                continue
+            nfev[b] += P
+            if with_center:
+                f0[b] = F[offs[nb] * B + b]
+            for k in range(nb):
+                make_steps(x + b * d, d, hstep, cs[k], scales[k], h)
+                second = method == FD_RICHARDSON and k == 1   # into the scratch
+                if kinds[k] <= BLOCK_HESS_FORWARD:
+                    combine_hess(kinds[k] == BLOCK_HESS_FORWARD, f0[b], F + offs[k] * B, h,
+                                 d, B, b, g2 if second else g + b * d,
+                                 H2 if second else H + b * dd)
                 else:
-                    pts[((2 * i) * B + b) * d + i] += h[i]
-                    pts[((2 * i + 1) * B + b) * d + i] -= h[i]
-    rc = obj.values(obj.ctx, P, B, d, pts, F)
-    if rc == 0:
-        for b in range(B):
-            if active[b]:
-                nfev[b] += P
-                make_steps(x + b * d, d, hstep, c, scale, h)
+                    combine_grad(kinds[k] == BLOCK_GRAD_FORWARD, f0[b], F + offs[k] * B,
+                                 h, d, B, b, g2 if second else g + b * d)
+            if method == FD_RICHARDSON:
                 for i in range(d):
-                    if forward:
-                        g[b * d + i] = (F[i * B + b] - f0[b]) / h[i]
-                    else:
-                        g[b * d + i] = (F[(2 * i) * B + b] - F[(2 * i + 1) * B + b]) \
-                                       / (2.0 * h[i])
+                    g[b * d + i] = (4.0 * g2[i] - g[b * d + i]) / 3.0
+                if want_hess:
+                    for i in range(dd):
+                        r = (4.0 * H2[i] - H[b * dd + i]) / 3.0
+                        herr[b * dd + i] = fabs(r - H2[i])
+                        H[b * dd + i] = r
     free(pts)
     return rc
 
@@ -524,50 +598,47 @@ cdef int richardson_combine(Py_ssize_t n, double *coarse, const double *fine,
 
 
 cdef int derivatives(lf_objective *obj, Py_ssize_t B, Py_ssize_t d, const double *x,
-                     const double *f0, const char *active, int method, const double *hstep,
+                     double *f0, const char *active, int method, const double *hstep,
                      double *g, double *H, double *herr, long *nfev) noexcept nogil:
     """Gradient and Hessian of every active problem by the best means available:
     analytic hess/grad when the objective has them, else finite differences of the
-    gradient, else of values.  herr (B, d, d) receives a Richardson error estimate
-    (zero otherwise)."""
-    cdef Py_ssize_t n = B * d, nn = B * d * d, i
+    gradient, else of values (one values call).  herr (B, d, d) receives Richardson's
+    error estimate for the active problems (zero for the other methods)."""
+    cdef Py_ssize_t nn = B * d * d, i, b
     cdef int rc = 0, fwd = method == FD_FORWARD
     cdef double *tmp = NULL
-    for i in range(nn):
-        herr[i] = 0.0
-    # the gradient
+    for b in range(B):
+        if active[b]:
+            for i in range(d * d):
+                herr[b * d * d + i] = 0.0
+    if obj.hess == NULL and obj.grad == NULL:
+        return value_stencil(obj, B, d, x, f0, 0, active, method, 1, hstep, g, H, herr,
+                             nfev)
     if obj.grad != NULL:
         rc = obj.grad(obj.ctx, 1, B, d, x, g)
-    elif obj.hess != NULL or method != FD_CENTRAL:
-        rc = stencil_gradient(obj, B, d, x, f0, active, 0, hstep, C_GRAD_CENTRAL, 1.0,
-                              g, nfev)
+    else:
+        rc = value_stencil(obj, B, d, x, f0, 0, active, FD_CENTRAL, 0, hstep, g, NULL,
+                           NULL, nfev)
     if rc != 0:
         return rc
-    # the Hessian
     if obj.hess != NULL:
         return obj.hess(obj.ctx, B, d, x, H)
     if method == FD_RICHARDSON:
         tmp = <double *> malloc((nn + 1) * sizeof(double))
         if tmp == NULL:
             return -99
-    if obj.grad != NULL:
-        rc = grad_difference_hessian(obj, B, d, x, active, fwd, hstep,
-                                     C_GRAD_FORWARD if fwd else (
-                                         C_GRAD_RICHARDSON if tmp != NULL else C_GRAD_CENTRAL),
-                                     1.0, g, H)
-        if rc == 0 and tmp != NULL:
-            rc = grad_difference_hessian(obj, B, d, x, active, 0, hstep, C_GRAD_RICHARDSON,
-                                         0.5, g, tmp)
-    else:
-        rc = stencil_hessian(obj, B, d, x, f0, active, fwd, hstep,
-                             C_HESS_FORWARD if fwd else (
-                                 C_HESS_RICHARDSON if tmp != NULL else C_HESS_CENTRAL),
-                             1.0, g if method == FD_CENTRAL else NULL, H, nfev)
-        if rc == 0 and tmp != NULL:
-            rc = stencil_hessian(obj, B, d, x, f0, active, 0, hstep, C_HESS_RICHARDSON,
-                                 0.5, NULL, tmp, nfev)
+    rc = grad_difference_hessian(obj, B, d, x, active, fwd, hstep,
+                                 C_GRAD_FORWARD if fwd else (
+                                     C_GRAD_RICHARDSON if tmp != NULL else C_GRAD_CENTRAL),
+                                 1.0, g, H)
     if rc == 0 and tmp != NULL:
-        richardson_combine(nn, H, tmp, herr)
+        rc = grad_difference_hessian(obj, B, d, x, active, 0, hstep, C_GRAD_RICHARDSON,
+                                     0.5, g, tmp)
+        if rc == 0:
+            for b in range(B):
+                if active[b]:
+                    richardson_combine(d * d, H + b * d * d, tmp + b * d * d,
+                                       herr + b * d * d)
     free(tmp)
     return rc
 
@@ -668,7 +739,8 @@ cdef int gradient_only(lf_objective *obj, Py_ssize_t B, Py_ssize_t d, const doub
                        long *nfev) noexcept nogil:
     if obj.grad != NULL:
         return obj.grad(obj.ctx, 1, B, d, x, g)
-    return stencil_gradient(obj, B, d, x, f0, mask, 0, hstep, C_GRAD_CENTRAL, 1.0, g, nfev)
+    return value_stencil(obj, B, d, x, <double *> f0, 0, mask, FD_CENTRAL, 0, hstep, g,
+                         NULL, NULL, nfev)
 
 
 cdef void bfgs_update(double *Bk, const double *s, const double *y, Py_ssize_t d,
@@ -784,6 +856,14 @@ cdef int newton_loop(lf_objective *obj, Py_ssize_t B, Py_ssize_t d, double *x, d
                 kind = 0
             W.escape[b] = kind == 2
             W.sn[b] = scaled_norm(W.P + b * d, x + b * d, d)
+            if kind == 0 and W.need_full[b] == 2:
+                # the gain a Newton step predicts, g.p / 2, below the rounding level
+                # of log_post: no further step could be verified
+                s = 0.0
+                for i in range(d):
+                    s += g[b * d + i] * W.P[b * d + i]
+                if s <= 32 * EPS * (fabs(f[b]) if fabs(f[b]) > 1.0 else 1.0):
+                    W.sn[b] = 0.0
             if kind == 3 or (kind == 0 and W.sn[b] <= tol):
                 if W.need_full[b] == 2:
                     W.active[b] = 0      # converged, or flat: the summary classifies H
@@ -1003,65 +1083,49 @@ def values(Objective objective, const double[:, ::1] x):
 def fd_derivatives(Objective objective, const double[:, ::1] x, str method, step=None,
                    bint want_hessian=True):
     """Value, gradient and (optionally) Hessian of B problems at x (B, d) by the
-    objective's derivatives or finite differences.  Returns f (B,), g (B, d),
-    H (B, d, d) or None, herr (B, d, d) or None, nfev (B,)."""
+    objective's derivatives or finite differences; from values alone, everything comes
+    from ONE values call.  Returns f (B,), g (B, d), H (B, d, d) or None,
+    herr (B, d, d) or None, nfev (B,)."""
     cdef Py_ssize_t B = x.shape[0], d = x.shape[1]
-    cdef int m = METHODS[method], rc
+    cdef int m = METHODS[method], rc = 0
+    if B == 0 or d == 0:
+        raise ValueError("x must have at least one parameter")
     f = np.empty(B)
     g = np.empty((B, d))
+    H = np.zeros((B, d, d))
+    herr = np.zeros((B, d, d))
     nf = np.zeros(B, dtype=np.int_)
     act = np.ones(B, dtype=np.int8)
-    xc = np.array(x)
     cdef double[::1] fv = f
     cdef double[:, ::1] gv = g
-    cdef double[:, ::1] xv = xc
+    cdef double[:, :, ::1] Hv = H
+    cdef double[:, :, ::1] Ev = herr
     cdef long[::1] nv = nf
     cdef char[::1] av = act.view(np.int8)
     cdef const double[::1] hs
     cdef const double *hp = NULL
-    cdef double[:, :, ::1] Hv
-    cdef double[:, :, ::1] Ev
-    cdef double c
+    cdef bint from_values = objective.obj.grad == NULL and (
+        objective.obj.hess == NULL or not want_hessian)
     if step is not None:
         hs = np.ascontiguousarray(step, dtype=np.float64)
         hp = &hs[0]
-    if B == 0 or d == 0:
-        raise ValueError("x must have at least one parameter")
     with nogil:
-        rc = objective.obj.values(objective.obj.ctx, 1, B, d, &xv[0, 0], &fv[0])
-    _objective_check(objective, rc)
-    nf += 1
-    if not want_hessian:
-        if objective.obj.grad != NULL:
-            with nogil:
-                rc = objective.obj.grad(objective.obj.ctx, 1, B, d, &xv[0, 0], &gv[0, 0])
-        elif m == FD_RICHARDSON:
-            g2 = np.empty((B, d))
-            Ev = g2.reshape(B, 1, d)
-            with nogil:
-                rc = stencil_gradient(&objective.obj, B, d, &xv[0, 0], &fv[0], &av[0], 0,
-                                      hp, C_GRAD_RICHARDSON, 1.0, &gv[0, 0], &nv[0])
-                if rc == 0:
-                    rc = stencil_gradient(&objective.obj, B, d, &xv[0, 0], &fv[0], &av[0],
-                                          0, hp, C_GRAD_RICHARDSON, 0.5, &Ev[0, 0, 0],
-                                          &nv[0])
-                if rc == 0:
-                    richardson_combine(B * d, &gv[0, 0], &Ev[0, 0, 0], NULL)
+        if from_values:
+            rc = value_stencil(&objective.obj, B, d, &x[0, 0], &fv[0], 1, &av[0], m,
+                               want_hessian, hp, &gv[0, 0], &Hv[0, 0, 0], &Ev[0, 0, 0],
+                               &nv[0])
         else:
-            c = C_GRAD_FORWARD if m == FD_FORWARD else C_GRAD_CENTRAL
-            with nogil:
-                rc = stencil_gradient(&objective.obj, B, d, &xv[0, 0], &fv[0], &av[0],
-                                      m == FD_FORWARD, hp, c, 1.0, &gv[0, 0], &nv[0])
-        _objective_check(objective, rc)
-        return f, g, None, None, nf
-    H = np.empty((B, d, d))
-    herr = np.empty((B, d, d))
-    Hv = H
-    Ev = herr
-    with nogil:
-        rc = derivatives(&objective.obj, B, d, &xv[0, 0], &fv[0], &av[0], m, hp,
-                         &gv[0, 0], &Hv[0, 0, 0], &Ev[0, 0, 0], &nv[0])
+            rc = objective.obj.values(objective.obj.ctx, 1, B, d, &x[0, 0], &fv[0])
+            if rc == 0:
+                nv[0] += 1
+                if want_hessian:
+                    rc = derivatives(&objective.obj, B, d, &x[0, 0], &fv[0], &av[0], m, hp,
+                                     &gv[0, 0], &Hv[0, 0, 0], &Ev[0, 0, 0], &nv[0])
+                else:
+                    rc = objective.obj.grad(objective.obj.ctx, 1, B, d, &x[0, 0], &gv[0, 0])
     _objective_check(objective, rc)
+    if not want_hessian:
+        return f, g, None, None, nf
     return f, g, H, herr, nf
 
 

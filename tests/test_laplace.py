@@ -221,7 +221,7 @@ def test_low_level_callable_laplace():
     cb = proto(lambda n, x, _: -0.5 * ((x[0] - 1) ** 2 / 4 + (x[1] + 2) ** 2))
     r = lf.laplace(scipy.LowLevelCallable(cb), [0.0, 0.0])
     np.testing.assert_allclose(r.mode, [1, -2], atol=1e-8)
-    np.testing.assert_allclose(r.cov, np.diag([4.0, 1.0]), rtol=1e-6)
+    np.testing.assert_allclose(r.cov, np.diag([4.0, 1.0]), rtol=1e-6, atol=1e-12)
 
 
 def test_scipy_methods_agree_with_newton():
@@ -247,7 +247,7 @@ def test_scipy_methods_with_vectorized_and_low_level_callbacks():
         return -0.5 * ((X[:, 0] - 1) ** 2 / 4 + (X[:, 1] + 2) ** 2)
     r2 = lf.laplace(vec, [0.0, 0.0], vectorized=True, method="BFGS")
     np.testing.assert_allclose(r2.cov, r.cov, rtol=1e-6)
-    assert calls[-1] == 6                    # the Hessian stencil in one call
+    assert calls[-1] == 2 * 3 + 2 * 2 + 1    # the Hessian stencil in one call
 
 
 def test_find_map():
