@@ -1,6 +1,8 @@
 """The Laplace approximation of posteriors given as callbacks (public API):
 ``find_map``, ``laplace`` and ``laplace_batch``."""
 
+import numbers
+
 import numpy as np
 from scipy import optimize
 
@@ -25,17 +27,45 @@ def _hessian_source(grad, hess, hessian_method):
     return hessian_method
 
 
-def _classify(H, herr, status, source):
-    """Run the compiled summary; flag inaccurate Richardson Hessians (status 2)."""
+def _check_regularize(regularize):
+    if regularize is None or regularize is False:
+        return 0.0
+    if regularize is True:
+        return 1e-8
+    if not isinstance(regularize, numbers.Real) or not 0 < regularize < 1:
+        raise ValueError(f"regularize must be None, True or a number in (0, 1), "
+                         f"got {regularize!r}")
+    return float(regularize)
+
+
+def _classify(H, herr, status, source, regularize=0.0):
+    """Run the compiled summary; flag inaccurate Richardson Hessians (status 2); on
+    request, regularise the precision of saddles and flat directions (status 4)."""
     status = np.ascontiguousarray(status, dtype=np.intc)
-    cov, logdet, cond = _core.summarize(np.ascontiguousarray(H), SINGULAR_RTOL[source],
-                                        status)
+    H = np.ascontiguousarray(H)
+    rtol = SINGULAR_RTOL[source]
+    cov, logdet, cond = _core.summarize(H, rtol, status)
+    shift = np.zeros(len(status))
     if source == "richardson":
         scale = np.max(np.abs(H), axis=(1, 2))
         err = np.max(herr, axis=(1, 2))
         rough = (status == 0) & (err > HESSIAN_ERROR_RTOL * scale)
         status[rough] = Status.HESSIAN_INACCURATE
-    return cov, logdet, cond, status
+    bad = np.flatnonzero((status == Status.NOT_NEGDEF) | (status == Status.SINGULAR))
+    if regularize and bad.size:
+        lam = np.linalg.eigvalsh(-H[bad])
+        top = np.max(np.abs(lam), axis=1)
+        tau = np.maximum(0.0, -lam[:, 0]) + np.maximum(regularize, 2 * rtol) * \
+            np.where(top > 0, top, 1.0)
+        d = H.shape[-1]
+        Hreg = np.ascontiguousarray(H[bad] - tau[:, None, None] * np.eye(d))
+        st = np.zeros(bad.size, dtype=np.intc)
+        c2, l2, k2 = _core.summarize(Hreg, rtol, st)
+        ok = st >= 0
+        cov[bad[ok]], logdet[bad[ok]], cond[bad[ok]] = c2[ok], l2[ok], k2[ok]
+        status[bad[ok]] = Status.REGULARISED
+        shift[bad[ok]] = tau[ok]
+    return cov, logdet, cond, status, shift
 
 
 def _scipy_map(obj_fun, x0, args, grad, method, tol, maxiter):
@@ -64,8 +94,9 @@ def _stationary(f, g, tol):
 
 
 def _fit(log_post, x0, args, grad, hess, method, hessian_method, vectorized, tol, maxiter,
-         step):
+         step, regularize=None):
     """Shared by find_map and laplace: the mode, and the Hessian there."""
+    regularize = _check_regularize(regularize)
     if not isinstance(method, str):
         raise TypeError(f"method must be a string, got {type(method).__name__}")
     pts = as_points(x0, "x0")
@@ -87,8 +118,8 @@ def _fit(log_post, x0, args, grad, hess, method, hessian_method, vectorized, tol
                                                              hessian_method, steps)
         niter, nfev = int(niter[0]), int(nfev[0])
         if status[0] != Status.NO_PROGRESS:
-            cov, logdet, cond, status = _classify(H, herr, status, source)
-            return _fit_dict(x, f, g, H, herr, cov, logdet, cond, status, niter, nfev, note)
+            return _fit_dict(x, f, g, H, herr, *_classify(H, herr, status, source, regularize),
+                             niter, nfev, note)
         pts = x
         method = "BFGS"
         note = "the compiled Newton made no progress; fell back to "
@@ -108,20 +139,29 @@ def _fit(log_post, x0, args, grad, hess, method, hessian_method, vectorized, tol
     status = np.array([st], dtype=np.intc)
     if not np.isfinite(f[0]):
         status[0] = Status.NONFINITE_FIT
-    cov, logdet, cond, status = _classify(H, herr, status, source)
-    return _fit_dict(x, f, g, H, herr, cov, logdet, cond, status, niter, nfev, note)
+    return _fit_dict(x, f, g, H, herr, *_classify(H, herr, status, source, regularize),
+                     niter, nfev, note)
 
 
-def _fit_dict(x, f, g, H, herr, cov, logdet, cond, status, niter, nfev, note):
+def _fit_dict(x, f, g, H, herr, cov, logdet, cond, status, shift, niter, nfev, note):
     return dict(x=x[0], f=float(f[0]), g=g[0], H=H[0], herr=herr[0], cov=cov[0],
                 logdet=float(logdet[0]), cond=float(cond[0]), status=Status(int(status[0])),
-                niter=niter, nfev=nfev, note=note)
+                shift=float(shift[0]), niter=niter, nfev=nfev, note=note)
 
 
 def _message(status, note):
     text = STATUS_MESSAGES[status]
     return f"{text} ({note})" if note else text
 
+
+_REGULARIZE_DOC = """    regularize : None, True or float in (0, 1)
+        Opt-in: when the Hessian at the final point is not negative definite or is
+        singular (status -5 or -6), use the precision ``-H + tau I`` with
+        ``tau = max(0, -lambda_min) + regularize * max|lambda|`` (True: 1e-8) for the
+        covariance.  The result then has status 4 (``REGULARISED``), ``regularization``
+        = tau, the unmodified ``hessian``, and ``log_evidence`` NaN: a regularised
+        covariance never enters the evidence.
+"""
 
 _COMMON_DOC = """
     log_post : callable or scipy.LowLevelCallable
@@ -190,18 +230,20 @@ def find_map(log_post, x0, *, args=(), grad=None, hess=None, method="newton",
 
 
 def laplace(log_post, x0, *, args=(), grad=None, hess=None, method="newton",
-            hessian_method="central", vectorized=False, tol=1e-8, maxiter=100, step=None):
+            hessian_method="central", vectorized=False, tol=1e-8, maxiter=100, step=None,
+            regularize=None):
     """The Laplace approximation N(mode, (-H)^-1) of one posterior.
 
     Parameters
-    ----------""" + _COMMON_DOC + """
+    ----------""" + _COMMON_DOC + _REGULARIZE_DOC + """
     Returns
     -------
     LaplaceResult
         ``mode``, ``hessian``, ``precision``, ``cov``, ``std``, ``log_det_cov``,
         ``log_evidence``, ``logp``, ``converged``, ``status``, ``niter``, ``nfev``,
         ``message``, ``cond``, ``grad`` (at the mode), ``hessian_error`` (Richardson's
-        elementwise estimate, zeros otherwise); methods ``sample``, ``logpdf``,
+        elementwise estimate, zeros otherwise), ``regularization`` (the shift added to
+        the precision, 0 unless status 4); methods ``sample``, ``logpdf``,
         ``interval``, ``to_scipy``.
 
     Warns
@@ -237,16 +279,17 @@ def laplace(log_post, x0, *, args=(), grad=None, hess=None, method="newton",
     -1.160 2.760
     """
     fit = _fit(log_post, x0, args, grad, hess, method, hessian_method, vectorized, tol,
-               maxiter, step)
+               maxiter, step, regularize)
     warn_statuses(fit["status"])
     return LaplaceResult(fit["x"], fit["H"], fit["cov"], fit["logdet"], fit["f"],
                          fit["status"], fit["niter"], fit["nfev"],
                          _message(fit["status"], fit["note"]), cond=fit["cond"],
-                         grad=fit["g"], hessian_error=fit["herr"])
+                         grad=fit["g"], hessian_error=fit["herr"],
+                         regularization=fit["shift"])
 
 
 def laplace_batch(log_post, x0, *, args=(), grad=None, hess=None, hessian_method="central",
-                  tol=1e-8, maxiter=100, step=None):
+                  tol=1e-8, maxiter=100, step=None, regularize=None):
     """Laplace approximations of B posteriors advanced together.
 
     Parameters
@@ -265,7 +308,7 @@ def laplace_batch(log_post, x0, *, args=(), grad=None, hess=None, hessian_method
         ``hess(theta, *args) -> (B, d, d)``.
     hessian_method : {"central", "forward", "richardson"}
         As in :func:`laplace`.
-    tol, maxiter, step
+    tol, maxiter, step, regularize
         As in :func:`laplace`.
 
     Returns
@@ -297,6 +340,7 @@ def laplace_batch(log_post, x0, *, args=(), grad=None, hess=None, hessian_method
     if not callable(log_post) or hasattr(log_post, "signature") and \
             type(log_post).__name__ == "LowLevelCallable":
         raise TypeError(f"log_post must be a Python callable, got {type(log_post).__name__}")
+    regularize = _check_regularize(regularize)
     pts = as_points(x0, "x0", batch=True)
     B, d = pts.shape
     steps = check_options(d=d, tol=tol, maxiter=maxiter, step=step,
@@ -308,8 +352,8 @@ def laplace_batch(log_post, x0, *, args=(), grad=None, hess=None, hessian_method
     obj = make_objective(log_post, args, grad, hess, kind="batch")
     x, f, g, H, herr, status, niter, nfev = _core.newton(obj, pts, tol, maxiter,
                                                          hessian_method, steps)
-    cov, logdet, cond, status = _classify(H, herr, status,
-                                          _hessian_source(grad, hess, hessian_method))
+    cov, logdet, cond, status, shift = _classify(
+        H, herr, status, _hessian_source(grad, hess, hessian_method), regularize)
     warn_statuses(status)
     return BatchLaplaceResult(x, H, cov, logdet, f, status, niter, nfev, cond, grad=g,
-                              hessian_error=herr)
+                              hessian_error=herr, regularization=shift)

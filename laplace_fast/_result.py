@@ -78,7 +78,7 @@ class LaplaceResult:
         ``log det cov``.
     log_evidence : float
         Laplace estimate of the log marginal likelihood,
-        ``logp + d/2 log(2 pi) + 1/2 log_det_cov``.
+        ``logp + d/2 log(2 pi) + 1/2 log_det_cov`` (NaN when regularised, status 4).
     logp : float
         log_post at ``mode``.
     converged : bool
@@ -127,6 +127,8 @@ class LaplaceResult:
 
     @property
     def log_evidence(self):
+        if self.status == Status.REGULARISED:
+            return np.nan            # a regularised covariance never enters the evidence
         return self.logp + 0.5 * self.d * np.log(2 * np.pi) + 0.5 * self.log_det_cov
 
     def _chol(self):
@@ -245,7 +247,8 @@ class BatchLaplaceResult:
 
     @property
     def log_evidence(self):
-        return self.logp + 0.5 * self.d * np.log(2 * np.pi) + 0.5 * self.log_det_cov
+        ev = self.logp + 0.5 * self.d * np.log(2 * np.pi) + 0.5 * self.log_det_cov
+        return np.where(self.status == Status.REGULARISED, np.nan, ev)
 
     @property
     def message(self):

@@ -127,6 +127,35 @@ def test_flat_direction_is_singular():
     assert abs(r.mode[0] - 1) < 1e-8
 
 
+def test_regularised_on_request():
+    with pytest.warns(lf.LaplaceWarning, match="REGULARISED"):
+        r = lf.laplace(lambda t: -(t[0] - 1) ** 2, [0.0, 3.0], regularize=1e-6)
+    assert r.status == Status.REGULARISED and r.converged
+    # -H = diag(2, 0): the flat direction gets tau = 1e-6 * 2 (to FD accuracy)
+    assert r.regularization == pytest.approx(2e-6, rel=1e-3)
+    np.testing.assert_allclose(r.cov, np.diag([1 / (2 + r.regularization),
+                                               1 / r.regularization]), rtol=1e-6)
+    assert np.isnan(r.log_evidence)
+    assert np.array_equal(r.precision, -r.hessian)       # the Hessian is unmodified
+    assert r.sample(2, rng=0).shape == (2, 2)
+    with pytest.warns(lf.LaplaceWarning, match="REGULARISED"):
+        r = lf.laplace(lambda t: -t[0] ** 4 + 2 * t[0] ** 2 - t[1] ** 2, [0.0, 0.0],
+                       grad=lambda t: np.array([4 * t[0] - 4 * t[0] ** 3, -2 * t[1]]),
+                       method="BFGS", regularize=True)
+    # -H = diag(-4, 2) at the saddle: tau = 4 + 1e-8 * 4
+    assert r.regularization == pytest.approx(4.0, rel=1e-6)
+    r = lf.laplace(seed_unimodal, 0.0, regularize=1e-3)      # healthy: untouched
+    assert r.status == Status.OK and r.regularization == 0.0
+    with pytest.warns(lf.LaplaceWarning):
+        res = lf.laplace_batch(lambda t: -(t[:, 0] - 1) ** 2 - t[:, 1] ** 2 * [1, 0],
+                               np.zeros((2, 2)), regularize=1e-6)
+    assert res.status.tolist() == [Status.OK, Status.REGULARISED]
+    assert np.isnan(res.log_evidence[1]) and np.isfinite(res.log_evidence[0])
+    for bad in (0.0, 1.5, -1e-3, "yes"):
+        with pytest.raises(ValueError, match="regularize"):
+            lf.laplace(seed_unimodal, 0.0, regularize=bad)
+
+
 @pytest.mark.parametrize("bad", [np.nan, -np.inf, np.inf])
 def test_nonfinite_at_x0(bad):
     with pytest.warns(lf.LaplaceWarning, match="NONFINITE_X0"):
