@@ -2,6 +2,7 @@
 ``find_map``, ``laplace`` and ``laplace_batch``."""
 
 import numbers
+import os
 
 import numpy as np
 from scipy import optimize
@@ -16,7 +17,14 @@ __all__ = ["find_map", "laplace", "laplace_batch"]
 # status 2 when Richardson's error estimate exceeds this fraction of the largest
 # curvature: the log posterior is too noisy or rough for a trustworthy Hessian
 HESSIAN_ERROR_RTOL = 1e-4
-_MEMORY_LIMIT = 8 * 2**30
+
+
+def _memory_limit():
+    """Physical memory in bytes (a batch's working set must fit in it)."""
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):
+        return 2**40
 
 
 def _hessian_source(grad, hess, hessian_method):
@@ -337,18 +345,19 @@ def laplace_batch(log_post, x0, *, args=(), grad=None, hess=None, hessian_method
     >>> float(res[1].cov[0, 0]).__round__(6)
     1.0
     """
-    if not callable(log_post) or hasattr(log_post, "signature") and \
-            type(log_post).__name__ == "LowLevelCallable":
-        raise TypeError(f"log_post must be a Python callable, got {type(log_post).__name__}")
     regularize = _check_regularize(regularize)
+    shape = np.shape(x0)
+    if len(shape) == 2:
+        B, d = shape
+        need = 8 * B * (d * (d + 1) * (d + 4) + 2 * d * d + 16 * d + 16)
+        if need > _memory_limit():
+            raise MemoryError(f"laplace_batch needs about {need:,} bytes for {B} problems "
+                              f"of dimension {d}, more than this machine has; split the "
+                              "batch")
     pts = as_points(x0, "x0", batch=True)
     B, d = pts.shape
     steps = check_options(d=d, tol=tol, maxiter=maxiter, step=step,
                           hessian_method=hessian_method)
-    need = 8 * B * d * (d * (d + 1) + 6 * d + 16)
-    if need > _MEMORY_LIMIT:
-        raise MemoryError(f"laplace_batch would need about {need / 2**30:.1f} GiB for "
-                          f"{B} problems of dimension {d}; split the batch")
     obj = make_objective(log_post, args, grad, hess, kind="batch")
     x, f, g, H, herr, status, niter, nfev = _core.newton(obj, pts, tol, maxiter,
                                                          hessian_method, steps)

@@ -101,7 +101,6 @@ cdef class Objective:
     """Base of the objectives handed to the kernels (built by laplace_fast._objective)."""
     cdef lf_objective obj
     cdef public object exc
-    cdef public Py_ssize_t ncalls
 
     cdef int check(self, int rc) except -1:
         """Re-raise a stored callback exception; return rc otherwise."""
@@ -139,7 +138,6 @@ cdef class PyCallback(Objective):
         self.hess = hess
         self.kind = kind
         self.exc = None
-        self.ncalls = 0
         self.obj.ctx = <void *> self
         self.obj.values = _py_values
         self.obj.grad = NULL
@@ -167,21 +165,18 @@ cdef class PyCallback(Objective):
             pts = self._points(k, B, d, X)
             if self.kind == 0:
                 for j in range(k):
-                    self.ncalls += 1
                     r = self.f(pts[j], *self.args)
                     if type(r) is float:
                         out[j] = <double> r
                     else:
                         out[j] = float(_as_real_array(r, (), "log_post"))
             elif self.kind == 1:
-                self.ncalls += 1
                 r = _as_real_array(self.f(pts, *self.args), (k,), "log_post")
                 res = np.ascontiguousarray(r, dtype=np.float64)
                 if k:
                     memcpy(out, &res[0], k * sizeof(double))
             else:
                 for j in range(k):
-                    self.ncalls += 1
                     r = _as_real_array(self.f(pts[j], *self.args), (B,), "log_post")
                     res = np.ascontiguousarray(r, dtype=np.float64)
                     memcpy(out + j * B, &res[0], B * sizeof(double))
@@ -281,7 +276,6 @@ cdef class LowLevelObjective(Objective):
                     user_data, ctypes.c_void_p).value
         self.keep = llc
         self.exc = None
-        self.ncalls = 0
         self.obj.ctx = <void *> &self.c
         self.obj.values = _llc_values
         self.obj.grad = NULL

@@ -430,6 +430,14 @@ def test_batch_no_progress_without_fallback():
     np.testing.assert_allclose(res.mode[[0, 2]], 1, atol=1e-10)
 
 
+def test_batch_too_large_for_memory_fails_before_work():
+    calls = []
+    huge = np.broadcast_to(0.0, (10**6, 500))             # no memory behind it
+    with pytest.raises(MemoryError, match="bytes"):
+        lf.laplace_batch(lambda t: calls.append(1), huge)
+    assert not calls
+
+
 def test_empty_batch():
     res = lf.laplace_batch(lambda t: -np.sum(t ** 2, axis=1), np.zeros((0, 3)))
     assert len(res) == 0 and res.mode.shape == (0, 3)
