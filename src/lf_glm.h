@@ -75,12 +75,6 @@ typedef struct {
     int niter, nfev;
 } lf_glm_out;
 
-/* doubles of scratch needed for a problem of n observations and d parameters */
-LF_INLINE size_t lf_glm_scratch_size(size_t n, size_t d)
-{
-    return (d + 5) * (n + 8) + LF_GLM_BLOCK * d + 6 * d * d + 8 * d + 64;
-}
-
 /* observations are padded to a multiple of 8 in scratch (zero rows, zero weight) */
 LF_INLINE int lf_pad8(int n) { return (n + 7) & ~7; }
 
@@ -93,27 +87,138 @@ LF_INLINE double lf_dot8(const double *restrict a, const double *restrict b, int
     return ((s[0] + s[4]) + (s[2] + s[6])) + ((s[1] + s[5]) + (s[3] + s[7]));
 }
 
-/* four dot products a . b_q (b_q = b + q ldb) sharing the loads of a; same summation
- * order as lf_dot8, so the bits do not depend on how the products are grouped */
-LF_INLINE void lf_dot8x4(const double *restrict a, const double *restrict b, size_t ldb,
-                         int n, double *out)
+/* M weighted dot products sum_i (h_i c_i) b_qi, b_q = b + q ldb, q < M, sharing the
+ * loads of h and c (c = NULL: plain dots h . b_q).  Each uses the summation order of
+ * lf_dot8, so the bits do not depend on how the products are grouped. */
+#define LF_RED8(s) (((s[0] + s[4]) + (s[2] + s[6])) + ((s[1] + s[5]) + (s[3] + s[7])))
+#define LF_DOTS_FN(M)                                                                  \
+LF_INLINE void lf_dots##M(const double *restrict hh, const double *restrict c,         \
+                          const double *restrict b, size_t ldb, int n, double *out)     \
+{                                                                                      \
+    double s[M][8];                                                                    \
+    for (int q = 0; q < M; q++)                                                        \
+        for (int k = 0; k < 8; k++) s[q][k] = 0.0;                                     \
+    if (c) {                                                                           \
+        for (int i = 0; i < n; i += 8)                                                 \
+            for (int k = 0; k < 8; k++) {                                              \
+                double a = hh[i + k] * c[i + k];                                       \
+                for (int q = 0; q < M; q++) s[q][k] += a * b[q * ldb + i + k];         \
+            }                                                                          \
+    } else {                                                                           \
+        for (int i = 0; i < n; i += 8)                                                 \
+            for (int k = 0; k < 8; k++) {                                              \
+                double a = hh[i + k];                                                  \
+                for (int q = 0; q < M; q++) s[q][k] += a * b[q * ldb + i + k];         \
+            }                                                                          \
+    }                                                                                  \
+    for (int q = 0; q < M; q++) out[q] = LF_RED8(s[q]);                                \
+}
+LF_DOTS_FN(1)
+LF_DOTS_FN(2)
+LF_DOTS_FN(3)
+LF_DOTS_FN(4)
+
+/* out[q] = sum_i (h_i c_i) b_qi for q < m, any m, in groups of four */
+LF_INLINE void lf_dots(const double *hh, const double *c, const double *b, size_t ldb,
+                       int m, int n, double *out)
 {
-    double s0[8] = {0, 0, 0, 0, 0, 0, 0, 0}, s1[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-    double s2[8] = {0, 0, 0, 0, 0, 0, 0, 0}, s3[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-    const double *restrict b0 = b, *restrict b1 = b + ldb, *restrict b2 = b + 2 * ldb,
-                 *restrict b3 = b + 3 * ldb;
-    for (int i = 0; i < n; i += 8)
-        for (int k = 0; k < 8; k++) {
-            double x = a[i + k];
-            s0[k] += x * b0[i + k];
-            s1[k] += x * b1[i + k];
-            s2[k] += x * b2[i + k];
-            s3[k] += x * b3[i + k];
-        }
-    out[0] = ((s0[0] + s0[4]) + (s0[2] + s0[6])) + ((s0[1] + s0[5]) + (s0[3] + s0[7]));
-    out[1] = ((s1[0] + s1[4]) + (s1[2] + s1[6])) + ((s1[1] + s1[5]) + (s1[3] + s1[7]));
-    out[2] = ((s2[0] + s2[4]) + (s2[2] + s2[6])) + ((s2[1] + s2[5]) + (s2[3] + s2[7]));
-    out[3] = ((s3[0] + s3[4]) + (s3[2] + s3[6])) + ((s3[1] + s3[5]) + (s3[3] + s3[7]));
+    int q = 0;
+    for (; q + 4 <= m; q += 4) lf_dots4(hh, c, b + q * ldb, ldb, n, out + q);
+    switch (m - q) {
+    case 3: lf_dots3(hh, c, b + q * ldb, ldb, n, out + q); break;
+    case 2: lf_dots2(hh, c, b + q * ldb, ldb, n, out + q); break;
+    case 1: lf_dots1(hh, c, b + q * ldb, ldb, n, out + q); break;
+    default: break;
+    }
+}
+
+/* Small d (1..8): the products x_ij x_ik (k <= j) of every row are formed once per
+ * problem, next to the row itself: Z, row-major, PP + PG columns (zero-padded).  Each
+ * gradient and Hessian is then one pass over the rows, Z_i,pairs * h_i and Z_i,x * g_i
+ * accumulated per column and parity of i: a fixed order, independent of the SIMD
+ * width, with no horizontal reductions.  D is a compile-time constant in each copy. */
+#define LF_SMALLD_FNS(D, PP, PG)                                                        \
+LF_INLINE void lf_zbuild##D(const double *restrict X, int n, int ld, double *restrict Z) \
+{                                                                                       \
+    for (int i = 0; i < n; i++) {                                                       \
+        double *restrict zi = Z + (size_t)i * (PP + PG);                                \
+        const double *restrict xi = X + (size_t)i * D;                                  \
+        for (int j = 0; j < D; j++)                                                     \
+            for (int k = 0; k <= j; k++) zi[j * (j + 1) / 2 + k] = xi[j] * xi[k];       \
+        for (int p = D * (D + 1) / 2; p < PP; p++) zi[p] = 0.0;                         \
+        for (int j = 0; j < D; j++) zi[PP + j] = xi[j];                                 \
+        for (int j = D; j < PG; j++) zi[PP + j] = 0.0;                                  \
+    }                                                                                   \
+    for (size_t p = (size_t)n * (PP + PG); p < (size_t)ld * (PP + PG); p++) Z[p] = 0.0; \
+}                                                                                       \
+LF_INLINE void lf_zderivs##D(const double *restrict Z, const double *restrict g,        \
+                             const double *restrict h, int ld, double *restrict G,      \
+                             double *restrict A)                                        \
+{                                                                                       \
+    double a0[PP + PG], a1[PP + PG];                                                    \
+    for (int p = 0; p < PP + PG; p++) a0[p] = a1[p] = 0.0;                              \
+    for (int i = 0; i < ld; i += 2) {                                                   \
+        const double *restrict z0 = Z + (size_t)i * (PP + PG), *restrict z1 = z0 + PP + PG; \
+        double h0 = h[i], h1 = h[i + 1], g0 = g[i], g1 = g[i + 1];                      \
+        for (int p = 0; p < PP; p++) { a0[p] += h0 * z0[p]; a1[p] += h1 * z1[p]; }      \
+        for (int p = PP; p < PP + PG; p++) { a0[p] += g0 * z0[p]; a1[p] += g1 * z1[p]; } \
+    }                                                                                   \
+    for (int j = 0; j < D; j++) {                                                       \
+        G[j] = a0[PP + j] + a1[PP + j];                                                 \
+        for (int k = 0; k <= j; k++)                                                    \
+            A[j * D + k] = a0[j * (j + 1) / 2 + k] + a1[j * (j + 1) / 2 + k];           \
+    }                                                                                   \
+}
+LF_SMALLD_FNS(1, 4, 4)
+LF_SMALLD_FNS(2, 4, 4)
+LF_SMALLD_FNS(3, 8, 4)
+LF_SMALLD_FNS(4, 12, 4)
+LF_SMALLD_FNS(5, 16, 8)
+LF_SMALLD_FNS(6, 24, 8)
+LF_SMALLD_FNS(7, 28, 8)
+LF_SMALLD_FNS(8, 36, 8)
+
+#define LF_PAIRS_MAXD 8
+#define LF_PAIRS_MAXN 65536
+LF_INLINE int lf_round4(int m) { return (m + 3) & ~3; }
+/* whether a problem uses the pair layout: a function of its own n and d only */
+LF_INLINE int lf_use_pairs(int n, int d) { return d >= 1 && d <= LF_PAIRS_MAXD && n <= LF_PAIRS_MAXN; }
+LF_INLINE int lf_zcols(int d) { return lf_round4(d * (d + 1) / 2) + lf_round4(d); }
+
+LF_INLINE void lf_zbuild(int d, const double *X, int n, int ld, double *Z)
+{
+    switch (d) {
+    case 1: lf_zbuild1(X, n, ld, Z); break;
+    case 2: lf_zbuild2(X, n, ld, Z); break;
+    case 3: lf_zbuild3(X, n, ld, Z); break;
+    case 4: lf_zbuild4(X, n, ld, Z); break;
+    case 5: lf_zbuild5(X, n, ld, Z); break;
+    case 6: lf_zbuild6(X, n, ld, Z); break;
+    case 7: lf_zbuild7(X, n, ld, Z); break;
+    default: lf_zbuild8(X, n, ld, Z); break;
+    }
+}
+
+LF_INLINE void lf_zderivs(int d, const double *Z, const double *g, const double *h, int ld,
+                          double *G, double *A)
+{
+    switch (d) {
+    case 1: lf_zderivs1(Z, g, h, ld, G, A); break;
+    case 2: lf_zderivs2(Z, g, h, ld, G, A); break;
+    case 3: lf_zderivs3(Z, g, h, ld, G, A); break;
+    case 4: lf_zderivs4(Z, g, h, ld, G, A); break;
+    case 5: lf_zderivs5(Z, g, h, ld, G, A); break;
+    case 6: lf_zderivs6(Z, g, h, ld, G, A); break;
+    case 7: lf_zderivs7(Z, g, h, ld, G, A); break;
+    default: lf_zderivs8(Z, g, h, ld, G, A); break;
+    }
+}
+
+/* doubles of scratch needed for a problem of n observations and d parameters */
+LF_INLINE size_t lf_glm_scratch_size(size_t n, size_t d)
+{
+    size_t zs = lf_use_pairs((int)n, (int)d) ? (n + 8) * (size_t)lf_zcols((int)d) : 0;
+    return (d + 5) * (n + 8) + 6 * d * d + 10 * d + 64 + zs;
 }
 
 /* sum of a and sum of |a| over n = 8 m terms, in the same fixed order */
@@ -260,36 +365,22 @@ LF_INLINE double lf_glm_eval(const lf_glm_problem *pb, const double *Xt, double 
 }
 
 /* gradient G and negative Hessian A (full symmetric) of log post, from g, h at w */
-LF_INLINE void lf_glm_derivs(const lf_glm_problem *pb, const double *Xt, const double *g,
-                             const double *h, const double *r, double *u, double *G,
-                             double *A)
+LF_INLINE void lf_glm_derivs(const lf_glm_problem *pb, const double *Xt, const double *Z,
+                             const double *g, const double *h, const double *r, double *u,
+                             double *G, double *A)
 {
     const int n = pb->n, d = pb->d, ld = lf_pad8(n);
     for (int j = 0; j < d; j++) G[j] = 0.0;
     for (int j = 0; j < d * d; j++) A[j] = 0.0;
-    for (int c0 = 0; c0 < ld; c0 += LF_GLM_BLOCK) {
+    if (Z) lf_zderivs(d, Z, g, h, ld, G, A);
+    else for (int c0 = 0; c0 < ld; c0 += LF_GLM_BLOCK) {
         int len = ld - c0 < LF_GLM_BLOCK ? ld - c0 : LF_GLM_BLOCK;
+        double *o = u;            /* d partial results */
+        lf_dots(g + c0, NULL, Xt + c0, (size_t)ld, d, len, o);
+        for (int k = 0; k < d; k++) G[k] += o[k];
         for (int j = 0; j < d; j++) {
-            const double *restrict xj = Xt + (size_t)j * ld + c0;
-            double *restrict uj = u + (size_t)j * LF_GLM_BLOCK;
-            const double *restrict hb = h + c0;
-            for (int i = 0; i < len; i++) uj[i] = xj[i] * hb[i];
-        }
-        for (int j = 0; j < d; j++) {
-            const double *xj = Xt + (size_t)j * ld + c0;
-            G[j] += lf_dot8(xj, g + c0, len);
-            const double *uj = u + (size_t)j * LF_GLM_BLOCK;
-            int k = 0;
-            double o[4];
-            for (; k + 4 <= j + 1; k += 4) {
-                lf_dot8x4(uj, Xt + (size_t)k * ld + c0, (size_t)ld, len, o);
-                A[j * d + k] += o[0];
-                A[j * d + k + 1] += o[1];
-                A[j * d + k + 2] += o[2];
-                A[j * d + k + 3] += o[3];
-            }
-            for (; k <= j; k++)
-                A[j * d + k] += lf_dot8(uj, Xt + (size_t)k * ld + c0, len);
+            lf_dots(h + c0, Xt + (size_t)j * ld + c0, Xt + c0, (size_t)ld, j + 1, len, o);
+            for (int k = 0; k <= j; k++) A[j * d + k] += o[k];
         }
     }
     for (int j = 0; j < d; j++) {
@@ -304,6 +395,77 @@ LF_INLINE void lf_glm_derivs(const lf_glm_problem *pb, const double *Xt, const d
     }
 }
 
+/* Cholesky A + shift I = L L^T (lower triangle of L, row-major; upper part not
+ * touched) with reciprocal pivots inv[j] = 1 / L_jj, so that solves multiply.
+ * Pivots must exceed rtol * max_i A_ii (RELIABILITY.md rule 1); *minpiv receives the
+ * smallest pivot / max A_ii.  Returns 0, or j + 1 when pivot j fails. */
+LF_INLINE int lf_glm_chol(const double *A, int d, double shift, double rtol, double *L,
+                          double *inv, double *minpiv)
+{
+    double scale = 0.0;
+    for (int i = 0; i < d; i++) {
+        double a = A[i * d + i] + shift;
+        if (!(a - a == 0.0)) return i + 1;
+        scale = a > scale ? a : scale;
+    }
+    double mp = HUGE_VAL, fl = rtol * scale;
+    for (int j = 0; j < d; j++) {
+        double *Lj = L + j * d;
+        double sj = A[j * d + j] + shift;
+        for (int k = 0; k < j; k++) sj -= Lj[k] * Lj[k];
+        if (!(sj > fl) || !(sj - sj == 0.0)) return j + 1;
+        mp = sj < mp ? sj : mp;
+        double ljj = sqrt(sj), ij = 1.0 / ljj;
+        Lj[j] = ljj;
+        inv[j] = ij;
+        for (int i = j + 1; i < d; i++) {
+            double *Li = L + i * d;
+            double t = A[i * d + j];
+            for (int k = 0; k < j; k++) t -= Li[k] * Lj[k];
+            Li[j] = t * ij;
+        }
+    }
+    *minpiv = scale > 0.0 ? mp / scale : 0.0;
+    return 0;
+}
+
+/* solve L L^T x = b in place */
+LF_INLINE void lf_glm_chol_solve(const double *L, const double *inv, int d, double *b)
+{
+    for (int i = 0; i < d; i++) {
+        double t = b[i];
+        for (int k = 0; k < i; k++) t -= L[i * d + k] * b[k];
+        b[i] = t * inv[i];
+    }
+    for (int i = d - 1; i >= 0; i--) {
+        double t = b[i];
+        for (int k = i + 1; k < d; k++) t -= L[k * d + i] * b[k];
+        b[i] = t * inv[i];
+    }
+}
+
+/* (L L^T)^-1 into out (full), W: d*d scratch for L^-1 */
+LF_INLINE void lf_glm_chol_inverse(const double *L, const double *inv, int d, double *out,
+                                   double *W)
+{
+    for (int j = 0; j < d; j++) {
+        for (int i = 0; i < j; i++) W[i * d + j] = 0.0;
+        W[j * d + j] = inv[j];
+        for (int i = j + 1; i < d; i++) {
+            double t = 0.0;
+            for (int k = j; k < i; k++) t -= L[i * d + k] * W[k * d + j];
+            W[i * d + j] = t * inv[i];
+        }
+    }
+    for (int i = 0; i < d; i++)
+        for (int j = 0; j <= i; j++) {
+            double t = 0.0;
+            for (int k = i; k < d; k++) t += W[k * d + i] * W[k * d + j];
+            out[i * d + j] = t;
+            out[j * d + i] = t;
+        }
+}
+
 LF_INLINE int lf_all_finite(const double *a, int n)
 {
     int ok = 1;
@@ -315,26 +477,41 @@ LF_INLINE int lf_all_finite(const double *a, int n)
 LF_INLINE int lf_glm_extreme(const lf_glm_problem *pb, const double *eta, int *witness)
 {
     int extreme = 0, sep = 1, any = 0;
-    for (int i = 0; i < pb->n; i++) {
-        double w = pb->wt ? pb->wt[i] : 1.0;
-        if (w == 0.0) continue;
-        double e = eta[i], y = pb->y[i];
-        double xw = pb->off ? e - pb->off[i] : e;     /* the part the parameters set */
-        any = 1;
-        switch (pb->family) {
-        case LF_LOGISTIC: case LF_PROBIT: case LF_BINOMIAL: {
+    const int n = pb->n;
+    switch (pb->family) {
+    case LF_LOGISTIC: case LF_PROBIT: case LF_BINOMIAL:
+        if (!pb->wt && !pb->off && pb->family != LF_BINOMIAL) {   /* the common case */
+            const double *restrict y = pb->y;
+            any = n > 0;
+            for (int i = 0; i < n; i++) {
+                double e = eta[i];
+                extreme |= fabs(e) > LF_GLM_EXTREME;
+                sep &= (y[i] == 0.0 && e < 0.0) | (y[i] == 1.0 && e > 0.0);
+            }
+            break;
+        }
+        for (int i = 0; i < n; i++) {
+            double w = pb->wt ? pb->wt[i] : 1.0;
+            double e = eta[i], y = pb->y[i];
+            double xw = pb->off ? e - pb->off[i] : e;   /* the part the parameters set */
             double t = pb->family == LF_BINOMIAL ? pb->trials[i] : 1.0;
-            if (fabs(e) > LF_GLM_EXTREME) extreme = 1;
-            if (!((y == 0.0 && xw < 0.0) || (y == t && xw > 0.0))) sep = 0;
-            break;
+            int on = w != 0.0;
+            any |= on;
+            extreme |= on & (fabs(e) > LF_GLM_EXTREME);
+            sep &= !on | (y == 0.0 && xw < 0.0) | (y == t && xw > 0.0);
         }
-        case LF_POISSON: case LF_NEGBIN:
-            if (e < -LF_GLM_EXTREME) extreme = 1;
-            sep = 0;
-            break;
-        default:
-            sep = 0;
+        break;
+    case LF_POISSON: case LF_NEGBIN:
+        for (int i = 0; i < n; i++) {
+            double w = pb->wt ? pb->wt[i] : 1.0;
+            int on = w != 0.0;
+            any |= on;
+            extreme |= on & (eta[i] < -LF_GLM_EXTREME);
         }
+        sep = 0;
+        break;
+    default:
+        sep = 0;
     }
     *witness = any && sep;
     return extreme || (any && sep);
@@ -347,10 +524,12 @@ LF_CLONES static int lf_glm_fit_one(const lf_glm_problem *pb, lf_glm_out *out, d
     double *Xt = scratch;
     double *eta = Xt + (size_t)d * ld, *lv = eta + ld, *g = lv + ld, *h = g + ld;
     double *u = h + ld;
-    double *A = u + (size_t)LF_GLM_BLOCK * d, *Lf = A + d * d, *Wk = Lf + d * d;
-    double *G = Wk + d * d, *delta = G + d, *w = delta + d, *wt = w + d, *r = wt + d;
+    double *A = u + d, *Lf = A + d * d, *Wk = Lf + d * d;
+    double *G = Wk + d * d + d, *delta = G + d, *w = delta + d, *wt = w + d, *r = wt + d;
+    double *Z = lf_use_pairs(n, d) ? r + d : NULL;
     const double nan_ = NAN;
     int status = LF_OK, it = 0, nfev = 0, full_prev = 0;
+    double step_shift = 1.0;
     double rel_prev = HUGE_VAL;
 
     for (int i = 0; i < n; i++)
@@ -358,10 +537,15 @@ LF_CLONES static int lf_glm_fit_one(const lf_glm_problem *pb, lf_glm_out *out, d
     for (int j = 0; j < d; j++)
         for (int i = n; i < ld; i++) Xt[(size_t)j * ld + i] = 0.0;
     for (int i = n; i < ld; i++) lv[i] = g[i] = h[i] = 0.0;
+    if (Z) lf_zbuild(d, pb->X, n, ld, Z);      /* pair products and rows */
 
     /* normalising constants: data part and the prior's -d/2 log 2 pi + 1/2 log det P */
     for (int j = 0; j < d * d; j++) Lf[j] = pb->P[j];
-    double lpc = (lf_cholesky(Lf, d, 0.0) == 0) ? 0.5 * lf_chol_logdet(Lf, d) : nan_;
+    double minpiv = 0.0, lpc = nan_;
+    if (lf_glm_chol(pb->P, d, 0.0, 0.0, Lf, Wk, &minpiv) == 0) {
+        lpc = 0.0;
+        for (int j = 0; j < d; j++) lpc += log(Lf[j * d + j]);
+    }
     lpc -= d * LF_HALF_LOG_2PI;
     double cconst = lf_glm_constant(pb) + lpc;
     double lr = pb->family == LF_NEGBIN ? 1.0 / pb->param : 0.0;
@@ -383,7 +567,7 @@ LF_CLONES static int lf_glm_fit_one(const lf_glm_problem *pb, lf_glm_out *out, d
         return LF_NONFINITE_X0;
     }
     for (;;) {
-        lf_glm_derivs(&q, Xt, g, h, r, u, G, A);
+        lf_glm_derivs(&q, Xt, Z, g, h, r, u, G, A);
         if (!lf_all_finite(G, d)) { status = LF_NONFINITE_FIT; break; }
         if (!lf_all_finite(A, d * d)) { status = LF_HESSIAN_NONFINITE; break; }
         /* Newton direction; Levenberg-Marquardt shift if A fails the pivot test */
@@ -392,14 +576,13 @@ LF_CLONES static int lf_glm_fit_one(const lf_glm_problem *pb, lf_glm_out *out, d
         double shift = 0.0;
         int rc = 1;
         for (int tries = 0; tries < 60 && rc; tries++) {
-            for (int j = 0; j < d * d; j++) Lf[j] = A[j];
-            for (int j = 0; j < d; j++) Lf[j * d + j] += shift;
-            rc = lf_cholesky(Lf, d, 1e-15);
+            rc = lf_glm_chol(A, d, shift, 1e-15, Lf, Wk, &minpiv);
+            step_shift = shift;
             shift = shift == 0.0 ? 1e-12 * (dmax > 0 ? dmax : 1.0) : 4.0 * shift;
         }
         if (rc) { status = LF_SINGULAR; break; }
         for (int j = 0; j < d; j++) delta[j] = G[j];
-        lf_chol_solve(Lf, d, delta);
+        lf_glm_chol_solve(Lf, Wk, d, delta);
         /* converged: the step is below tol, or (after a full Newton step) it stopped
          * shrinking at a small size - the rounding floor of the gradient, where a
          * quadratically convergent iteration cannot make further progress */
@@ -448,10 +631,15 @@ LF_CLONES static int lf_glm_fit_one(const lf_glm_problem *pb, lf_glm_out *out, d
     out->log_det_cov = nan_;
     out->cond = HUGE_VAL;
     if (status == LF_OK || status == LF_MAXITER || status == LF_NO_PROGRESS) {
-        for (int j = 0; j < d * d; j++) Lf[j] = A[j];
-        if (lf_cholesky(Lf, d, LF_GLM_RTOL) == 0) {
-            lf_chol_inverse(Lf, d, out->cov, Wk);
-            out->log_det_cov = -lf_chol_logdet(Lf, d);
+        /* the reported factor: the step's when it was unshifted and passes the test */
+        int rc = 0;
+        if (!(step_shift == 0.0 && minpiv > LF_GLM_RTOL))
+            rc = lf_glm_chol(A, d, 0.0, LF_GLM_RTOL, Lf, Wk, &minpiv);
+        if (rc == 0) {
+            lf_glm_chol_inverse(Lf, Wk, d, out->cov, Wk + d);
+            double ld_ = 0.0;
+            for (int j = 0; j < d; j++) ld_ += log(Lf[j * d + j]);
+            out->log_det_cov = -2.0 * ld_;
             double na = 0.0, nc = 0.0;
             for (int k = 0; k < d; k++) {
                 double sa = 0.0, sc = 0.0;
@@ -482,34 +670,43 @@ LF_CLONES static int lf_glm_fit_one(const lf_glm_problem *pb, lf_glm_out *out, d
 /* Data checks (before any work): bit flags, 0 = fine.
  * 1 X not finite, 2 y not finite, 4 y outside the support, 8 offset not finite,
  * 16 weights not finite or negative, 32 trials not a non-negative integer. */
-LF_INLINE int lf_glm_check(int family, int n, int d, const double *X, const double *y,
+LF_INLINE int lf_glm_check(int family, int n0, int d, const double *X, const double *y,
                                const double *off, const double *wt, const double *tr)
 {
-    int flags = 0;
-    double sx = 0.0;
-    for (size_t i = 0; i < (size_t)n * d; i++) sx += X[i] * 0.0;
-    if (sx != 0.0) flags |= 1;              /* inf * 0 and NaN * 0 are NaN */
-    for (int i = 0; i < n; i++) {
-        double v = y[i];
-        if (!isfinite(v)) { flags |= 2; continue; }
-        switch (family) {
-        case LF_LOGISTIC: case LF_PROBIT:
-            if (!(v == 0.0 || v == 1.0)) flags |= 4;
-            break;
-        case LF_POISSON: case LF_NEGBIN:
-            if (!(v >= 0.0 && v == floor(v))) flags |= 4;
-            break;
-        case LF_BINOMIAL: {
-            double t = tr[i];
+    int n = n0;
+    int flags = 0, bad = 0;
+    const size_t nd = (size_t)n * d;
+    for (size_t i = 0; i < nd; i++) bad |= (X[i] - X[i]) != 0.0;   /* NaN for inf, NaN */
+    if (bad) flags |= 1;
+    bad = 0;
+    for (int i = 0; i < n; i++) bad |= (y[i] - y[i]) != 0.0;
+    if (bad) flags |= 2;
+    if (flags & 2) return flags;
+    bad = 0;
+    switch (family) {
+    case LF_LOGISTIC: case LF_PROBIT:
+        for (int i = 0; i < n; i++) bad |= !(y[i] == 0.0 || y[i] == 1.0);
+        break;
+    case LF_POISSON: case LF_NEGBIN:
+        for (int i = 0; i < n; i++) bad |= !(y[i] >= 0.0 && y[i] == floor(y[i]));
+        break;
+    case LF_BINOMIAL:
+        for (int i = 0; i < n; i++) {
+            double t = tr[i], v = y[i];
             if (!(isfinite(t) && t >= 0.0 && t == floor(t))) flags |= 32;
-            else if (!(v >= 0.0 && v == floor(v) && v <= t)) flags |= 4;
-            break;
+            else if (!(v >= 0.0 && v == floor(v) && v <= t)) bad = 1;
         }
-        default: break;
-        }
+        break;
+    default: break;
     }
-    if (off) for (int i = 0; i < n; i++) if (!isfinite(off[i])) flags |= 8;
-    if (wt) for (int i = 0; i < n; i++) if (!(isfinite(wt[i]) && wt[i] >= 0.0)) flags |= 16;
+    if (bad) flags |= 4;
+    n = n0;
+    bad = 0;
+    if (off) for (int i = 0; i < n; i++) bad |= (off[i] - off[i]) != 0.0;
+    if (bad) flags |= 8;
+    bad = 0;
+    if (wt) for (int i = 0; i < n; i++) bad |= !((wt[i] - wt[i]) == 0.0 && wt[i] >= 0.0);
+    if (bad) flags |= 16;
     return flags;
 }
 
