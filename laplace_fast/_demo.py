@@ -118,8 +118,8 @@ def run_demo(plot_path="laplace_demo.png", make_plot=True, out=print):
         import matplotlib.pyplot as plt
     except ImportError:
         out("matplotlib is not installed: for the figure of the true posterior against "
-            "the Laplace Gaussian, run  pip install 'laplace_fast[plot]'  (or pip install "
-            "matplotlib) and run the demo again.")
+            "the Laplace Gaussian, run  pip install matplotlib  (from the source folder: "
+            "pip install '.[plot]') and run the demo again.")
         return numbers
     t = np.linspace(-2.5, 2.5, 801)
     fig, axes = plt.subplots(1, 2, figsize=(10, 4))

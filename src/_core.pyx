@@ -777,7 +777,7 @@ cdef int newton_loop(lf_objective *obj, Py_ssize_t B, Py_ssize_t d, double *x, d
         niter[b] = 0
         nfev[b] = 0
         W.active[b] = 1
-        W.need_full[b] = 2
+        W.need_full[b] = 1           # the first model: a forward-difference Hessian
         W.h_current[b] = 0
         W.nquasi[b] = 0
         s = 1.0
