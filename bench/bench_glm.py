@@ -72,7 +72,8 @@ def numpy_newton(X, y, family, alpha=1.0, tol=1e-10, maxiter=100):
     for _ in range(maxiter):
         if active.size == 0:
             break
-        Xa, ya, wa = X[active], y[active], w[active]
+        full = active.size == B           # no gather copies while every problem runs
+        Xa, ya, wa = (X, y, w) if full else (X[active], y[active], w[active])
         eta = lin(Xa, wa)
         if family == "logistic":
             p = special.expit(eta)
@@ -86,8 +87,9 @@ def numpy_newton(X, y, family, alpha=1.0, tol=1e-10, maxiter=100):
         step = np.linalg.solve(A, G[..., None])[..., 0]
         done = np.all(np.abs(step) <= tol * (1 + np.abs(wa)), 1)
         keep = ~done
-        active, Xa, ya, wa, step, G = (active[keep], Xa[keep], ya[keep], wa[keep],
-                                       step[keep], G[keep])
+        if not keep.all():
+            Xa, ya = Xa[keep], ya[keep]
+        active, wa, step, G = active[keep], wa[keep], step[keep], G[keep]
         La = L[active]
         dec = np.sum(G * step, 1)
         t = np.ones(active.size)
@@ -98,7 +100,8 @@ def numpy_newton(X, y, family, alpha=1.0, tol=1e-10, maxiter=100):
             if todo.size == 0:
                 break
             wt = wa[todo] + t[todo, None] * step[todo]
-            Lt = loglik(Xa[todo], ya[todo], wt)[0] - 0.5 * alpha * np.sum(wt * wt, 1)
+            Xt, yt = (Xa, ya) if todo.size == Xa.shape[0] else (Xa[todo], ya[todo])
+            Lt = loglik(Xt, yt, wt)[0] - 0.5 * alpha * np.sum(wt * wt, 1)
             ok = np.isfinite(Lt) & (Lt >= La[todo] + 1e-4 * t[todo] * dec[todo]
                                     - 1e-13 * (1 + np.abs(La[todo])))
             wnew[todo[ok]] = wt[ok]
@@ -197,6 +200,12 @@ def statsmodels_loop(X, y, family, m):
 
 
 def sklearn_loop(X, y, family, m):
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        return _sklearn_loop(X, y, family, m)
+
+
+def _sklearn_loop(X, y, family, m):
     from sklearn.linear_model import LogisticRegression, PoissonRegressor
     out = []
     n = X.shape[1]

@@ -217,7 +217,9 @@ LF_INLINE void lf_zderivs(int d, const double *Z, const double *g, const double 
 /* doubles of scratch needed for a problem of n observations and d parameters */
 LF_INLINE size_t lf_glm_scratch_size(size_t n, size_t d)
 {
-    size_t zs = lf_use_pairs((int)n, (int)d) ? (n + 8) * (size_t)lf_zcols((int)d) : 0;
+    /* pair layout space for the largest problem that may use it (n <= LF_PAIRS_MAXN) */
+    size_t nz = n < LF_PAIRS_MAXN ? n : LF_PAIRS_MAXN;
+    size_t zs = lf_use_pairs(1, (int)d) ? (nz + 8) * (size_t)lf_zcols((int)d) : 0;
     return (d + 5) * (n + 8) + 6 * d * d + 10 * d + 64 + zs;
 }
 
