@@ -132,6 +132,18 @@ LF_INLINE void lf_dots(const double *hh, const double *c, const double *b, size_
     }
 }
 
+/* four-double vectors (GCC/Clang vector extensions: AVX2 registers when the clone has
+ * them, two SSE2 halves otherwise; element-wise IEEE arithmetic either way) */
+#if defined(__GNUC__)
+typedef double lf_v4 __attribute__((vector_size(32)));
+LF_INLINE lf_v4 lf_v4_load(const double *p) { lf_v4 v; memcpy(&v, p, sizeof v); return v; }
+LF_INLINE void lf_v4_store(double *p, lf_v4 v) { memcpy(p, &v, sizeof v); }
+LF_INLINE lf_v4 lf_v4_set1(double x) { lf_v4 v = {x, x, x, x}; return v; }
+LF_INLINE lf_v4 lf_v4_zero(void) { lf_v4 v = {0.0, 0.0, 0.0, 0.0}; return v; }
+#else
+#error "laplace_fast's GLM kernels need GCC or Clang vector extensions"
+#endif
+
 /* Small d (1..8): the products x_ij x_ik (k <= j) of every row are formed once per
  * problem, next to the row itself: Z, row-major, PP + PG columns (zero-padded).  Each
  * gradient and Hessian is then one pass over the rows, Z_i,pairs * h_i and Z_i,x * g_i
@@ -155,18 +167,25 @@ LF_INLINE void lf_zderivs##D(const double *restrict Z, const double *restrict g,
                              const double *restrict h, int ld, double *restrict G,      \
                              double *restrict A)                                        \
 {                                                                                       \
-    double a0[PP + PG], a1[PP + PG];                                                    \
-    for (int p = 0; p < PP + PG; p++) a0[p] = a1[p] = 0.0;                              \
-    for (int i = 0; i < ld; i += 2) {                                                   \
-        const double *restrict z0 = Z + (size_t)i * (PP + PG), *restrict z1 = z0 + PP + PG; \
-        double h0 = h[i], h1 = h[i + 1], g0 = g[i], g1 = g[i + 1];                      \
-        for (int p = 0; p < PP; p++) { a0[p] += h0 * z0[p]; a1[p] += h1 * z1[p]; }      \
-        for (int p = PP; p < PP + PG; p++) { a0[p] += g0 * z0[p]; a1[p] += g1 * z1[p]; } \
+    enum { NP = PP / 4, NV = (PP + PG) / 4, NA = NV <= 6 ? 2 : 1 };                     \
+    lf_v4 acc[NA][NV];                                                                  \
+    for (int a = 0; a < NA; a++)                                                        \
+        for (int q = 0; q < NV; q++) acc[a][q] = lf_v4_zero();                          \
+    for (int i = 0; i < ld; i += NA)                                                    \
+        for (int a = 0; a < NA; a++) {                                                  \
+            const double *zi = Z + (size_t)(i + a) * (PP + PG);                         \
+            lf_v4 hv = lf_v4_set1(h[i + a]), gv = lf_v4_set1(g[i + a]);                 \
+            for (int q = 0; q < NP; q++) acc[a][q] += hv * lf_v4_load(zi + 4 * q);      \
+            for (int q = NP; q < NV; q++) acc[a][q] += gv * lf_v4_load(zi + 4 * q);     \
+        }                                                                               \
+    double o[PP + PG];                                                                  \
+    for (int q = 0; q < NV; q++) {                                                      \
+        lf_v4 t = NA == 2 ? acc[0][q] + acc[NA - 1][q] : acc[0][q];                     \
+        lf_v4_store(o + 4 * q, t);                                                      \
     }                                                                                   \
     for (int j = 0; j < D; j++) {                                                       \
-        G[j] = a0[PP + j] + a1[PP + j];                                                 \
-        for (int k = 0; k <= j; k++)                                                    \
-            A[j * D + k] = a0[j * (j + 1) / 2 + k] + a1[j * (j + 1) / 2 + k];           \
+        G[j] = o[PP + j];                                                               \
+        for (int k = 0; k <= j; k++) A[j * D + k] = o[j * (j + 1) / 2 + k];             \
     }                                                                                   \
 }
 LF_SMALLD_FNS(1, 4, 4)
