@@ -546,16 +546,12 @@ cdef int grad_difference_hessian(lf_objective *obj, Py_ssize_t B, Py_ssize_t d,
     G = pts + P * B * d
     h = G + P * B * d
     for b in range(B):
-        for q in range(P):
-            memcpy(pts + (q * B + b) * d, x + b * d, d * sizeof(double))
         if active[b]:
             make_steps(x + b * d, d, hstep, c, scale, h)
-            for j in range(d):
-                if forward:
-                    pts[(j * B + b) * d + j] += h[j]
-                else:
-                    pts[((2 * j) * B + b) * d + j] += h[j]
-                    pts[((2 * j + 1) * B + b) * d + j] -= h[j]
+            fill_grad_points(forward, x + b * d, h, d, B, b, pts)
+        else:
+            for q in range(P):
+                memcpy(pts + (q * B + b) * d, x + b * d, d * sizeof(double))
     rc = obj.grad(obj.ctx, P, B, d, pts, G)
     if rc == 0:
         for b in range(B):
