@@ -653,6 +653,28 @@ cdef inline int all_finite(const double *a, Py_ssize_t n) noexcept nogil:
     return 1
 
 
+cdef void neg_eig(const double *H, Py_ssize_t d, double *A, double *V, double *w,
+                  double *lo, double *hi, double *absmax, Py_ssize_t *ilo) noexcept nogil:
+    """Eigen-decomposition of -H (A is scratch, V the vectors, w the values) and its
+    smallest, largest and largest-magnitude eigenvalues."""
+    cdef Py_ssize_t i
+    for i in range(d * d):
+        A[i] = -H[i]
+    lf_sym_eig(A, <int> d, w, V)
+    lo[0] = w[0]
+    hi[0] = w[0]
+    absmax[0] = 0.0
+    ilo[0] = 0
+    for i in range(d):
+        if fabs(w[i]) > absmax[0]:
+            absmax[0] = fabs(w[i])
+        if w[i] < lo[0]:
+            lo[0] = w[i]
+            ilo[0] = i
+        if w[i] > hi[0]:
+            hi[0] = w[i]
+
+
 cdef int newton_direction(const double *g, const double *H, const double *x, Py_ssize_t d,
                           double tol, double *p, double *A, double *V,
                           double *w) noexcept nogil:
@@ -661,9 +683,8 @@ cdef int newton_direction(const double *g, const double *H, const double *x, Py_
     H has positive curvature: p is then the unit eigenvector of largest curvature
     (escape from a stationary point that is not a maximum), 3 when the step is
     negligible and -H is positive semi-definite (nothing left to do here)."""
-    cdef Py_ssize_t i, j, k
-    cdef double lam_max = 0.0, lam_min, t
-    cdef Py_ssize_t imin = 0
+    cdef Py_ssize_t i, j, k, imin
+    cdef double lam_max, lam_min, lam_top, t
     for i in range(d * d):
         A[i] = -H[i]
     for i in range(d):
@@ -671,16 +692,7 @@ cdef int newton_direction(const double *g, const double *H, const double *x, Py_
     if lf_cholesky(A, <int> d, 16 * d * EPS) == 0:
         lf_chol_solve(A, <int> d, p)
         return 0
-    for i in range(d * d):
-        A[i] = -H[i]
-    lf_sym_eig(A, <int> d, w, V)
-    lam_min = w[0]
-    for i in range(d):
-        if fabs(w[i]) > lam_max:
-            lam_max = fabs(w[i])
-        if w[i] < lam_min:
-            lam_min = w[i]
-            imin = i
+    neg_eig(H, d, A, V, w, &lam_min, &lam_top, &lam_max, &imin)
     for i in range(d):
         p[i] = 0.0
     if lam_max > 0.0:
@@ -1011,7 +1023,8 @@ cdef void summarize_one(const double *H, Py_ssize_t d, double rtol, double *cov,
     cdef double *V = work + d * d
     cdef double *w = V + d * d
     cdef Py_ssize_t i
-    cdef double lam_max = 0.0, lam_min, lam_top
+    cdef double lam_max, lam_min, lam_top
+    cdef Py_ssize_t imin
     for i in range(d * d):
         cov[i] = NAN
     logdet[0] = NAN
@@ -1019,18 +1032,7 @@ cdef void summarize_one(const double *H, Py_ssize_t d, double rtol, double *cov,
     if not all_finite(H, d * d):
         status[0] = LF_HESSIAN_NONFINITE
         return
-    for i in range(d * d):
-        A[i] = -H[i]
-    lf_sym_eig(A, <int> d, w, V)
-    lam_min = w[0]
-    lam_top = w[0]
-    for i in range(d):
-        if fabs(w[i]) > lam_max:
-            lam_max = fabs(w[i])
-        if w[i] < lam_min:
-            lam_min = w[i]
-        if w[i] > lam_top:
-            lam_top = w[i]
+    neg_eig(H, d, A, V, w, &lam_min, &lam_top, &lam_max, &imin)
     if lam_min < -rtol * lam_max:
         status[0] = LF_NOT_NEGDEF
         return
