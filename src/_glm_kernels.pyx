@@ -12,6 +12,7 @@ Design
    one scratch buffer allocated inside the parallel block.  Each problem is computed by
    the same code on its own data with no reduction across problems, so results are
    bit for bit independent of the thread count and of the batch a problem sits in.
+   A long batch runs in slices with a Ctrl-C check between them.
 4. The per-problem maths is C in ``lf_glm.h`` / ``lf_glm_math.h``; this module only
    unpacks pointers.  ``check`` is the parallel pre-flight data check (NaN/inf,
    support) that runs before any fitting; the Python layer turns its flags into errors.
@@ -20,6 +21,7 @@ Design
 from cython.parallel cimport parallel, prange
 from libc.stdint cimport int64_t
 from libc.stdlib cimport free, malloc
+from cpython.exc cimport PyErr_CheckSignals
 
 import numpy as np
 
@@ -62,6 +64,15 @@ lf_logfact_init()
 FAMILIES = {"logistic": 0, "probit": 1, "poisson": 2, "binomial": 3,
             "negative_binomial": 4, "gaussian": 5}
 SCRATCH_FAILED = -99  # status when a thread's scratch allocation failed
+cdef int64_t _slice_budget = 50_000_000
+
+
+def _set_slice_budget(int64_t work):
+    """Work per slice between Ctrl-C checks (tests make it small); returns the old one."""
+    global _slice_budget
+    old = _slice_budget
+    _slice_budget = max(1, work)
+    return old
 
 
 cdef inline const double *_opt(const double[::1] a) noexcept nogil:
@@ -166,19 +177,32 @@ def fit(int family, const double[:, ::1] X, const double[::1] y, const double[::
     cdef double *hessb = &hess[0, 0, 0] if B * d > 0 else NULL
     cdef double *covb = &cov[0, 0, 0] if B * d > 0 else NULL
     cdef double *scratch
+    cdef Py_ssize_t b0 = 0, b1
+    cdef int64_t work, budget = _slice_budget   # ~rows x d^2 per slice: well under a second
     if B == 0:
         return
-    with nogil, parallel(num_threads=n_threads):
-        scratch = <double *>malloc(ssize * sizeof(double))
-        for b in prange(B, schedule='dynamic', chunksize=chunk):
-            if scratch == NULL:
-                status[b] = -99
-            else:
-                status[b] = _fit_problem(b, family, d, &starts[0], Xb, yb, ob, wb, tb,
-                                         &param[0], Pb, &pidx[0], Mb, &midx[0], tol, maxiter,
-                                         modeb, hessb, covb, &log_det_cov[0], &logp[0],
-                                         &niter[0], &nfev[0], &cond[0], scratch)
-        free(scratch)
+    # the batch runs in slices, with a check for Ctrl-C (KeyboardInterrupt) in between;
+    # problems are independent, so slicing does not change any result
+    while b0 < B:
+        work = 0
+        b1 = b0
+        while b1 < B and (b1 == b0 or work < budget):
+            work += (starts[b1 + 1] - starts[b1] + 8) * (d * d + 8)
+            b1 += 1
+        with nogil, parallel(num_threads=n_threads):
+            scratch = <double *>malloc(ssize * sizeof(double))
+            for b in prange(b0, b1, schedule='dynamic', chunksize=chunk):
+                if scratch == NULL:
+                    status[b] = -99
+                else:
+                    status[b] = _fit_problem(b, family, d, &starts[0], Xb, yb, ob, wb, tb,
+                                             &param[0], Pb, &pidx[0], Mb, &midx[0], tol,
+                                             maxiter, modeb, hessb, covb, &log_det_cov[0],
+                                             &logp[0], &niter[0], &nfev[0], &cond[0],
+                                             scratch)
+            free(scratch)
+        b0 = b1
+        PyErr_CheckSignals()
 
 
 # --- the elementary functions, exposed for the accuracy tests -------------------------

@@ -134,15 +134,39 @@ LF_INLINE void lf_dots(const double *hh, const double *c, const double *b, size_
 
 /* four-double vectors (GCC/Clang vector extensions: AVX2 registers when the clone has
  * them, two SSE2 halves otherwise; element-wise IEEE arithmetic either way) */
-#if defined(__GNUC__)
+#if defined(__GNUC__) && !defined(LF_NO_VECTOR_EXT)
 typedef double lf_v4 __attribute__((vector_size(32)));
 LF_INLINE lf_v4 lf_v4_load(const double *p) { lf_v4 v; memcpy(&v, p, sizeof v); return v; }
 LF_INLINE void lf_v4_store(double *p, lf_v4 v) { memcpy(p, &v, sizeof v); }
 LF_INLINE lf_v4 lf_v4_set1(double x) { lf_v4 v = {x, x, x, x}; return v; }
 LF_INLINE lf_v4 lf_v4_zero(void) { lf_v4 v = {0.0, 0.0, 0.0, 0.0}; return v; }
-#else
-#error "laplace_fast's GLM kernels need GCC or Clang vector extensions"
+#else   /* portable fallback: a struct of four doubles, the same element-wise arithmetic */
+typedef struct { double v[4]; } lf_v4;
+#define LF_V4_SCALAR 1
+LF_INLINE lf_v4 lf_v4_load(const double *p) { lf_v4 r; memcpy(r.v, p, sizeof r.v); return r; }
+LF_INLINE void lf_v4_store(double *p, lf_v4 a) { memcpy(p, a.v, sizeof a.v); }
+LF_INLINE lf_v4 lf_v4_set1(double x) { lf_v4 r = {{x, x, x, x}}; return r; }
+LF_INLINE lf_v4 lf_v4_zero(void) { return lf_v4_set1(0.0); }
 #endif
+/* a + b * c, element-wise (never fused) */
+LF_INLINE lf_v4 lf_v4_madd(lf_v4 a, lf_v4 b, lf_v4 c)
+{
+#ifdef LF_V4_SCALAR
+    for (int k = 0; k < 4; k++) a.v[k] += b.v[k] * c.v[k];
+    return a;
+#else
+    return a + b * c;
+#endif
+}
+LF_INLINE lf_v4 lf_v4_add(lf_v4 a, lf_v4 b)
+{
+#ifdef LF_V4_SCALAR
+    for (int k = 0; k < 4; k++) a.v[k] += b.v[k];
+    return a;
+#else
+    return a + b;
+#endif
+}
 
 /* Small d (1..8): the products x_ij x_ik (k <= j) of every row are formed once per
  * problem, next to the row itself: Z, row-major, PP + PG columns (zero-padded).  Each
@@ -175,12 +199,14 @@ LF_INLINE void lf_zderivs##D(const double *restrict Z, const double *restrict g,
         for (int a = 0; a < NA; a++) {                                                  \
             const double *zi = Z + (size_t)(i + a) * (PP + PG);                         \
             lf_v4 hv = lf_v4_set1(h[i + a]), gv = lf_v4_set1(g[i + a]);                 \
-            for (int q = 0; q < NP; q++) acc[a][q] += hv * lf_v4_load(zi + 4 * q);      \
-            for (int q = NP; q < NV; q++) acc[a][q] += gv * lf_v4_load(zi + 4 * q);     \
+            for (int q = 0; q < NP; q++)                                                \
+                acc[a][q] = lf_v4_madd(acc[a][q], hv, lf_v4_load(zi + 4 * q));          \
+            for (int q = NP; q < NV; q++)                                               \
+                acc[a][q] = lf_v4_madd(acc[a][q], gv, lf_v4_load(zi + 4 * q));          \
         }                                                                               \
     double o[PP + PG];                                                                  \
     for (int q = 0; q < NV; q++) {                                                      \
-        lf_v4 t = NA == 2 ? acc[0][q] + acc[NA - 1][q] : acc[0][q];                     \
+        lf_v4 t = NA == 2 ? lf_v4_add(acc[0][q], acc[NA - 1][q]) : acc[0][q];           \
         lf_v4_store(o + 4 * q, t);                                                      \
     }                                                                                   \
     for (int j = 0; j < D; j++) {                                                       \

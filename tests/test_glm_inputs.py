@@ -244,3 +244,34 @@ def test_predict_on_a_failed_fit_raises():
         res = lf.glm_laplace(X, np.round(y * 3), family="poisson", offset=np.full(30, 800.0))
     with pytest.raises(lf.LaplaceError):
         res.predict(X[:2])
+
+
+def test_ctrl_c_interrupts_a_long_batch():
+    import _thread
+    import threading
+    import time
+
+    from laplace_fast import _glm_kernels
+    rng = np.random.default_rng(3)
+    B, n = 100, 20_000
+    X = np.concatenate([np.ones((B, n, 1)), rng.standard_normal((B, n, 1))], -1)
+    y = (rng.random((B, n)) < 0.5).astype(float)
+    old = _glm_kernels._set_slice_budget(n)          # about one problem per slice
+    try:
+        full = np.inf
+        for _ in range(2):
+            t0 = time.perf_counter()
+            lf.glm_laplace(X, y, n_threads=1)
+            full = min(full, time.perf_counter() - t0)
+        timer = threading.Timer(0.4 * full, _thread.interrupt_main)
+        t0 = time.perf_counter()
+        timer.start()
+        with pytest.raises(KeyboardInterrupt):
+            lf.glm_laplace(X, y, n_threads=1)
+            time.sleep(10 * full)                     # not reached if the call stopped
+        timer.join()
+        assert time.perf_counter() - t0 < 0.8 * full     # stopped inside the call
+    finally:
+        _glm_kernels._set_slice_budget(old)
+    res = lf.glm_laplace(X[:3, :50], y[:3, :50])   # the next call is unaffected
+    assert np.all(res.status == 0)
