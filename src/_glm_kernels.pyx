@@ -40,6 +40,7 @@ cdef extern from "lf_glm.h" nogil:
         const double *m
         double tol
         int maxiter
+        int nt
     ctypedef struct lf_glm_out:
         double *mode
         double *hess
@@ -120,7 +121,7 @@ cdef int _fit_problem(Py_ssize_t b, int family, int d, const int64_t *starts,
                       const int64_t *pidx, const double *Mb, const int64_t *midx,
                       double tol, int maxiter, double *modeb, double *hessb, double *covb,
                       double *log_det_cov, double *logp, int *niter, int *nfev,
-                      double *cond, double *scratch) noexcept nogil:
+                      double *cond, double *scratch, int nt) noexcept nogil:
     cdef lf_glm_problem pb
     cdef lf_glm_out out
     cdef int64_t s0 = starts[b], n = starts[b + 1] - starts[b]
@@ -138,6 +139,7 @@ cdef int _fit_problem(Py_ssize_t b, int family, int d, const int64_t *starts,
     pb.m = Mb + midx[b] * d if Mb != NULL else NULL
     pb.tol = tol
     pb.maxiter = maxiter
+    pb.nt = nt
     out.mode = modeb + b * d if modeb != NULL else NULL
     out.hess = hessb + b * d * d if hessb != NULL else NULL
     out.cov = covb + b * d * d if covb != NULL else NULL
@@ -189,18 +191,34 @@ def fit(int family, const double[:, ::1] X, const double[::1] y, const double[::
         while b1 < B and (b1 == b0 or work < budget):
             work += (starts[b1 + 1] - starts[b1] + 8) * (d * d + 8)
             b1 += 1
-        with nogil, parallel(num_threads=n_threads):
-            scratch = <double *>malloc(ssize * sizeof(double))
-            for b in prange(b0, b1, schedule='dynamic', chunksize=chunk):
-                if scratch == NULL:
-                    status[b] = -99
-                else:
-                    status[b] = _fit_problem(b, family, d, &starts[0], Xb, yb, ob, wb, tb,
-                                             &param[0], Pb, &pidx[0], Mb, &midx[0], tol,
-                                             maxiter, modeb, hessb, covb, &log_det_cov[0],
-                                             &logp[0], &niter[0], &nfev[0], &cond[0],
-                                             scratch)
-            free(scratch)
+        if b1 - b0 < n_threads:
+            # fewer problems than threads: one at a time, each using every thread
+            # inside (blocks of observations; the same sums in the same order)
+            with nogil:
+                scratch = <double *>malloc(ssize * sizeof(double))
+                for b in range(b0, b1):
+                    if scratch == NULL:
+                        status[b] = -99
+                    else:
+                        status[b] = _fit_problem(b, family, d, &starts[0], Xb, yb, ob, wb,
+                                                 tb, &param[0], Pb, &pidx[0], Mb, &midx[0],
+                                                 tol, maxiter, modeb, hessb, covb,
+                                                 &log_det_cov[0], &logp[0], &niter[0],
+                                                 &nfev[0], &cond[0], scratch, n_threads)
+                free(scratch)
+        else:
+            with nogil, parallel(num_threads=n_threads):
+                scratch = <double *>malloc(ssize * sizeof(double))
+                for b in prange(b0, b1, schedule='dynamic', chunksize=chunk):
+                    if scratch == NULL:
+                        status[b] = -99
+                    else:
+                        status[b] = _fit_problem(b, family, d, &starts[0], Xb, yb, ob, wb,
+                                                 tb, &param[0], Pb, &pidx[0], Mb, &midx[0],
+                                                 tol, maxiter, modeb, hessb, covb,
+                                                 &log_det_cov[0], &logp[0], &niter[0],
+                                                 &nfev[0], &cond[0], scratch, 1)
+                free(scratch)
         b0 = b1
         PyErr_CheckSignals()
 

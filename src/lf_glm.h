@@ -43,6 +43,7 @@ enum { LF_LOGISTIC = 0, LF_PROBIT = 1, LF_POISSON = 2, LF_BINOMIAL = 3,
        LF_NEGBIN = 4, LF_GAUSSIAN = 5 };
 
 #define LF_GLM_BLOCK 256
+#define LF_GLM_SUPER (16 * LF_GLM_BLOCK)   /* rows per partial sum of the Hessian */
 #define LF_GLM_RTOL 1e-13          /* relative pivot test of the reported Hessian */
 #define LF_GLM_COND_MAX 1e12       /* status 1 above this 1-norm condition number */
 #define LF_GLM_EXTREME 36.0        /* |eta| beyond which a probability is 1 to eps */
@@ -67,6 +68,7 @@ typedef struct {
     const double *m;        /* d prior mean */
     double tol;
     int maxiter;
+    int nt;                 /* threads inside this problem (1: serial); no effect on bits */
 } lf_glm_problem;
 
 typedef struct {
@@ -265,7 +267,8 @@ LF_INLINE size_t lf_glm_scratch_size(size_t n, size_t d)
     /* pair layout space for the largest problem that may use it (n <= LF_PAIRS_MAXN) */
     size_t nz = n < LF_PAIRS_MAXN ? n : LF_PAIRS_MAXN;
     size_t zs = lf_use_pairs(1, (int)d) ? (nz + 8) * (size_t)lf_zcols((int)d) : 0;
-    return (d + 5) * (n + 8) + 6 * d * d + 10 * d + 64 + zs;
+    size_t nb = n / LF_GLM_BLOCK + 2, nsb = n / LF_GLM_SUPER + 2;
+    return (d + 5) * (n + 8) + 6 * d * d + 10 * d + 64 + zs + 2 * nb + nsb * (d * d + 2 * d);
 }
 
 /* sum of a and sum of |a| over n = 8 m terms, in the same fixed order */
@@ -385,21 +388,52 @@ LF_INLINE double lf_glm_constant(const lf_glm_problem *pb)
 
 /* log post at w; leaves eta, lv, g, h for w in scratch.  *noise bounds the rounding
  * error of the value (a few ulps of the sum of the magnitudes of its terms). */
+LF_INLINE void lf_glm_eval_block(const lf_glm_problem *pb, const double *Xt, double lr,
+                                  const double *w, double *eta, double *lv, double *g,
+                                  double *h, int bk, double *bsum, double *babs)
+{
+    const int n = pb->n, d = pb->d, ld = lf_pad8(n), c0 = bk * LF_GLM_BLOCK;
+    const int len = n - c0 < LF_GLM_BLOCK ? n - c0 : LF_GLM_BLOCK;
+    const int lenp = ld - c0 < LF_GLM_BLOCK ? ld - c0 : LF_GLM_BLOCK;
+    double *restrict e = eta + c0;
+    if (pb->off) for (int i = 0; i < len; i++) e[i] = pb->off[c0 + i];
+    else for (int i = 0; i < len; i++) e[i] = 0.0;
+    for (int j = 0; j < d; j++) {
+        const double *restrict xj = Xt + (size_t)j * ld + c0;
+        double wj = w[j];
+        for (int i = 0; i < len; i++) e[i] += xj[i] * wj;
+    }
+    lf_glm_problem sub = *pb;
+    sub.n = len;
+    sub.y = pb->y + c0;
+    sub.wt = pb->wt ? pb->wt + c0 : NULL;
+    sub.trials = pb->trials ? pb->trials + c0 : NULL;
+    lf_glm_family(&sub, lr, e, lv + c0, g + c0, h + c0);
+    bsum[bk] = lf_sum8(lv + c0, lenp, babs + bk);
+}
+
+/* log post at w; leaves eta, lv, g, h for w in scratch.  *noise bounds the rounding
+ * error of the value (a few ulps of the sum of the magnitudes of its terms).  The
+ * observations are taken in blocks of LF_GLM_BLOCK (in parallel when pb->nt > 1), and
+ * the block sums added in block order, whatever the thread count. */
 LF_INLINE double lf_glm_eval(const lf_glm_problem *pb, const double *Xt, double lr,
                              double cconst, const double *w, double *restrict eta,
-                             double *lv, double *g, double *h, double *r, double *noise)
+                             double *lv, double *g, double *h, double *r, double *noise,
+                             double *bsum)
 {
-    const int n = pb->n, d = pb->d, ld = lf_pad8(n);
-    if (pb->off) for (int i = 0; i < n; i++) eta[i] = pb->off[i];
-    else for (int i = 0; i < n; i++) eta[i] = 0.0;
-    for (int j = 0; j < d; j++) {
-        const double *restrict xj = Xt + (size_t)j * ld;
-        double wj = w[j];
-        for (int i = 0; i < n; i++) eta[i] += xj[i] * wj;
+    const int d = pb->d, ld = lf_pad8(pb->n);
+    const int nb = (ld + LF_GLM_BLOCK - 1) / LF_GLM_BLOCK;
+    double *babs = bsum + nb;
+    if (pb->nt > 1) {
+        #pragma omp parallel for num_threads(pb->nt) schedule(static)
+        for (int bk = 0; bk < nb; bk++)
+            lf_glm_eval_block(pb, Xt, lr, w, eta, lv, g, h, bk, bsum, babs);
+    } else {
+        for (int bk = 0; bk < nb; bk++)
+            lf_glm_eval_block(pb, Xt, lr, w, eta, lv, g, h, bk, bsum, babs);
     }
-    lf_glm_family(pb, lr, eta, lv, g, h);
-    double labs;
-    double ll = lf_sum8(lv, ld, &labs);
+    double ll = 0.0, labs = 0.0;
+    for (int bk = 0; bk < nb; bk++) { ll += bsum[bk]; labs += babs[bk]; }
     double q = 0.0;
     for (int j = 0; j < d; j++) r[j] = w[j] - pb->m[j];
     for (int j = 0; j < d; j++) {
@@ -411,23 +445,49 @@ LF_INLINE double lf_glm_eval(const lf_glm_problem *pb, const double *Xt, double 
     return (ll + cconst) - 0.5 * q;
 }
 
+/* one superblock's gradient and lower-triangle Hessian sums into S (d + d*d, then d of
+ * scratch), blocks of LF_GLM_BLOCK added in order */
+LF_INLINE void lf_glm_derivs_super(const lf_glm_problem *pb, const double *Xt, const double *g,
+                                   const double *h, int sb, double *S)
+{
+    const int d = pb->d, ld = lf_pad8(pb->n);
+    double *SG = S, *SA = S + d, *o = S + d + d * d;
+    for (int j = 0; j < d + d * d; j++) S[j] = 0.0;
+    const int end = (sb + 1) * LF_GLM_SUPER < ld ? (sb + 1) * LF_GLM_SUPER : ld;
+    for (int c0 = sb * LF_GLM_SUPER; c0 < end; c0 += LF_GLM_BLOCK) {
+        int len = ld - c0 < LF_GLM_BLOCK ? ld - c0 : LF_GLM_BLOCK;
+        lf_dots(g + c0, NULL, Xt + c0, (size_t)ld, d, len, o);
+        for (int k = 0; k < d; k++) SG[k] += o[k];
+        for (int j = 0; j < d; j++) {
+            lf_dots(h + c0, Xt + (size_t)j * ld + c0, Xt + c0, (size_t)ld, j + 1, len, o);
+            for (int k = 0; k <= j; k++) SA[j * d + k] += o[k];
+        }
+    }
+}
+
 /* gradient G and negative Hessian A (full symmetric) of log post, from g, h at w */
 LF_INLINE void lf_glm_derivs(const lf_glm_problem *pb, const double *Xt, const double *Z,
-                             const double *g, const double *h, const double *r, double *u,
+                             const double *g, const double *h, const double *r, double *sbuf,
                              double *G, double *A)
 {
     const int n = pb->n, d = pb->d, ld = lf_pad8(n);
     for (int j = 0; j < d; j++) G[j] = 0.0;
     for (int j = 0; j < d * d; j++) A[j] = 0.0;
     if (Z) lf_zderivs(d, Z, g, h, ld, G, A);
-    else for (int c0 = 0; c0 < ld; c0 += LF_GLM_BLOCK) {
-        int len = ld - c0 < LF_GLM_BLOCK ? ld - c0 : LF_GLM_BLOCK;
-        double *o = u;            /* d partial results */
-        lf_dots(g + c0, NULL, Xt + c0, (size_t)ld, d, len, o);
-        for (int k = 0; k < d; k++) G[k] += o[k];
-        for (int j = 0; j < d; j++) {
-            lf_dots(h + c0, Xt + (size_t)j * ld + c0, Xt + c0, (size_t)ld, j + 1, len, o);
-            for (int k = 0; k <= j; k++) A[j * d + k] += o[k];
+    else {
+        /* superblock partial sums (in parallel when pb->nt > 1), added in order */
+        const int nsb = (ld + LF_GLM_SUPER - 1) / LF_GLM_SUPER, ss = d + d * d + d;
+        if (pb->nt > 1) {
+            #pragma omp parallel for num_threads(pb->nt) schedule(dynamic, 1)
+            for (int sb = 0; sb < nsb; sb++) lf_glm_derivs_super(pb, Xt, g, h, sb, sbuf + (size_t)sb * ss);
+        } else {
+            for (int sb = 0; sb < nsb; sb++) lf_glm_derivs_super(pb, Xt, g, h, sb, sbuf + (size_t)sb * ss);
+        }
+        for (int sb = 0; sb < nsb; sb++) {
+            const double *S = sbuf + (size_t)sb * ss;
+            for (int k = 0; k < d; k++) G[k] += S[k];
+            for (int j = 0; j < d; j++)
+                for (int k = 0; k <= j; k++) A[j * d + k] += S[d + j * d + k];
         }
     }
     for (int j = 0; j < d; j++) {
@@ -573,14 +633,23 @@ LF_CLONES static int lf_glm_fit_one(const lf_glm_problem *pb, lf_glm_out *out, d
     double *u = h + ld;
     double *A = u + d, *Lf = A + d * d, *Wk = Lf + d * d;
     double *G = Wk + d * d + d, *delta = G + d, *w = delta + d, *wt = w + d, *r = wt + d;
-    double *Z = lf_use_pairs(n, d) ? r + d : NULL;
+    double *bsum = r + d;                                  /* block sums, 2 per block */
+    double *sbuf = bsum + 2 * (n / LF_GLM_BLOCK + 2);      /* superblock partials */
+    double *Z = lf_use_pairs(n, d) ? sbuf + (size_t)(n / LF_GLM_SUPER + 2) * (d * d + 2 * d)
+                                   : NULL;
     const double nan_ = NAN;
     int status = LF_OK, it = 0, nfev = 0, full_prev = 0;
     double step_shift = 1.0;
     double rel_prev = HUGE_VAL;
 
-    for (int i = 0; i < n; i++)
-        for (int j = 0; j < d; j++) Xt[(size_t)j * ld + i] = pb->X[(size_t)i * d + j];
+    if (pb->nt > 1) {
+        #pragma omp parallel for num_threads(pb->nt) schedule(static)
+        for (int i = 0; i < n; i++)
+            for (int j = 0; j < d; j++) Xt[(size_t)j * ld + i] = pb->X[(size_t)i * d + j];
+    } else {
+        for (int i = 0; i < n; i++)
+            for (int j = 0; j < d; j++) Xt[(size_t)j * ld + i] = pb->X[(size_t)i * d + j];
+    }
     for (int j = 0; j < d; j++)
         for (int i = n; i < ld; i++) Xt[(size_t)j * ld + i] = 0.0;
     for (int i = n; i < ld; i++) lv[i] = g[i] = h[i] = 0.0;
@@ -601,7 +670,7 @@ LF_CLONES static int lf_glm_fit_one(const lf_glm_problem *pb, lf_glm_out *out, d
 
     for (int j = 0; j < d; j++) w[j] = pb->m[j];
     double Lnoise, Ltnoise = 0.0;
-    double L = lf_glm_eval(&q, Xt, lr, cconst, w, eta, lv, g, h, r, &Lnoise);
+    double L = lf_glm_eval(&q, Xt, lr, cconst, w, eta, lv, g, h, r, &Lnoise, bsum);
     nfev++;
     if (!isfinite(L)) {
         for (int j = 0; j < d; j++) out->mode[j] = w[j];
@@ -614,7 +683,7 @@ LF_CLONES static int lf_glm_fit_one(const lf_glm_problem *pb, lf_glm_out *out, d
         return LF_NONFINITE_X0;
     }
     for (;;) {
-        lf_glm_derivs(&q, Xt, Z, g, h, r, u, G, A);
+        lf_glm_derivs(&q, Xt, Z, g, h, r, sbuf, G, A);
         if (!lf_all_finite(G, d)) { status = LF_NONFINITE_FIT; break; }
         if (!lf_all_finite(A, d * d)) { status = LF_HESSIAN_NONFINITE; break; }
         /* Newton direction; Levenberg-Marquardt shift if A fails the pivot test */
@@ -651,7 +720,7 @@ LF_CLONES static int lf_glm_fit_one(const lf_glm_problem *pb, lf_glm_out *out, d
         double slack;
         for (int ls = 0; ls < 60; ls++) {
             for (int j = 0; j < d; j++) wt[j] = w[j] + step * delta[j];
-            Lt = lf_glm_eval(&q, Xt, lr, cconst, wt, eta, lv, g, h, r, &Ltnoise);
+            Lt = lf_glm_eval(&q, Xt, lr, cconst, wt, eta, lv, g, h, r, &Ltnoise, bsum);
             nfev++;
             /* Armijo, up to the rounding error of the two values */
             slack = Lnoise + Ltnoise;

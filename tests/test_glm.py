@@ -534,3 +534,24 @@ def test_ragged_batch_across_the_layout_threshold():
         start += s
     ref = reference_fit(X[:70_000], y[:70_000], "logistic")
     np.testing.assert_allclose(res.mode[0], ref[0], rtol=1e-9)
+
+
+def test_one_large_problem_uses_threads_inside_bitwise():
+    # a single problem spans blocks and superblocks (4096 rows); with 2 threads the
+    # blocks run in parallel, with the same sums in the same order
+    rng = np.random.default_rng(40)
+    n, d = 9000, 12
+    X = np.concatenate([np.ones((n, 1)), rng.standard_normal((n, d - 1))], 1)
+    y = (rng.random(n) < special.expit(X @ (0.2 * rng.standard_normal(d)))).astype(float)
+    off = 0.1 * rng.standard_normal(n)
+    wts = rng.uniform(0.5, 1.5, n)
+    a = lf.glm_laplace(X, y, offset=off, weights=wts, n_threads=1)
+    b = lf.glm_laplace(X, y, offset=off, weights=wts, n_threads=2)
+    _same(a, b)
+    batch = lf.glm_laplace(np.stack([X, X[::-1]]), np.stack([y, y[::-1]]),
+                           offset=np.stack([off, off[::-1]]), weights=np.stack([wts, wts[::-1]]),
+                           n_threads=2)
+    _same(a, batch[0])
+    ref = reference_fit(X, y, "logistic", offset=off, weights=wts)
+    np.testing.assert_allclose(a.mode, ref[0], rtol=1e-9, atol=1e-11)
+    assert a.log_evidence == pytest.approx(ref[3], rel=1e-11)
