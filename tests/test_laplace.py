@@ -467,6 +467,22 @@ def test_batch_methods():
     assert [r.status for r in res] == [0] * 5
 
 
+def test_batch_input_layouts_give_identical_bits():
+    mus, precs = make_batch(6, 3, seed=5)
+    x0 = np.random.default_rng(1).standard_normal((6, 3))
+    ref = lf.laplace_batch(batch_gauss, x0, args=(mus, precs))
+    ro = x0.copy()
+    ro.flags.writeable = False
+    wide = np.zeros((6, 6))
+    wide[:, ::2] = x0
+    for layout in (np.asfortranarray(x0), ro, wide[:, ::2], x0[::-1][::-1],
+                   x0.astype(np.float32).astype(np.float64)):
+        r = lf.laplace_batch(batch_gauss, layout, args=(mus, precs))
+        assert np.array_equal(r.mode, ref.mode) and np.array_equal(r.cov, ref.cov)
+    r = lf.laplace(gaussian_logpdf, np.array([0, 1], dtype=np.int64), args=([1.0, 2.0], np.eye(2)))
+    assert r.mode.dtype == np.float64 and r.converged
+
+
 def test_eight_threads_at_once():
     mu, cov = random_gaussian(3, 11)
     x0 = np.zeros(3)
