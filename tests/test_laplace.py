@@ -475,11 +475,11 @@ def test_batch_input_layouts_give_identical_bits():
     ro.flags.writeable = False
     wide = np.zeros((6, 6))
     wide[:, ::2] = x0
-    for layout in (np.asfortranarray(x0), ro, wide[:, ::2], x0[::-1][::-1],
-                   x0.astype(np.float32).astype(np.float64)):
+    for layout in (np.asfortranarray(x0), ro, wide[:, ::2], x0[::-1][::-1]):
         r = lf.laplace_batch(batch_gauss, layout, args=(mus, precs))
         assert np.array_equal(r.mode, ref.mode) and np.array_equal(r.cov, ref.cov)
-    r = lf.laplace(gaussian_logpdf, np.array([0, 1], dtype=np.int64), args=([1.0, 2.0], np.eye(2)))
+    r = lf.laplace(gaussian_logpdf, np.array([0, 1], dtype=np.int64),
+                   args=([1.0, 2.0], np.eye(2)))
     assert r.mode.dtype == np.float64 and r.converged
 
 
