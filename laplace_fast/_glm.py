@@ -466,11 +466,15 @@ def glm_laplace(X, y, *, family="logistic", prior_precision=1.0, prior_mean=0.0,
     LaplaceWarning
         Once per call when any problem has a non-zero status: 1 (precision ill-
         conditioned), 3 (extreme linear predictor: separation-like data, posterior
-        skewed), -1 (iteration limit), -2 (line search made no progress), -3 (log joint
-        not finite at the prior mean, e.g. ``exp`` overflow from a huge offset), -4/-7
-        (non-finite gradient/Hessian), -6 (Hessian singular relative to its scale),
-        -8 (diverged: the iterates run off to infinity, e.g. separation under a
-        near-flat prior).
+        skewed), -1 (iteration limit), -3 (log joint not finite at the prior mean,
+        e.g. ``exp`` overflow from a huge offset), -4/-7 (non-finite gradient/Hessian),
+        -6 (Hessian singular relative to its scale, e.g. a prior precision of 1e-20 in
+        a direction the data do not inform), -8 (diverged: the iterates run off to
+        infinity, e.g. separation under a near-flat prior).  -2 (line search made no
+        progress) is a safeguard only: every family here is log-concave, so a Newton
+        step always has an acceptable length.  With a failure status ``mode`` is the
+        last iterate, ``hessian`` the Hessian there, and ``cov`` is given only when
+        that Hessian is negative definite (all NaN otherwise).
 
     Notes
     -----
@@ -547,13 +551,16 @@ def glm_laplace(X, y, *, family="logistic", prior_precision=1.0, prior_mean=0.0,
         if groups.dtype.kind == "c" or (groups.dtype.kind == "f"
                                         and not np.all(np.isfinite(groups))):
             raise ValueError("groups must be integer or string labels (no NaN or complex)")
-        try:
-            labels, inverse = np.unique(groups, return_inverse=True)
+        try:   # one stable sort: rows grouped by label, in their input order within
+            order = np.argsort(groups, kind="stable")
         except TypeError as exc:
             raise TypeError(f"groups labels must be mutually comparable ({exc})") from None
-        inverse = inverse.reshape(-1)
-        counts = np.bincount(inverse, minlength=labels.size)
-        order = np.argsort(inverse, kind="stable")
+        sg = groups[order]
+        first = np.ones(sg.size, dtype=bool)
+        first[1:] = sg[1:] != sg[:-1]
+        heads = np.flatnonzero(first)
+        labels = sg[heads]
+        counts = np.diff(np.append(heads, sg.size))
         take = (lambda a: None if a is None else np.ascontiguousarray(a[order]))
         Xf = np.ascontiguousarray(X[order])
         yf, off_f, w_f, t_f = take(y), take(offset), take(weights), take(trials)
