@@ -275,3 +275,23 @@ def test_ctrl_c_interrupts_a_long_batch():
         _glm_kernels._set_slice_budget(old)
     res = lf.glm_laplace(X[:3, :50], y[:3, :50])   # the next call is unaffected
     assert np.all(res.status == 0)
+
+
+@pytest.mark.parametrize("n_bad", [1, 10, 1000])
+def test_poisoned_problems_in_a_batch_of_10000(n_bad):
+    rng = np.random.default_rng(n_bad)
+    B, n = 10_000, 12
+    X = np.concatenate([np.ones((B, n, 1)), rng.standard_normal((B, n, 1))], -1)
+    y = rng.poisson(1.0, (B, n)).astype(float)
+    clean = lf.glm_laplace(X, y, family="poisson", n_threads=2)
+    bad = rng.choice(B, n_bad, replace=False)
+    off = np.zeros((B, n))
+    off[bad, 3] = 1000.0                       # exp overflows: not finite at the start
+    with pytest.warns(lf.LaplaceWarning, match=f"{n_bad} of {B} problems") as rec:
+        res = lf.glm_laplace(X, y, family="poisson", offset=off, n_threads=2)
+    assert len(rec) == 1
+    assert set(np.flatnonzero(res.status != 0)) == set(bad.tolist())
+    keep = np.ones(B, bool)
+    keep[bad] = False
+    for f in ("mode", "hessian", "cov", "log_det_cov", "logp", "status", "niter", "nfev"):
+        assert np.array_equal(getattr(res, f)[keep], getattr(clean, f)[keep])
