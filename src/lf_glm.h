@@ -16,19 +16,32 @@
  * log Gamma(y + r) - log Gamma(r) - log y!, the Gaussian's -1/2 log 2 pi sigma^2), so
  * the log joint is the exact one and the Laplace evidence a proper marginal likelihood.
  *
- * All sums over observations use eight interleaved partial sums combined in a fixed
- * tree (lf_dot8): the compiler vectorises them, and the bits do not depend on the
- * SIMD width.  X is transposed once per problem into scratch (feature-major), so every
- * pass over the observations is unit-stride.  Gradient and Hessian sums are taken over
- * blocks of LF_GLM_BLOCK observations (cache-resident), added in block order.
+ * Layout and sums.  X is transposed once per problem into scratch (feature-major,
+ * padded to a multiple of 8 rows), so every pass over the observations is unit-stride
+ * and vectorises (the elementary functions are branch-free, lf_glm_math.h).
+ * - log-likelihood: per block of LF_GLM_BLOCK rows, eight interleaved partial sums in
+ *   a fixed tree (lf_sum8); block sums added in block order.
+ * - d <= 8: the products x_ij x_ik of each row are formed once per problem (Z); each
+ *   gradient + Hessian is one pass Z^T [h | g] with 4-wide vector accumulators per
+ *   column and parity of the row (no horizontal reductions).
+ * - d > 8 (or n > LF_PAIRS_MAXN): dot products of 8 interleaved partial sums over
+ *   blocks, added in block order within superblocks of LF_GLM_SUPER rows, the
+ *   superblock sums added in order.
+ * Every order above is fixed by (n, d) alone: the bits do not depend on the SIMD width
+ * (no FMA contraction in ISO C mode), on the thread count (pb->nt > 1 runs the blocks
+ * and superblocks of one large problem on several threads, same sums), or on the batch
+ * a problem sits in.  The solver is compiled for x86-64-v4/v3 and baseline and picked
+ * at run time (target_clones), so the build stays portable.
  *
  * Newton: direction from the Cholesky factor of A = X^T diag(wt h) X + P (positive
  * definite for every family here; if it fails the relative pivot test a Levenberg-
  * Marquardt shift is added for the step only, RELIABILITY.md rule 2); Armijo step
- * halving (Nocedal & Wright, Numerical Optimization, 2nd ed., alg. 3.1, c1 = 1e-4),
- * non-finite trial points rejected.  Convergence (|step_j| <= tol (1 + |w_j|)) is
- * tested at each iterate before the iteration cap, and the reported Hessian is the
- * unmodified one at the returned point.
+ * halving (Nocedal & Wright, Numerical Optimization, 2nd ed., alg. 3.1, c1 = 1e-4)
+ * with a tolerance of the rounding error of the two values, non-finite trial points
+ * rejected.  Convergence is tested at each iterate before the iteration cap: the step
+ * satisfies |step_j| <= tol (1 + |w_j|), or after a full Newton step it stopped
+ * shrinking below 1e-6 (the rounding floor of the gradient: heavy counts).  The
+ * reported Hessian is the unmodified one at the returned point.
  */
 #ifndef LF_GLM_H
 #define LF_GLM_H
@@ -38,6 +51,10 @@
 #include "lf_status.h"
 #include "lf_linalg.h"
 #include "lf_glm_math.h"
+
+#if defined(__clang__)
+#pragma STDC FP_CONTRACT OFF   /* gcc: off already in ISO C mode (-std=c11) */
+#endif
 
 enum { LF_LOGISTIC = 0, LF_PROBIT = 1, LF_POISSON = 2, LF_BINOMIAL = 3,
        LF_NEGBIN = 4, LF_GAUSSIAN = 5 };
