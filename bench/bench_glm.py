@@ -305,6 +305,7 @@ def bench_batch(label, family, B, n, d, args, loops=True):
     tn2, _ = timeit(lambda: numpy_newton_2threads(X, y, family), nreps)
     row("expert numpy, batch split over 2 threads", tn2, B, tl)
     jx = make_jax(family, d)
+    tj = None
     if jx is None:
         print("  JAX not installed: skipped (pip install jax)")
     else:
@@ -321,7 +322,7 @@ def bench_batch(label, family, B, n, d, args, loops=True):
                          ("scipy trust-exact loop", scipy_loop)):
             t, _ = timeit(lambda: fn(X, y, family, m), 1)
             row(name, t * B / m, B, tl, f"   (on {m} problems)")
-    return tl / B, tn2 / B
+    return tl / B, tn2 / B, (None if tj is None else tj / B)
 
 
 def bench_w4(args):
@@ -388,9 +389,12 @@ def main(argv=None):
             bench_batch("shape", fam, min(bb, B), n, d, args, loops=False)
     if "groups" in todo:
         bench_groups(args)
-    for k, (tl, tn2) in summary.items():
-        print(f"\n{k}: laplace_fast {tl * 1e6:.2f} µs/problem; expert numpy on 2 threads "
-              f"{tn2 * 1e6:.2f} µs/problem -> {tn2 / tl:.1f}× faster")
+    for k, (tl, tn2, tj) in summary.items():
+        line = (f"\n{k}: laplace_fast {tl * 1e6:.2f} µs/problem; expert numpy on 2 threads "
+                f"{tn2 * 1e6:.2f} µs/problem -> {tn2 / tl:.1f}× faster")
+        if tj is not None:
+            line += f"; JAX {tj * 1e6:.2f} µs/problem -> {tj / tl:.1f}× faster"
+        print(line)
 
 
 if __name__ == "__main__":
