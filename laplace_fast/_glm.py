@@ -12,6 +12,7 @@ import numpy as np
 from scipy import special
 
 from . import _glm_kernels
+from ._objective import memory_limit
 from ._result import BatchLaplaceResult, LaplaceResult, _require_gaussian
 from ._status import STATUS_MESSAGES, Status, warn_statuses
 
@@ -371,13 +372,6 @@ def _n_threads(n_threads):
     return int(n_threads)
 
 
-def _memory_limit():
-    try:
-        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (ValueError, OSError, AttributeError):  # pragma: no cover
-        return 16 * 2**30
-
-
 _CHECK_MESSAGES = ((1, "X", "contains NaN or inf"), (2, "y", "contains NaN or inf"),
                    (4, "y", None), (8, "offset", "contains NaN or inf"),
                    (16, "weights", "must be finite and non-negative"),
@@ -606,7 +600,7 @@ def glm_laplace(X, y, *, family="logistic", prior_precision=1.0, prior_mean=0.0,
     nmax = int(np.max(np.diff(starts))) if B else 0
     need = 8 * (B * (2 * d * d + d + 4) + 4 * B)
     need += 8 * nthreads * _glm_kernels.scratch_doubles(nmax, d)
-    if need > _memory_limit():
+    if need > memory_limit():
         raise MemoryError(f"glm_laplace needs about {need} bytes ({need / 2**30:.1f} GiB) "
                           f"for {B} problems with d = {d}, more than this machine has; "
                           "split the batch")

@@ -2,13 +2,13 @@
 ``find_map``, ``laplace`` and ``laplace_batch``."""
 
 import numbers
-import os
 
 import numpy as np
 from scipy import optimize
 
 from . import _core
-from ._objective import SINGULAR_RTOL, as_points, check_options, make_objective
+from ._objective import (SINGULAR_RTOL, as_points, check_options, make_objective,
+                         memory_limit)
 from ._result import BatchLaplaceResult, LaplaceResult, MapResult
 from ._status import STATUS_MESSAGES, Status, warn_statuses
 
@@ -17,14 +17,6 @@ __all__ = ["find_map", "laplace", "laplace_batch"]
 # status 2 when Richardson's error estimate exceeds this fraction of the largest
 # curvature: the log posterior is too noisy or rough for a trustworthy Hessian
 HESSIAN_ERROR_RTOL = 1e-4
-
-
-def _memory_limit():
-    """Physical memory in bytes (a batch's working set must fit in it)."""
-    try:
-        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    except (AttributeError, ValueError, OSError):
-        return 2**40
 
 
 def _hessian_source(grad, hess, hessian_method):
@@ -350,7 +342,7 @@ def laplace_batch(log_post, x0, *, args=(), grad=None, hess=None, hessian_method
     if len(shape) == 2:
         B, d = shape
         need = 8 * B * (d * (d + 1) * (d + 4) + 2 * d * d + 16 * d + 16)
-        if need > _memory_limit():
+        if need > memory_limit():
             raise MemoryError(f"laplace_batch needs about {need:,} bytes for {B} problems "
                               f"of dimension {d}, more than this machine has; split the "
                               "batch")

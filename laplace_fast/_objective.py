@@ -3,13 +3,15 @@
 Every user error is raised here, before any work starts, naming the argument."""
 
 import numbers
+import os
 
 import numpy as np
 import scipy
 
 from . import _core
 
-__all__ = ["make_objective", "as_points", "check_options", "HESSIAN_METHODS"]
+__all__ = ["make_objective", "as_points", "check_options", "memory_limit",
+           "HESSIAN_METHODS"]
 
 HESSIAN_METHODS = tuple(_core.METHODS)
 
@@ -105,3 +107,12 @@ def check_options(*, d, tol=_UNSET, maxiter=_UNSET, step=None, hessian_method=_U
     if not np.all(np.isfinite(s)) or np.any(s <= 0):
         raise ValueError(f"step must be positive and finite, got {step!r}")
     return np.array(np.broadcast_to(s, (d,)), dtype=np.float64)
+
+
+def memory_limit():
+    """Physical memory in bytes: a batch whose working set exceeds it is refused
+    before any work, with the bytes it would need."""
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):  # pragma: no cover
+        return 16 * 2**30

@@ -232,7 +232,7 @@ def test_upcasts_bool_int_float32():
 
 def test_too_large_for_memory_raises_before_work(monkeypatch):
     from laplace_fast import _glm
-    monkeypatch.setattr(_glm, "_memory_limit", lambda: 10_000)
+    monkeypatch.setattr(_glm, "memory_limit", lambda: 10_000)
     X, y = _data(batch=(50,))
     with pytest.raises(MemoryError, match=r"needs about \d+ bytes"):
         lf.glm_laplace(X, y)
