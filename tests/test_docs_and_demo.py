@@ -2,8 +2,11 @@
 
 import doctest
 import importlib
+import re
 import subprocess
 import sys
+import warnings
+from pathlib import Path
 
 import pytest
 
@@ -47,3 +50,13 @@ def test_demo_without_plot():
     assert "(figure skipped)" in lines
     assert abs(nums["unimodal"][0] - 0.8) < 1e-8
     assert main(["demo", "--no-plot"]) == 0
+
+
+def test_readme_python_examples_run():
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    blocks = re.findall(r"```python\n(.*?)```", readme, re.S)
+    assert len(blocks) >= 2
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")   # the README's data may trigger caveats
+        for block in blocks:
+            exec(compile(block, "README.md", "exec"), {})
