@@ -519,77 +519,6 @@ LF_INLINE void lf_glm_derivs(const lf_glm_problem *pb, const double *Xt, const d
     }
 }
 
-/* Cholesky A + shift I = L L^T (lower triangle of L, row-major; upper part not
- * touched) with reciprocal pivots inv[j] = 1 / L_jj, so that solves multiply.
- * Pivots must exceed rtol * max_i A_ii (RELIABILITY.md rule 1); *minpiv receives the
- * smallest pivot / max A_ii.  Returns 0, or j + 1 when pivot j fails. */
-LF_INLINE int lf_glm_chol(const double *A, int d, double shift, double rtol, double *L,
-                          double *inv, double *minpiv)
-{
-    double scale = 0.0;
-    for (int i = 0; i < d; i++) {
-        double a = A[i * d + i] + shift;
-        if (!(a - a == 0.0)) return i + 1;
-        scale = a > scale ? a : scale;
-    }
-    double mp = HUGE_VAL, fl = rtol * scale;
-    for (int j = 0; j < d; j++) {
-        double *Lj = L + j * d;
-        double sj = A[j * d + j] + shift;
-        for (int k = 0; k < j; k++) sj -= Lj[k] * Lj[k];
-        if (!(sj > fl) || !(sj - sj == 0.0)) return j + 1;
-        mp = sj < mp ? sj : mp;
-        double ljj = sqrt(sj), ij = 1.0 / ljj;
-        Lj[j] = ljj;
-        inv[j] = ij;
-        for (int i = j + 1; i < d; i++) {
-            double *Li = L + i * d;
-            double t = A[i * d + j];
-            for (int k = 0; k < j; k++) t -= Li[k] * Lj[k];
-            Li[j] = t * ij;
-        }
-    }
-    *minpiv = scale > 0.0 ? mp / scale : 0.0;
-    return 0;
-}
-
-/* solve L L^T x = b in place */
-LF_INLINE void lf_glm_chol_solve(const double *L, const double *inv, int d, double *b)
-{
-    for (int i = 0; i < d; i++) {
-        double t = b[i];
-        for (int k = 0; k < i; k++) t -= L[i * d + k] * b[k];
-        b[i] = t * inv[i];
-    }
-    for (int i = d - 1; i >= 0; i--) {
-        double t = b[i];
-        for (int k = i + 1; k < d; k++) t -= L[k * d + i] * b[k];
-        b[i] = t * inv[i];
-    }
-}
-
-/* (L L^T)^-1 into out (full), W: d*d scratch for L^-1 */
-LF_INLINE void lf_glm_chol_inverse(const double *L, const double *inv, int d, double *out,
-                                   double *W)
-{
-    for (int j = 0; j < d; j++) {
-        for (int i = 0; i < j; i++) W[i * d + j] = 0.0;
-        W[j * d + j] = inv[j];
-        for (int i = j + 1; i < d; i++) {
-            double t = 0.0;
-            for (int k = j; k < i; k++) t -= L[i * d + k] * W[k * d + j];
-            W[i * d + j] = t * inv[i];
-        }
-    }
-    for (int i = 0; i < d; i++)
-        for (int j = 0; j <= i; j++) {
-            double t = 0.0;
-            for (int k = i; k < d; k++) t += W[k * d + i] * W[k * d + j];
-            out[i * d + j] = t;
-            out[j * d + i] = t;
-        }
-}
-
 LF_INLINE int lf_all_finite(const double *a, int n)
 {
     int ok = 1;
@@ -675,7 +604,7 @@ LF_CLONES static int lf_glm_fit_one(const lf_glm_problem *pb, lf_glm_out *out, d
     /* normalising constants: data part and the prior's -d/2 log 2 pi + 1/2 log det P */
     for (int j = 0; j < d * d; j++) Lf[j] = pb->P[j];
     double minpiv = 0.0, lpc = nan_;
-    if (lf_glm_chol(pb->P, d, 0.0, 0.0, Lf, Wk, &minpiv) == 0) {
+    if (lf_cholesky(pb->P, d, 0.0, 0.0, Lf, Wk, &minpiv) == 0) {
         lpc = 0.0;
         for (int j = 0; j < d; j++) lpc += log(Lf[j * d + j]);
     }
@@ -709,13 +638,13 @@ LF_CLONES static int lf_glm_fit_one(const lf_glm_problem *pb, lf_glm_out *out, d
         double shift = 0.0;
         int rc = 1;
         for (int tries = 0; tries < 60 && rc; tries++) {
-            rc = lf_glm_chol(A, d, shift, 1e-15, Lf, Wk, &minpiv);
+            rc = lf_cholesky(A, d, shift, 1e-15, Lf, Wk, &minpiv);
             step_shift = shift;
             shift = shift == 0.0 ? 1e-12 * (dmax > 0 ? dmax : 1.0) : 4.0 * shift;
         }
         if (rc) { status = LF_SINGULAR; break; }
         for (int j = 0; j < d; j++) delta[j] = G[j];
-        lf_glm_chol_solve(Lf, Wk, d, delta);
+        lf_chol_solve(Lf, Wk, d, delta);
         /* converged: the step is below tol, or (after a full Newton step) it stopped
          * shrinking at a small size - the rounding floor of the gradient, where a
          * quadratically convergent iteration cannot make further progress */
@@ -767,9 +696,9 @@ LF_CLONES static int lf_glm_fit_one(const lf_glm_problem *pb, lf_glm_out *out, d
         /* the reported factor: the step's when it was unshifted and passes the test */
         int rc = 0;
         if (!(step_shift == 0.0 && minpiv > LF_GLM_RTOL))
-            rc = lf_glm_chol(A, d, 0.0, LF_GLM_RTOL, Lf, Wk, &minpiv);
+            rc = lf_cholesky(A, d, 0.0, LF_GLM_RTOL, Lf, Wk, &minpiv);
         if (rc == 0) {
-            lf_glm_chol_inverse(Lf, Wk, d, out->cov, Wk + d);
+            lf_chol_inverse(Lf, Wk, d, out->cov, Wk + d);
             double ld_ = 0.0;
             for (int j = 0; j < d; j++) ld_ += log(Lf[j * d + j]);
             out->log_det_cov = -2.0 * ld_;

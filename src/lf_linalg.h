@@ -9,47 +9,53 @@
 
 #include <math.h>
 
-/* Cholesky A = L L^T in place (lower triangle, upper triangle zeroed).
- * Returns 0 on success, k + 1 when pivot k fails the relative test or is not finite. */
-static inline int lf_cholesky(double *A, int d, double rtol)
+/* Cholesky A + shift I = L L^T into L (lower triangle, row-major; the upper part of L is
+ * not touched), with reciprocal pivots inv[j] = 1 / L_jj so that solves multiply.
+ * Pivots must exceed rtol * max_i (A_ii + shift) (RELIABILITY.md rule 1); *minpiv
+ * receives the smallest pivot / that maximum.  Returns 0, or j + 1 when pivot j fails
+ * or is not finite. */
+static inline int lf_cholesky(const double *A, int d, double shift, double rtol,
+                              double *L, double *inv, double *minpiv)
 {
     double scale = 0.0;
     for (int i = 0; i < d; i++) {
-        double a = A[i * d + i];
-        if (!(a == a) || isinf(a)) return i + 1;
-        if (a > scale) scale = a;
+        double a = A[i * d + i] + shift;
+        if (!(a - a == 0.0)) return i + 1;
+        scale = a > scale ? a : scale;
     }
-    double floor_ = rtol * scale;
+    double mp = HUGE_VAL, fl = rtol * scale;
     for (int j = 0; j < d; j++) {
-        double *Lj = A + j * d;
-        double s = Lj[j];
-        for (int k = 0; k < j; k++) s -= Lj[k] * Lj[k];
-        if (!(s > floor_) || isinf(s)) return j + 1;
-        double ljj = sqrt(s), inv = 1.0 / ljj;
+        double *Lj = L + j * d;
+        double sj = A[j * d + j] + shift;
+        for (int k = 0; k < j; k++) sj -= Lj[k] * Lj[k];
+        if (!(sj > fl) || !(sj - sj == 0.0)) return j + 1;
+        mp = sj < mp ? sj : mp;
+        double ljj = sqrt(sj), ij = 1.0 / ljj;
         Lj[j] = ljj;
+        inv[j] = ij;
         for (int i = j + 1; i < d; i++) {
-            double *Li = A + i * d;
-            double t = Li[j];
+            double *Li = L + i * d;
+            double t = A[i * d + j];
             for (int k = 0; k < j; k++) t -= Li[k] * Lj[k];
-            Li[j] = t * inv;
+            Li[j] = t * ij;
         }
-        for (int k = j + 1; k < d; k++) Lj[k] = 0.0;
     }
+    *minpiv = scale > 0.0 ? mp / scale : 0.0;
     return 0;
 }
 
 /* Solve L L^T x = b in place. */
-static inline void lf_chol_solve(const double *L, int d, double *b)
+static inline void lf_chol_solve(const double *L, const double *inv, int d, double *b)
 {
     for (int i = 0; i < d; i++) {
         double t = b[i];
         for (int k = 0; k < i; k++) t -= L[i * d + k] * b[k];
-        b[i] = t / L[i * d + i];
+        b[i] = t * inv[i];
     }
     for (int i = d - 1; i >= 0; i--) {
         double t = b[i];
         for (int k = i + 1; k < d; k++) t -= L[k * d + i] * b[k];
-        b[i] = t / L[i * d + i];
+        b[i] = t * inv[i];
     }
 }
 
@@ -61,28 +67,26 @@ static inline double lf_chol_logdet(const double *L, int d)
     return 2.0 * s;
 }
 
-/* (L L^T)^{-1} into out (full symmetric); work holds d*d doubles. */
-static inline void lf_chol_inverse(const double *L, int d, double *out, double *work)
+/* (L L^T)^-1 into out (full symmetric); W holds d*d doubles (L^-1). */
+static inline void lf_chol_inverse(const double *L, const double *inv, int d, double *out,
+                                   double *W)
 {
-    /* work = L^{-1}, lower triangular, column by column */
-    for (int i = 0; i < d * d; i++) work[i] = 0.0;
     for (int j = 0; j < d; j++) {
-        work[j * d + j] = 1.0 / L[j * d + j];
+        for (int i = 0; i < j; i++) W[i * d + j] = 0.0;
+        W[j * d + j] = inv[j];
         for (int i = j + 1; i < d; i++) {
             double t = 0.0;
-            for (int k = j; k < i; k++) t -= L[i * d + k] * work[k * d + j];
-            work[i * d + j] = t / L[i * d + i];
+            for (int k = j; k < i; k++) t -= L[i * d + k] * W[k * d + j];
+            W[i * d + j] = t * inv[i];
         }
     }
-    /* out = L^{-T} L^{-1}: out_ij = sum_{k >= max(i,j)} W_ki W_kj */
-    for (int i = 0; i < d; i++) {
+    for (int i = 0; i < d; i++)
         for (int j = 0; j <= i; j++) {
             double t = 0.0;
-            for (int k = i; k < d; k++) t += work[k * d + i] * work[k * d + j];
+            for (int k = i; k < d; k++) t += W[k * d + i] * W[k * d + j];
             out[i * d + j] = t;
             out[j * d + i] = t;
         }
-    }
 }
 
 /* Eigen-decomposition of a symmetric matrix by cyclic Jacobi rotations
