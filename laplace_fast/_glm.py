@@ -267,6 +267,20 @@ def _positive_param(value, name, family, batch_shape):
                          f"batch shape {batch_shape}") from None
 
 
+def _prior_index(prior_batch, batch_shape, name):
+    """For each problem (flattened batch), the index of the prior it uses among the
+    prior_batch distinct ones, by broadcasting; ValueError naming ``name`` otherwise."""
+    try:
+        if np.broadcast_shapes(prior_batch, batch_shape) != tuple(batch_shape):
+            raise ValueError
+    except ValueError:
+        raise ValueError(f"{name} batch dimensions {prior_batch} do not broadcast "
+                         f"against the batch shape {tuple(batch_shape)}") from None
+    n = int(np.prod(prior_batch, dtype=np.int64))
+    return np.ascontiguousarray(np.broadcast_to(
+        np.arange(n, dtype=np.int64).reshape(prior_batch), batch_shape).reshape(-1))
+
+
 def _prior(prior_precision, prior_mean, d, batch_shape, labels, single):
     """Distinct prior matrices/means and, per problem, which one it uses."""
     B = int(np.prod(batch_shape, dtype=np.int64))
@@ -281,15 +295,7 @@ def _prior(prior_precision, prior_mean, d, batch_shape, labels, single):
         raise ValueError(f"prior_precision must be a scalar, (d,) = ({d},) or (d, d) = "
                          f"({d}, {d}), with optional leading batch dimensions; got shape "
                          f"{P.shape}")
-    try:
-        if np.broadcast_shapes(pbatch, batch_shape) != tuple(batch_shape):
-            raise ValueError
-    except ValueError:
-        raise ValueError(f"prior_precision batch dimensions {pbatch} do not broadcast "
-                         f"against the batch shape {tuple(batch_shape)}") from None
-    pidx = np.ascontiguousarray(np.broadcast_to(
-        np.arange(int(np.prod(pbatch, dtype=np.int64)), dtype=np.int64).reshape(pbatch),
-        batch_shape).reshape(-1))
+    pidx = _prior_index(pbatch, batch_shape, "prior_precision")
 
     def first_problem(bad_prior):
         hit = np.flatnonzero(bad_prior[pidx]) if B else []
@@ -331,15 +337,8 @@ def _prior(prior_precision, prior_mean, d, batch_shape, labels, single):
     else:
         raise ValueError(f"prior_mean must be a scalar or have last dimension d = {d}, "
                          f"got shape {M.shape}")
-    try:
-        if np.broadcast_shapes(mbatch, batch_shape) != tuple(batch_shape):
-            raise ValueError
-    except ValueError:
-        raise ValueError(f"prior_mean batch dimensions {mbatch} do not broadcast "
-                         f"against the batch shape {tuple(batch_shape)}") from None
+    midx = _prior_index(mbatch, batch_shape, "prior_mean")
     Mu = np.ascontiguousarray(Mu, dtype=np.float64)
-    midx = np.ascontiguousarray(np.broadcast_to(
-        np.arange(Mu.shape[0], dtype=np.int64).reshape(mbatch), batch_shape).reshape(-1))
     bad = ~np.all(np.isfinite(Mu), axis=1)
     if bad.any():
         hit = np.flatnonzero(bad[midx]) if B else []
