@@ -24,7 +24,7 @@ def gradient(f, x, *, args=(), method="central", step=None, vectorized=False):
     method : {"central", "forward", "richardson"}
         ``central``: 2d evaluations, error O(h^2), about 1e-10 relative;
         ``forward``: d + 1 evaluations, error O(h), about 1e-8;
-        ``richardson``: 4d evaluations at h and h/2 extrapolated, error O(h^4).
+        ``richardson``: 6d evaluations at h, h/2 and h/4 extrapolated, error O(h^6).
     step : float or array_like of shape (d,), optional
         Absolute step(s).  Default ``c * max(1, |x_i|)`` with c = eps**(1/3) (central),
         eps**(1/2) (forward), eps**(1/5) (Richardson); steps are rounded so that
@@ -87,8 +87,9 @@ def hessian(f, x, *, args=(), grad=None, method="central", step=None, vectorized
         d(d+1) + 2d + 1 evaluations (the gradient from its own shorter steps), about
         1e-7 relative error;
         ``forward``: d(d+3)/2 + 2d + 1 evaluations, about 1e-5;
-        ``richardson``: central at h = 5e-3 max(1, |x_i|) and h/2, extrapolated,
-        2 d(d+1) + 1 evaluations, about 1e-10, with an error estimate.
+        ``richardson``: central at h = 3e-2 max(1, |x_i|), h/2 and h/4, extrapolated
+        twice (error O(h^6)), 3 d(d+1) + 1 evaluations, about 1e-10, with an error
+        estimate.
     step : float or array_like of shape (d,), optional
         Absolute step(s), replacing the default rule.
     vectorized : bool

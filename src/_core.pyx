@@ -14,8 +14,11 @@ Design
    ``c * max(1, |x_i|)`` rounded so that ``x_i + h_i`` is exact (Press et al., Numerical
    Recipes, 3rd ed., sec. 5.7).  Central: c = 2.5e-4, about 2 eps**(1/4), for second
    differences, c = eps**(1/3) for first differences; forward: c = eps**(1/3) for
-   second differences; Richardson: c = 5e-3 at h and h/2, extrapolated as (4 H(h/2) - H(h)) / 3, error
-   estimate |R - H(h/2)| (Nocedal & Wright, Numerical Optimization, 2nd ed., sec. 8.1).
+   second differences; Richardson: c = 3e-2 at h, h/2 and h/4, extrapolated twice to
+   O(h^6): rounding error falls as 1/h^2, so long steps whose truncation error is
+   extrapolated away reach ~1e-10 where one extrapolation from short steps stalls at
+   ~1e-9; error estimate |R - R(h/2, h/4)| (Nocedal & Wright, Numerical Optimization,
+   2nd ed., sec. 8.1; Press et al. sec. 5.7).
    Mixed second differences use the 2-point symmetric form
    [f(x+u) + f(x-u) - f(x±h_i e_i) - f(x±h_j e_j) + 2 f(x)] / (2 h_i h_j),
    u = h_i e_i + h_j e_j: d(d+1) evaluations for a central Hessian, not 2 d^2
@@ -80,7 +83,7 @@ DEF C_HESS_FORWARD = 6.0554544523933e-06  # eps**(1/3)
 DEF C_GRAD_CENTRAL = 6.0554544523933e-06  # eps**(1/3)
 DEF C_GRAD_FORWARD = 1.4901161193847656e-08  # eps**(1/2)
 DEF C_GRAD_RICHARDSON = 7.4009597974140505e-04  # eps**(1/5)
-DEF C_HESS_RICHARDSON = 5e-3
+DEF C_HESS_RICHARDSON = 3e-2
 DEF ARMIJO_C1 = 1e-4
 DEF MAX_HALVINGS = 50
 DEF EIG_FLOOR = 1e-8
@@ -406,6 +409,22 @@ cdef void combine_grad(int forward, double f0, const double *F, const double *h,
             g[i] = (F[(2 * i) * B + b] - F[(2 * i + 1) * B + b]) / (2.0 * h[i])
 
 
+cdef void richardson3(double *a1, const double *a2, const double *a4, Py_ssize_t n,
+                      double *err) noexcept nogil:
+    """Two rounds of Richardson extrapolation of central differences at h, h/2, h/4
+    (errors in even powers of h): a1 <- the O(h^6) value; err <- |it - the O(h^4)
+    value from h/2 and h/4|, an estimate of the remaining error."""
+    cdef Py_ssize_t i
+    cdef double r12, r24, r
+    for i in range(n):
+        r12 = (4.0 * a2[i] - a1[i]) / 3.0
+        r24 = (4.0 * a4[i] - a2[i]) / 3.0
+        r = (16.0 * r24 - r12) / 15.0
+        if err != NULL:
+            err[i] = fabs(r - r24)
+        a1[i] = r
+
+
 # block kinds of a value stencil
 DEF BLOCK_HESS_CENTRAL = 0
 DEF BLOCK_HESS_FORWARD = 1
@@ -431,21 +450,24 @@ cdef int value_stencil(lf_objective *obj, Py_ssize_t B, Py_ssize_t d, const doub
 
     want_hess: central -> second differences (c = 2.5e-4) + central gradient
     (c = eps**(1/3)); forward -> forward second differences + central gradient; richardson ->
-    central second differences at h and h/2, H and g extrapolated, herr = |R - H(h/2)|.
-    Gradient only: central 2d points, forward d points, richardson 4d points.
+    central second differences at h, h/2, h/4, H and g extrapolated (richardson3).
+    Gradient only: central 2d points, forward d points, richardson 6d points.
     with_center: f(x) is one more point, written to f0 (else f0 is read)."""
-    cdef int kinds[2]
-    cdef double cs[2]
-    cdef double scales[2]
-    cdef int nb = 1, k, rc, second
-    cdef Py_ssize_t offs[3]
+    cdef int kinds[3]
+    cdef double cs[3]
+    cdef double scales[3]
+    cdef int nb = 1, k, rc, level
+    cdef Py_ssize_t offs[4]
     cdef Py_ssize_t P, b, q, i, dd = d * d
     cdef double *pts
     cdef double *F
     cdef double *h
     cdef double *g2
+    cdef double *g4
     cdef double *H2
-    cdef double r
+    cdef double *H4
+    cdef double *gk
+    cdef double *Hk
     if want_hess:
         if method == FD_FORWARD:
             nb = 2
@@ -468,23 +490,27 @@ cdef int value_stencil(lf_objective *obj, Py_ssize_t B, Py_ssize_t d, const doub
                  C_GRAD_RICHARDSON if method == FD_RICHARDSON else C_GRAD_CENTRAL)
     scales[0] = 1.0
     if method == FD_RICHARDSON:
-        nb = 2
-        kinds[1] = kinds[0]
-        cs[1] = cs[0]
+        nb = 3
+        for k in range(1, 3):
+            kinds[k] = kinds[0]
+            cs[k] = cs[0]
         scales[1] = 0.5
+        scales[2] = 0.25
     elif nb == 2:
         scales[1] = 1.0
     offs[0] = 0
     for k in range(nb):
         offs[k + 1] = offs[k] + block_points(kinds[k], d)
     P = offs[nb] + (1 if with_center else 0)
-    pts = <double *> malloc((P * B * d + P * B + 2 * d + dd + 1) * sizeof(double))
+    pts = <double *> malloc((P * B * d + P * B + 3 * d + 2 * dd + 1) * sizeof(double))
     if pts == NULL:
         return -99
     F = pts + P * B * d
     h = F + P * B
-    g2 = h + d
-    H2 = g2 + d
+    g2 = h + d                   # Richardson's finer levels: g2, H2 (h/2), g4, H4 (h/4)
+    g4 = g2 + d
+    H2 = g4 + d
+    H4 = H2 + dd
     for b in range(B):
         if not active[b]:
             for q in range(P):
@@ -510,22 +536,19 @@ cdef int value_stencil(lf_objective *obj, Py_ssize_t B, Py_ssize_t d, const doub
                 f0[b] = F[offs[nb] * B + b]
             for k in range(nb):
                 make_steps(x + b * d, d, hstep, cs[k], scales[k], h)
-                second = method == FD_RICHARDSON and k == 1   # into the scratch
+                level = k if method == FD_RICHARDSON else 0   # Richardson: h, h/2, h/4
+                gk = g + b * d if level == 0 else (g2 if level == 1 else g4)
+                Hk = H + b * dd if level == 0 else (H2 if level == 1 else H4)
                 if kinds[k] <= BLOCK_HESS_FORWARD:
                     combine_hess(kinds[k] == BLOCK_HESS_FORWARD, f0[b], F + offs[k] * B, h,
-                                 d, B, b, g2 if second else g + b * d,
-                                 H2 if second else H + b * dd)
+                                 d, B, b, gk, Hk)
                 else:
                     combine_grad(kinds[k] == BLOCK_GRAD_FORWARD, f0[b], F + offs[k] * B,
-                                 h, d, B, b, g2 if second else g + b * d)
+                                 h, d, B, b, gk)
             if method == FD_RICHARDSON:
-                for i in range(d):
-                    g[b * d + i] = (4.0 * g2[i] - g[b * d + i]) / 3.0
+                richardson3(g + b * d, g2, g4, d, NULL)
                 if want_hess:
-                    for i in range(dd):
-                        r = (4.0 * H2[i] - H[b * dd + i]) / 3.0
-                        herr[b * dd + i] = fabs(r - H2[i])
-                        H[b * dd + i] = r
+                    richardson3(H + b * dd, H2, H4, dd, herr + b * dd)
     free(pts)
     return rc
 
