@@ -91,6 +91,21 @@ class LaplaceResult:
         What happened, in words.
     cond : float
         Condition number of ``precision`` (inf when it is not positive definite).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import laplace_fast as lf
+    >>> r = lf.laplace(lambda t: -0.5 * ((t[0] - 1) ** 2 / 4 + t[1] ** 2), [0.0, 0.0])
+    >>> np.round(r.std, 6).tolist(), r.status.name
+    ([2.0, 1.0], 'OK')
+    >>> lo, hi = r.interval(0.95)
+    >>> np.round(hi - r.mode, 3).tolist()
+    [3.92, 1.96]
+    >>> r.sample(1000, rng=0).shape, float(np.round(r.logpdf(r.mode), 4))
+    ((1000, 2), -2.531)
+    >>> r.to_scipy().cov.shape
+    (2, 2)
     """
 
     def __init__(self, mode, hessian, cov, log_det_cov, logp, status, niter, nfev,
