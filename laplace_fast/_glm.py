@@ -12,7 +12,7 @@ import numpy as np
 from scipy import special
 
 from . import _glm_kernels
-from ._objective import memory_limit
+from ._objective import memory_limit, real_array
 from ._result import BatchLaplaceResult, LaplaceResult, _require_gaussian
 from ._status import STATUS_MESSAGES, Status, warn_statuses
 
@@ -53,14 +53,14 @@ class _GLMMethods:
             _require_gaussian(self.status, self.cov, what)
 
     def _rows(self, X_new, offset):
-        X_new = _as_real(X_new, "X_new")
+        X_new = real_array(X_new, "X_new")
         if X_new.ndim == 0 or X_new.shape[-1] != self.d:
             raise ValueError(f"X_new must have last dimension d = {self.d}, "
                              f"got shape {X_new.shape}")
         if not np.all(np.isfinite(X_new)):
             raise ValueError("X_new contains NaN or inf")
         if offset is not None:
-            offset = _as_real(offset, "offset")
+            offset = real_array(offset, "offset")
             if not np.all(np.isfinite(offset)):
                 raise ValueError("offset contains NaN or inf")
         return X_new, offset
@@ -230,19 +230,6 @@ class BatchGLMLaplaceResult(_GLMMethods, BatchLaplaceResult):
 
 # --------------------------------------------------------------------------- input
 
-def _as_real(a, name):
-    """float64 array from real input (bool/int/float32 upcast); TypeError otherwise."""
-    if isinstance(a, (str, bytes)):
-        raise TypeError(f"{name} must be real numbers, got {type(a).__name__}")
-    try:
-        arr = np.asarray(a)
-    except Exception as exc:  # ragged nested lists and the like
-        raise TypeError(f"{name} must be an array of real numbers ({exc})") from None
-    if arr.dtype.kind not in "biuf":
-        raise TypeError(f"{name} must be real numbers, got dtype {arr.dtype}")
-    return arr.astype(np.float64, copy=False)
-
-
 def _where(index, batch_shape, labels):
     """' in problem ...' for error messages (empty for a single problem)."""
     if index is None:
@@ -257,7 +244,7 @@ def _where(index, batch_shape, labels):
 def _positive_param(value, name, family, batch_shape):
     if value is None:
         raise ValueError(f"{name} is required for family={family!r}")
-    a = _as_real(value, name)
+    a = real_array(value, name)
     if not np.all(np.isfinite(a) & (a > 0)):
         raise ValueError(f"{name} must be finite and positive, got {value!r}")
     try:
@@ -284,7 +271,7 @@ def _prior_index(prior_batch, batch_shape, name):
 def _prior(prior_precision, prior_mean, d, batch_shape, labels, single):
     """Distinct prior matrices/means and, per problem, which one it uses."""
     B = int(np.prod(batch_shape, dtype=np.int64))
-    P = _as_real(prior_precision, "prior_precision")
+    P = real_array(prior_precision, "prior_precision")
     if P.ndim == 0:
         kind, pbatch = "scalar", ()
     elif P.ndim >= 2 and P.shape[-2:] == (d, d):
@@ -327,7 +314,7 @@ def _prior(prior_precision, prior_mean, d, batch_shape, labels, single):
         if bad.any():
             raise ValueError("prior_precision must be positive definite"
                              + _where(first_problem(bad), batch_shape, labels))
-    M = _as_real(prior_mean, "prior_mean")
+    M = real_array(prior_mean, "prior_mean")
     if M.ndim == 0:
         mbatch = ()
         Mu = np.full((1, d), float(M))
@@ -350,7 +337,7 @@ def _prior(prior_precision, prior_mean, d, batch_shape, labels, single):
 def _per_row(value, name, shape):
     if value is None:
         return None
-    a = _as_real(value, name)
+    a = real_array(value, name)
     try:
         return np.broadcast_to(a, shape)
     except ValueError:
@@ -524,8 +511,8 @@ def glm_laplace(X, y, *, family="logistic", prior_precision=1.0, prior_mean=0.0,
             raise ValueError(f"{name} is required for family={owner!r}")
 
     # --- data and layout
-    X = _as_real(X, "X")
-    y = _as_real(y, "y")
+    X = real_array(X, "X")
+    y = real_array(y, "y")
     if X.ndim < 2:
         raise ValueError(f"X must have shape (n, d) or (..., n, d), got shape {X.shape}")
     d = X.shape[-1]

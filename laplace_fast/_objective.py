@@ -10,7 +10,7 @@ import scipy
 
 from . import _core
 
-__all__ = ["make_objective", "as_points", "check_options", "memory_limit",
+__all__ = ["make_objective", "as_points", "check_options", "memory_limit", "real_array",
            "HESSIAN_METHODS"]
 
 HESSIAN_METHODS = tuple(_core.METHODS)
@@ -48,7 +48,9 @@ def make_objective(log_post, args=(), grad=None, hess=None, kind="scalar"):
     return _core.PyCallback(log_post, args, grad, hess, code)
 
 
-def _real_array(x, name):
+def real_array(x, name, order=None):
+    """``x`` as a float64 array (bool, int and float32 upcast, never downcast);
+    TypeError for complex, object or str input, ValueError for ragged input."""
     if isinstance(x, (str, bytes)):
         raise TypeError(f"{name} must be real numbers, got {type(x).__name__}")
     try:
@@ -57,12 +59,12 @@ def _real_array(x, name):
         raise ValueError(f"{name} could not be converted to an array: {exc}") from None
     if a.dtype.kind not in "biuf":
         raise TypeError(f"{name} must be real numbers, got dtype {a.dtype}")
-    return np.asarray(a, dtype=np.float64, order="C")
+    return np.asarray(a, dtype=np.float64, order=order)
 
 
 def as_points(x, name, batch=False):
     """``x`` as a C-contiguous float64 array: (1, d) for one problem, (B, d) for a batch."""
-    a = _real_array(x, name)
+    a = real_array(x, name, order="C")
     if batch:
         if a.ndim != 2:
             raise ValueError(f"{name} must have shape (B, d), got shape {a.shape}")
@@ -101,7 +103,7 @@ def check_options(*, d, tol=_UNSET, maxiter=_UNSET, step=None, hessian_method=_U
                          f"got {hessian_method!r}")
     if step is None:
         return None
-    s = _real_array(step, "step")
+    s = real_array(step, "step")
     if s.ndim > 1 or (s.ndim == 1 and s.shape != (d,)):
         raise ValueError(f"step must be a scalar or have shape ({d},), got shape {s.shape}")
     if not np.all(np.isfinite(s)) or np.any(s <= 0):
