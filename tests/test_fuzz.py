@@ -1,6 +1,6 @@
-"""Property-based fuzzing of the callback API with Hypothesis: whatever the input, the
-result is a documented exception type or a result whose status explains it -- never a
-crash, never a NaN covariance with status OK, never a covariance inconsistent with the
+"""Property-based fuzzing of the public API (callbacks and GLMs) with Hypothesis: whatever
+the input, the result is a documented exception type or a result whose status explains
+it -- never a crash, never a NaN covariance with status OK, never a covariance inconsistent with the
 Hessian.  ``LAPLACE_FAST_FUZZ=N`` raises the example count (default 60)."""
 
 import os
@@ -88,10 +88,59 @@ def test_misbehaving_log_posts(x0, kind):
 def test_bad_options_raise_documented_errors(value, name):
     kwargs = {name: value}
     x0 = kwargs.pop("x0", [0.5])
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore", lf.LaplaceWarning)
         try:
             r = lf.laplace(lambda t: -np.sum(t ** 2), x0, **kwargs)
         except (ValueError, TypeError):
             return
     check_result(r)
+
+
+families = st.sampled_from(["logistic", "probit", "poisson", "binomial",
+                            "negative_binomial", "gaussian"])
+
+
+@settings
+@hypothesis.given(families, st.integers(0, 3), st.integers(1, 4), st.integers(0, 12),
+                  st.integers(0, 2**31 - 1), st.sampled_from(["ok", "nan_x", "bad_y",
+                                                               "big_x", "neg_prior"]),
+                  st.floats(1e-6, 1e3))
+def test_glm_inputs(family, batch, d, n, seed, corrupt, alpha):
+    rng = np.random.default_rng(seed)
+    shape = (batch,) if batch else ()
+    X = rng.standard_normal(shape + (n, d))
+    eta = X @ rng.standard_normal(d)
+    y = {"logistic": (eta > 0).astype(float), "probit": (eta < 0.3).astype(float),
+         "poisson": np.floor(np.exp(np.clip(eta, -5, 5))),
+         "binomial": np.floor(3 / (1 + np.exp(-eta))),
+         "negative_binomial": np.floor(np.exp(np.clip(eta, -5, 5))),
+         "gaussian": eta}[family]
+    kwargs = dict(trials=3.0 if family == "binomial" else None,
+                  dispersion=0.5 if family == "negative_binomial" else None,
+                  scale=1.3 if family == "gaussian" else None)
+    if corrupt == "nan_x" and X.size:
+        X.flat[0] = np.nan
+    if corrupt == "bad_y" and y.size:
+        y.flat[-1] = -1.5
+    if corrupt == "big_x":
+        X *= 1e150
+    prior = -alpha if corrupt == "neg_prior" else alpha
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", lf.LaplaceWarning)
+        try:
+            r = lf.glm_laplace(X, y, family=family, prior_precision=prior, **kwargs)
+        except ValueError as exc:
+            assert corrupt in ("nan_x", "bad_y", "neg_prior", "big_x"), exc
+            return
+    status = np.atleast_1d(r.status)
+    cov = r.cov.reshape(-1, d, d)
+    prec = r.precision.reshape(-1, d, d)
+    for s, c, p in zip(status, cov, prec):
+        assert s in set(lf.Status)
+        if s >= 0:
+            assert np.all(np.isfinite(c))
+            np.testing.assert_allclose(c @ p, np.eye(d), atol=1e-6)
+    if corrupt == "ok" and n == 0:      # no observations: the prior, exactly
+        np.testing.assert_allclose(cov, np.broadcast_to(np.eye(d) / alpha, cov.shape),
+                                   rtol=1e-12)
