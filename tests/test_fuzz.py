@@ -1,7 +1,8 @@
-"""Property-based fuzzing of the public API (callbacks and GLMs) with Hypothesis: whatever
-the input, the result is a documented exception type or a result whose status explains
-it -- never a crash, never a NaN covariance with status OK, never a covariance inconsistent with the
-Hessian.  ``LAPLACE_FAST_FUZZ=N`` raises the example count (default 60)."""
+"""Property-based fuzzing of the public API (callbacks and GLMs) with Hypothesis:
+whatever the input, the result is a documented exception type or a result whose status
+explains it -- never a crash, never a NaN covariance with status OK, never a covariance
+inconsistent with the Hessian.  ``LAPLACE_FAST_FUZZ=N`` raises the example count
+(default 60)."""
 
 import os
 import warnings
