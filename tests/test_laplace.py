@@ -452,6 +452,21 @@ def test_batch_callback_wrong_shape_and_exception():
         lf.laplace_batch(lambda t: t[:, 0], np.zeros(4))
 
 
+def test_keyboard_interrupt_in_a_callback_stops_the_batch():
+    calls = []
+
+    def f(theta):
+        calls.append(1)
+        if len(calls) == 5:
+            raise KeyboardInterrupt
+        return -np.sum(theta ** 2, axis=1)
+    with pytest.raises(KeyboardInterrupt):
+        lf.laplace_batch(f, np.ones((100, 3)))
+    assert len(calls) == 5                       # nothing scheduled after the interrupt
+    res = lf.laplace_batch(lambda t: -np.sum(t ** 2, axis=1), np.ones((100, 3)))
+    assert np.all(res.status == 0)               # and the next call is unaffected
+
+
 def test_batch_methods():
     mus, precs = make_batch(5, 2)
     res = lf.laplace_batch(batch_gauss, np.zeros((5, 2)), args=(mus, precs))
