@@ -44,6 +44,7 @@ re-raise a callback's exception unchanged.
 """
 
 import numpy as np
+from cpython.exc cimport PyErr_CheckSignals
 from cpython.pycapsule cimport PyCapsule_GetPointer, PyCapsule_GetName, PyCapsule_CheckExact
 from libc.math cimport fabs, sqrt, isfinite, nextafter, INFINITY, NAN
 from libc.stdlib cimport malloc, free
@@ -87,6 +88,7 @@ DEF C_HESS_RICHARDSON = 3e-2
 DEF ARMIJO_C1 = 1e-4
 DEF MAX_HALVINGS = 50
 DEF EIG_FLOOR = 1e-8
+DEF LLC_SIGNAL_CHECK = 1024     # points between Ctrl-C checks in a LowLevelCallable loop
 
 
 # ---------------------------------------------------------------- the objective interface
@@ -248,6 +250,7 @@ ctypedef double (*llc_fn)(int n, double *x, void *user_data) noexcept nogil
 cdef struct llc_ctx:
     llc_fn fn
     void *user_data
+    void *owner             # the LowLevelObjective, to store a KeyboardInterrupt
 
 LLC_SIGNATURE = "double (int, double *, void *)"
 
@@ -281,6 +284,7 @@ cdef class LowLevelObjective(Objective):
                     user_data, ctypes.c_void_p).value
         self.keep = llc
         self.exc = None
+        self.c.owner = <void *> self
         self.obj.ctx = <void *> &self.c
         self.obj.values = _llc_values
         self.obj.grad = NULL
@@ -295,9 +299,24 @@ cdef int _llc_values(void *ctx, Py_ssize_t k, Py_ssize_t B, Py_ssize_t d,
     if x == NULL:
         return -99
     for j in range(n):
+        if (j & (LLC_SIGNAL_CHECK - 1)) == LLC_SIGNAL_CHECK - 1 and _interrupted(c):
+            free(x)
+            return LF_CALLBACK_ERROR
         memcpy(x, X + j * d, d * sizeof(double))
         out[j] = c.fn(<int> d, x, c.user_data)
     free(x)
+    return 0
+
+
+cdef int _interrupted(llc_ctx *c) noexcept nogil:
+    """Run Python's signal handlers (Ctrl-C) from inside a long GIL-free loop; a raised
+    exception is stored on the objective and re-raised by the def wrapper."""
+    with gil:
+        try:
+            PyErr_CheckSignals()
+        except BaseException as e:
+            (<LowLevelObjective> c.owner).exc = e
+            return 1
     return 0
 
 

@@ -172,6 +172,41 @@ def test_low_level_callable_wrong_signature():
         lf.hessian(llc, [0.0])
 
 
+C_SOURCE = """
+#include <signal.h>
+static long calls = 0;
+long n_calls(void) { return calls; }
+double neg_sq(int n, double *x, void *user_data) {
+    if (++calls == 50) raise(SIGINT);            /* Ctrl-C from inside the loop */
+    double s = 0.0;
+    for (int i = 0; i < n; i++) s -= x[i] * x[i];
+    return s;
+}
+"""
+
+
+def test_ctrl_c_interrupts_a_compiled_low_level_callable(tmp_path):
+    import shutil
+    import subprocess
+    cc = shutil.which("cc") or shutil.which("gcc")
+    if cc is None:
+        pytest.skip("no C compiler")
+    (tmp_path / "f.c").write_text(C_SOURCE)
+    subprocess.run([cc, "-shared", "-fPIC", "-O1", "-o", str(tmp_path / "f.so"),
+                    str(tmp_path / "f.c")], check=True)
+    lib = ctypes.CDLL(str(tmp_path / "f.so"))
+    lib.neg_sq.restype = ctypes.c_double
+    lib.neg_sq.argtypes = (ctypes.c_int, ctypes.POINTER(ctypes.c_double), ctypes.c_void_p)
+    lib.n_calls.restype = ctypes.c_long
+    llc = scipy.LowLevelCallable(lib.neg_sq)
+    d = 100                                       # 10,301 stencil points
+    with pytest.raises(KeyboardInterrupt):
+        lf.hessian(llc, np.zeros(d))
+    assert lib.n_calls() < 2 * 1024               # stopped at the next check
+    H = lf.hessian(llc, np.zeros(3))              # and it still works afterwards
+    np.testing.assert_allclose(H, -2 * np.eye(3), atol=1e-6)
+
+
 def test_callback_exception_propagates_unchanged():
     err = ZeroDivisionError("boom")
 
