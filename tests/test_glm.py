@@ -128,46 +128,51 @@ def test_exp_matches_numpy():
     x = np.concatenate([rng.uniform(-708, 709.7, 200_000), rng.uniform(-1, 1, 50_000),
                         rng.uniform(-1e-8, 1e-8, 1000), [0.0, -0.0, 709.78, -708.3]])
     ref = np.exp(x)
-    assert np.max(np.abs(K.exp_(x) / ref - 1)) < 1e-15
+    assert np.max(np.abs(K.elementary("exp", x) / ref - 1)) < 1e-15
     sub = np.linspace(-745.1, -708.5, 5000)          # subnormal results
-    assert np.max(np.abs(K.exp_(sub) - np.exp(sub))) <= 2 * 5e-324
+    assert np.max(np.abs(K.elementary("exp", sub) - np.exp(sub))) <= 2 * 5e-324
     special_x = [np.nan, np.inf, -np.inf, 710.0, -746.0, 1e308, -1e308]
     with np.errstate(over="ignore"):
-        np.testing.assert_array_equal(K.exp_(special_x), np.exp(special_x))
+        np.testing.assert_array_equal(K.elementary("exp", special_x),
+                                      np.exp(special_x))
 
 
 def test_log1p_and_softplus_match_numpy():
     rng = np.random.default_rng(2)
     u = np.concatenate([rng.uniform(0, 1, 100_000), 10 ** rng.uniform(-300, 0, 100_000),
                         [1e-320, 0.41421356237309503, 0.4142135623730951, 1.0]])
-    assert np.max(np.abs(K.log1p_unit(u) / np.log1p(u) - 1)) < 1e-15
-    assert K.log1p_unit([0.0])[0] == 0.0 and np.isnan(K.log1p_unit([np.nan])[0])
+    assert np.max(np.abs(K.elementary("log1p_unit", u) / np.log1p(u) - 1)) < 1e-15
+    assert K.elementary("log1p_unit", [0.0])[0] == 0.0
+    assert np.isnan(K.elementary("log1p_unit", [np.nan])[0])
     x = np.concatenate([rng.uniform(-50, 50, 100_000), [-800, 800, 0]])
     ref = np.logaddexp(0, x)
-    assert np.max(np.abs(K.softplus(x) - ref) / np.maximum(ref, 1e-300)) < 2e-15
+    got = K.elementary("softplus", x)
+    assert np.max(np.abs(got - ref) / np.maximum(ref, 1e-300)) < 2e-15
 
 
 def test_normal_tail_functions_match_scipy():
     z = np.concatenate([np.linspace(-1e4, -30, 500), np.linspace(-30, 9, 4000)])
     ref = special.log_ndtr(z)
-    assert np.max(np.abs(K.log_ndtr(z) - ref) / np.maximum(np.abs(ref), 1e-300)) < 1e-13
+    got = K.elementary("log_ndtr", z)
+    assert np.max(np.abs(got - ref) / np.maximum(np.abs(ref), 1e-300)) < 1e-13
     zl = np.linspace(-35, 8, 2000)
     lam = np.exp(-0.5 * zl**2 - 0.5 * np.log(2 * np.pi) - special.log_ndtr(zl))
-    assert np.max(np.abs(K.mills(zl) / lam - 1)) < 1e-12
+    assert np.max(np.abs(K.elementary("mills", zl) / lam - 1)) < 1e-12
     # lambda + z without cancellation: against its own series far in the tail
     x = np.array([40.0, 100.0, 1000.0])
     series = 1 / x - 2 / x**3 + 10 / x**5 - 74 / x**7
-    assert np.allclose(K.mills_tail(-x), series, rtol=1e-9)
+    assert np.allclose(K.elementary("mills_tail", -x), series, rtol=1e-9)
 
 
 def test_lgamma_and_logfactorial_match_scipy():
     rng = np.random.default_rng(3)
     x = np.concatenate([10 ** rng.uniform(-8, 7, 20_000), [0.5, 1, 2, 3, 9.99, 10.01]])
     ref = special.gammaln(x)
-    assert np.max(np.abs(K.lgamma_(x) - ref) / np.maximum(1, np.abs(ref))) < 1e-14
+    got = K.elementary("lgamma", x)
+    assert np.max(np.abs(got - ref) / np.maximum(1, np.abs(ref))) < 1e-14
     y = np.concatenate([np.arange(0, 3000.0), rng.integers(0, 2**45, 5000).astype(float)])
     ref = special.gammaln(y + 1)
-    assert np.max(np.abs(K.logfact(y) - ref) / np.maximum(1, ref)) < 1e-15
+    assert np.max(np.abs(K.elementary("logfact", y) - ref) / np.maximum(1, ref)) < 1e-15
 
 
 # ----------------------------------------------------------------- numbers
