@@ -180,6 +180,7 @@ def fit(int family, const double[:, ::1] X, const double[::1] y, const double[::
     cdef double *covb = &cov[0, 0, 0] if B * d > 0 else NULL
     cdef double *scratch
     cdef Py_ssize_t b0 = 0, b1
+    cdef int outer, inner
     cdef int64_t work, budget = _slice_budget   # ~rows x d^2 per slice: well under a second
     if B == 0:
         return
@@ -191,34 +192,23 @@ def fit(int family, const double[:, ::1] X, const double[::1] y, const double[::
         while b1 < B and (b1 == b0 or work < budget):
             work += (starts[b1 + 1] - starts[b1] + 8) * (d * d + 8)
             b1 += 1
-        if b1 - b0 < n_threads:
-            # fewer problems than threads: one at a time, each using every thread
-            # inside (blocks of observations; the same sums in the same order)
-            with nogil:
-                scratch = <double *>malloc(ssize * sizeof(double))
-                for b in range(b0, b1):
-                    if scratch == NULL:
-                        status[b] = -99
-                    else:
-                        status[b] = _fit_problem(b, family, d, &starts[0], Xb, yb, ob, wb,
-                                                 tb, &param[0], Pb, &pidx[0], Mb, &midx[0],
-                                                 tol, maxiter, modeb, hessb, covb,
-                                                 &log_det_cov[0], &logp[0], &niter[0],
-                                                 &nfev[0], &cond[0], scratch, n_threads)
-                free(scratch)
-        else:
-            with nogil, parallel(num_threads=n_threads):
-                scratch = <double *>malloc(ssize * sizeof(double))
-                for b in prange(b0, b1, schedule='dynamic', chunksize=chunk):
-                    if scratch == NULL:
-                        status[b] = -99
-                    else:
-                        status[b] = _fit_problem(b, family, d, &starts[0], Xb, yb, ob, wb,
-                                                 tb, &param[0], Pb, &pidx[0], Mb, &midx[0],
-                                                 tol, maxiter, modeb, hessb, covb,
-                                                 &log_det_cov[0], &logp[0], &niter[0],
-                                                 &nfev[0], &cond[0], scratch, 1)
-                free(scratch)
+        # fewer problems than threads: one at a time, each using every thread inside
+        # (blocks of observations; the same sums in the same order); else one problem
+        # per thread
+        outer = 1 if b1 - b0 < n_threads else n_threads
+        inner = n_threads if outer == 1 else 1
+        with nogil, parallel(num_threads=outer):
+            scratch = <double *>malloc(ssize * sizeof(double))
+            for b in prange(b0, b1, schedule='dynamic', chunksize=chunk):
+                if scratch == NULL:
+                    status[b] = -99
+                else:
+                    status[b] = _fit_problem(b, family, d, &starts[0], Xb, yb, ob, wb,
+                                             tb, &param[0], Pb, &pidx[0], Mb, &midx[0],
+                                             tol, maxiter, modeb, hessb, covb,
+                                             &log_det_cov[0], &logp[0], &niter[0],
+                                             &nfev[0], &cond[0], scratch, inner)
+            free(scratch)
         b0 = b1
         PyErr_CheckSignals()
 
