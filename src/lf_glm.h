@@ -27,6 +27,9 @@
  * - d > 8 (or n > LF_PAIRS_MAXN): dot products of 8 interleaved partial sums over
  *   blocks, added in block order within superblocks of LF_GLM_SUPER rows, the
  *   superblock sums added in order.
+ * - a serial problem with d <= 8 runs a copy of the solver compiled for its d (every
+ *   d-sized loop unrolled); the operations and their order are those of the generic
+ *   copy, so the bits are too.
  * Every order above is fixed by (n, d) alone: the bits do not depend on the SIMD width
  * (no FMA contraction in ISO C mode), on the thread count (pb->nt > 1 runs the blocks
  * and superblocks of one large problem on several threads, same sums), or on the batch
@@ -186,6 +189,21 @@ LF_INLINE lf_v4 lf_v4_add(lf_v4 a, lf_v4 b)
     return a + b;
 #endif
 }
+/* |a|, element-wise (the sign bit cleared) */
+LF_INLINE lf_v4 lf_v4_abs(lf_v4 a)
+{
+#ifdef LF_V4_SCALAR
+    for (int k = 0; k < 4; k++) a.v[k] = fabs(a.v[k]);
+    return a;
+#else
+    typedef uint64_t lf_u4 __attribute__((vector_size(32)));
+    lf_u4 u;
+    memcpy(&u, &a, sizeof u);
+    u &= (lf_u4){~(1ull << 63), ~(1ull << 63), ~(1ull << 63), ~(1ull << 63)};
+    memcpy(&a, &u, sizeof a);
+    return a;
+#endif
+}
 
 /* Small d (1..8): the products x_ij x_ik (k <= j) of every row are formed once per
  * problem, next to the row itself: Z, row-major, PP + PG columns (zero-padded).  Each
@@ -198,10 +216,16 @@ LF_INLINE void lf_zbuild##D(const double *restrict X, int n, int ld, double *res
     for (int i = 0; i < n; i++) {                                                       \
         double *restrict zi = Z + (size_t)i * (PP + PG);                                \
         const double *restrict xi = X + (size_t)i * D;                                  \
-        for (int j = 0; j < D; j++)                                                     \
+        _Pragma("GCC unroll 8")                                                         \
+        for (int j = 0; j < D; j++) {                                                   \
+            _Pragma("GCC unroll 8")                                                     \
             for (int k = 0; k <= j; k++) zi[j * (j + 1) / 2 + k] = xi[j] * xi[k];       \
+        }                                                                               \
+        _Pragma("GCC unroll 8")                                                         \
         for (int p = D * (D + 1) / 2; p < PP; p++) zi[p] = 0.0;                         \
+        _Pragma("GCC unroll 8")                                                         \
         for (int j = 0; j < D; j++) zi[PP + j] = xi[j];                                 \
+        _Pragma("GCC unroll 8")                                                         \
         for (int j = D; j < PG; j++) zi[PP + j] = 0.0;                                  \
     }                                                                                   \
     for (size_t p = (size_t)n * (PP + PG); p < (size_t)ld * (PP + PG); p++) Z[p] = 0.0; \
@@ -288,14 +312,23 @@ LF_INLINE size_t lf_glm_scratch_size(size_t n, size_t d)
     return (d + 5) * (n + 8) + 6 * d * d + 10 * d + 64 + zs + 2 * nb + nsb * (d * d + 2 * d);
 }
 
-/* sum of a and sum of |a| over n = 8 m terms, in the same fixed order */
+/* sum of a and sum of |a| over n = 8 m terms: eight interleaved partial sums (lanes
+ * 0-3 and 4-7 of two vectors), added in a fixed tree */
 LF_INLINE double lf_sum8(const double *restrict a, int n, double *abs_sum)
 {
-    double s[8] = {0, 0, 0, 0, 0, 0, 0, 0}, t[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-    for (int i = 0; i < n; i += 8)
-        for (int k = 0; k < 8; k++) { s[k] += a[i + k]; t[k] += fabs(a[i + k]); }
-    *abs_sum = ((t[0] + t[4]) + (t[2] + t[6])) + ((t[1] + t[5]) + (t[3] + t[7]));
-    return ((s[0] + s[4]) + (s[2] + s[6])) + ((s[1] + s[5]) + (s[3] + s[7]));
+    lf_v4 s0 = lf_v4_zero(), s1 = lf_v4_zero(), t0 = lf_v4_zero(), t1 = lf_v4_zero();
+    for (int i = 0; i < n; i += 8) {
+        lf_v4 u = lf_v4_load(a + i), v = lf_v4_load(a + i + 4);
+        s0 = lf_v4_add(s0, u);
+        s1 = lf_v4_add(s1, v);
+        t0 = lf_v4_add(t0, lf_v4_abs(u));
+        t1 = lf_v4_add(t1, lf_v4_abs(v));
+    }
+    double s[8], t[8];
+    lf_v4_store(s, s0); lf_v4_store(s + 4, s1);
+    lf_v4_store(t, t0); lf_v4_store(t + 4, t1);
+    *abs_sum = LF_RED8(t);
+    return LF_RED8(s);
 }
 
 /* the sigmoid-type families: l = y x - t sp(x), g = y - t s(x), h = t s(x) (1 - s(x)) */
@@ -319,9 +352,12 @@ LF_INLINE double lf_sum8(const double *restrict a, int n, double *abs_sum)
     if (wt) { LF_SIGMOID_BODY(TEXPR, XEXPR, wt[i]) }                         \
     else { LF_SIGMOID_BODY(TEXPR, XEXPR, 1.0) }
 
-/* per-observation log-likelihood terms lv, and g = dl/deta, h = -d2l/deta2, weighted */
-LF_INLINE void lf_glm_family(const lf_glm_problem *pb, double lr, const double *restrict eta,
-                                 double *restrict lv, double *restrict g, double *restrict h)
+/* per-observation log-likelihood terms lv, and g = dl/deta, h = -d2l/deta2, weighted.
+ * Out of line (one copy per instruction set, not one per specialisation of the solver):
+ * the call costs nothing next to a block of observations. */
+LF_CLONES __attribute__((noinline)) static void
+lf_glm_family(const lf_glm_problem *pb, double lr, const double *restrict eta,
+              double *restrict lv, double *restrict g, double *restrict h)
 {
     const int n = pb->n;
     const double *restrict y = pb->y, *restrict wt = pb->wt, *restrict tr = pb->trials;
@@ -375,11 +411,16 @@ LF_INLINE void lf_glm_family(const lf_glm_problem *pb, double lr, const double *
     }
 }
 
-/* the data-only part of the log-likelihood */
-LF_INLINE double lf_glm_constant(const lf_glm_problem *pb)
+/* the data-only part of the log-likelihood (once per problem: out of line) */
+__attribute__((noinline)) static double lf_glm_constant(const lf_glm_problem *pb)
 {
     const int n = pb->n;
     double c = 0.0;
+    if (pb->family == LF_LOGISTIC || pb->family == LF_PROBIT) return c;   /* none */
+    if (pb->family == LF_POISSON && !pb->wt) {                            /* the common case */
+        for (int i = 0; i < n; i++) c -= lf_logfact(pb->y[i]);
+        return c;
+    }
     for (int i = 0; i < n; i++) {
         double w = pb->wt ? pb->wt[i] : 1.0, y = pb->y[i], t;
         if (w == 0.0) continue;
@@ -403,22 +444,36 @@ LF_INLINE double lf_glm_constant(const lf_glm_problem *pb)
     return c;
 }
 
-/* log post at w; leaves eta, lv, g, h for w in scratch.  *noise bounds the rounding
- * error of the value (a few ulps of the sum of the magnitudes of its terms). */
+/* one block of observations: eta = offset + X w, the family's terms, the block sums */
 LF_INLINE void lf_glm_eval_block(const lf_glm_problem *pb, const double *Xt, double lr,
                                   const double *w, double *eta, double *lv, double *g,
-                                  double *h, int bk, double *bsum, double *babs)
+                                  double *h, int bk, double *bsum, double *babs, const int d)
 {
-    const int n = pb->n, d = pb->d, ld = lf_pad8(n), c0 = bk * LF_GLM_BLOCK;
+    const int n = pb->n, ld = lf_pad8(n), c0 = bk * LF_GLM_BLOCK;
     const int len = n - c0 < LF_GLM_BLOCK ? n - c0 : LF_GLM_BLOCK;
     const int lenp = ld - c0 < LF_GLM_BLOCK ? ld - c0 : LF_GLM_BLOCK;
     double *restrict e = eta + c0;
-    if (pb->off) for (int i = 0; i < len; i++) e[i] = pb->off[c0 + i];
-    else for (int i = 0; i < len; i++) e[i] = 0.0;
-    for (int j = 0; j < d; j++) {
-        const double *restrict xj = Xt + (size_t)j * ld + c0;
-        double wj = w[j];
-        for (int i = 0; i < len; i++) e[i] += xj[i] * wj;
+    const double *restrict off = pb->off ? pb->off + c0 : NULL;
+    if (d <= LF_PAIRS_MAXD) {
+        /* one pass, each row's sum in a register (d is a compile-time constant in the
+         * solver's specialisations, and the loop over j unrolls) */
+#define LF_ETA_ROWS(START)                                                   \
+        for (int i = 0; i < len; i++) {                                          \
+            double t = (START);                                                  \
+            for (int j = 0; j < d; j++) t += Xt[(size_t)j * ld + c0 + i] * w[j]; \
+            e[i] = t;                                                            \
+        }
+        if (off) { LF_ETA_ROWS(off[i]) } else { LF_ETA_ROWS(0.0) }
+#undef LF_ETA_ROWS
+    } else {
+        /* the same sums in the same order, a column at a time */
+        if (off) for (int i = 0; i < len; i++) e[i] = off[i];
+        else for (int i = 0; i < len; i++) e[i] = 0.0;
+        for (int j = 0; j < d; j++) {
+            const double *restrict xj = Xt + (size_t)j * ld + c0;
+            double wj = w[j];
+            for (int i = 0; i < len; i++) e[i] += xj[i] * wj;
+        }
     }
     lf_glm_problem sub = *pb;
     sub.n = len;
@@ -429,25 +484,27 @@ LF_INLINE void lf_glm_eval_block(const lf_glm_problem *pb, const double *Xt, dou
     bsum[bk] = lf_sum8(lv + c0, lenp, babs + bk);
 }
 
-/* log post at w; leaves eta, lv, g, h for w in scratch.  *noise bounds the rounding
- * error of the value (a few ulps of the sum of the magnitudes of its terms).  The
- * observations are taken in blocks of LF_GLM_BLOCK (in parallel when pb->nt > 1), and
- * the block sums added in block order, whatever the thread count. */
+/* log post at w; leaves eta, lv, g, h for w in scratch, r = w - m and pr = P r.
+ * *noise bounds the rounding error of the value (a few ulps of the sum of the
+ * magnitudes of its terms).  The observations are taken in blocks of LF_GLM_BLOCK (in
+ * parallel when pb->nt > 1), and the block sums added in block order, whatever the
+ * thread count. */
 LF_INLINE double lf_glm_eval(const lf_glm_problem *pb, const double *Xt, double lr,
                              double cconst, const double *w, double *restrict eta,
-                             double *lv, double *g, double *h, double *r, double *noise,
-                             double *bsum)
+                             double *lv, double *g, double *h, double *restrict r,
+                             double *restrict pr, double *noise, double *bsum, const int d,
+                             const int small)
 {
-    const int d = pb->d, ld = lf_pad8(pb->n);
+    const int ld = lf_pad8(pb->n);
     const int nb = (ld + LF_GLM_BLOCK - 1) / LF_GLM_BLOCK;
     double *babs = bsum + nb;
-    if (pb->nt > 1) {
+    if (!small && pb->nt > 1) {
         #pragma omp parallel for num_threads(pb->nt) schedule(static)
         for (int bk = 0; bk < nb; bk++)
-            lf_glm_eval_block(pb, Xt, lr, w, eta, lv, g, h, bk, bsum, babs);
+            lf_glm_eval_block(pb, Xt, lr, w, eta, lv, g, h, bk, bsum, babs, d);
     } else {
         for (int bk = 0; bk < nb; bk++)
-            lf_glm_eval_block(pb, Xt, lr, w, eta, lv, g, h, bk, bsum, babs);
+            lf_glm_eval_block(pb, Xt, lr, w, eta, lv, g, h, bk, bsum, babs, d);
     }
     double ll = 0.0, labs = 0.0;
     for (int bk = 0; bk < nb; bk++) { ll += bsum[bk]; labs += babs[bk]; }
@@ -456,6 +513,7 @@ LF_INLINE double lf_glm_eval(const lf_glm_problem *pb, const double *Xt, double 
     for (int j = 0; j < d; j++) {
         double t = 0.0;
         for (int k = 0; k < d; k++) t += pb->P[j * d + k] * r[k];
+        pr[j] = t;
         q += r[j] * t;
     }
     *noise = 4e-15 * (labs + fabs(cconst) + 0.5 * fabs(q));
@@ -465,9 +523,9 @@ LF_INLINE double lf_glm_eval(const lf_glm_problem *pb, const double *Xt, double 
 /* one superblock's gradient and lower-triangle Hessian sums into S (d + d*d, then d of
  * scratch), blocks of LF_GLM_BLOCK added in order */
 LF_INLINE void lf_glm_derivs_super(const lf_glm_problem *pb, const double *Xt, const double *g,
-                                   const double *h, int sb, double *S)
+                                   const double *h, int sb, double *S, const int d)
 {
-    const int d = pb->d, ld = lf_pad8(pb->n);
+    const int ld = lf_pad8(pb->n);
     double *SG = S, *SA = S + d, *o = S + d + d * d;
     for (int j = 0; j < d + d * d; j++) S[j] = 0.0;
     const int end = (sb + 1) * LF_GLM_SUPER < ld ? (sb + 1) * LF_GLM_SUPER : ld;
@@ -482,23 +540,27 @@ LF_INLINE void lf_glm_derivs_super(const lf_glm_problem *pb, const double *Xt, c
     }
 }
 
-/* gradient G and negative Hessian A (full symmetric) of log post, from g, h at w */
+/* gradient G and negative Hessian A (full symmetric) of log post, from g, h and the
+ * prior's pr = P (w - m) left by lf_glm_eval at the same w */
 LF_INLINE void lf_glm_derivs(const lf_glm_problem *pb, const double *Xt, const double *Z,
-                             const double *g, const double *h, const double *r, double *sbuf,
-                             double *G, double *A)
+                             const double *g, const double *h, const double *pr,
+                             double *sbuf, double *G, double *A, const int d,
+                             const int small)
 {
-    const int n = pb->n, d = pb->d, ld = lf_pad8(n);
+    const int n = pb->n, ld = lf_pad8(n);
     for (int j = 0; j < d; j++) G[j] = 0.0;
     for (int j = 0; j < d * d; j++) A[j] = 0.0;
-    if (Z) lf_zderivs(d, Z, g, h, ld, G, A);
+    if (small || Z) lf_zderivs(d, Z, g, h, ld, G, A);
     else {
         /* superblock partial sums (in parallel when pb->nt > 1), added in order */
         const int nsb = (ld + LF_GLM_SUPER - 1) / LF_GLM_SUPER, ss = d + d * d + d;
         if (pb->nt > 1) {
             #pragma omp parallel for num_threads(pb->nt) schedule(dynamic, 1)
-            for (int sb = 0; sb < nsb; sb++) lf_glm_derivs_super(pb, Xt, g, h, sb, sbuf + (size_t)sb * ss);
+            for (int sb = 0; sb < nsb; sb++)
+                lf_glm_derivs_super(pb, Xt, g, h, sb, sbuf + (size_t)sb * ss, d);
         } else {
-            for (int sb = 0; sb < nsb; sb++) lf_glm_derivs_super(pb, Xt, g, h, sb, sbuf + (size_t)sb * ss);
+            for (int sb = 0; sb < nsb; sb++)
+                lf_glm_derivs_super(pb, Xt, g, h, sb, sbuf + (size_t)sb * ss, d);
         }
         for (int sb = 0; sb < nsb; sb++) {
             const double *S = sbuf + (size_t)sb * ss;
@@ -508,9 +570,7 @@ LF_INLINE void lf_glm_derivs(const lf_glm_problem *pb, const double *Xt, const d
         }
     }
     for (int j = 0; j < d; j++) {
-        double t = 0.0;
-        for (int k = 0; k < d; k++) t += pb->P[j * d + k] * r[k];
-        G[j] -= t;
+        G[j] -= pr[j];
         for (int k = 0; k <= j; k++) {
             double a = A[j * d + k] + 0.5 * (pb->P[j * d + k] + pb->P[k * d + j]);
             A[j * d + k] = a;
@@ -526,8 +586,9 @@ LF_INLINE int lf_all_finite(const double *a, int n)
     return ok;
 }
 
-/* caveat / divergence test for the final eta: 1 when separation-like */
-LF_INLINE int lf_glm_extreme(const lf_glm_problem *pb, const double *eta, int *witness)
+/* caveat / divergence test for the final eta: 1 when separation-like (once per
+ * problem: out of line) */
+LF_CLONES __attribute__((noinline)) static int lf_glm_extreme(const lf_glm_problem *pb, const double *eta, int *witness)
 {
     int extreme = 0, sep = 1, any = 0;
     const int n = pb->n;
@@ -570,16 +631,19 @@ LF_INLINE int lf_glm_extreme(const lf_glm_problem *pb, const double *eta, int *w
     return extreme || (any && sep);
 }
 
-/* Fit one problem.  scratch: lf_glm_scratch_size(n, d) doubles.  Returns the status. */
-LF_CLONES static int lf_glm_fit_one(const lf_glm_problem *pb, lf_glm_out *out, double *scratch)
+/* Fit one problem of d = pb->d parameters.  In the specialisations of lf_glm_fit_one,
+ * d is a compile-time constant and small = 1: the problem uses the pair layout and one
+ * thread, so only that path is compiled.  Returns the status. */
+LF_INLINE int lf_glm_fit_d(const lf_glm_problem *pb, lf_glm_out *out, double *scratch,
+                           const int d, const int small)
 {
-    const int n = pb->n, d = pb->d, ld = lf_pad8(n);
+    const int n = pb->n, ld = lf_pad8(n);
     double *Xt = scratch;
     double *eta = Xt + (size_t)d * ld, *lv = eta + ld, *g = lv + ld, *h = g + ld;
     double *u = h + ld;
     double *A = u + d, *Lf = A + d * d, *Wk = Lf + d * d;
     double *G = Wk + d * d + d, *delta = G + d, *w = delta + d, *wt = w + d, *r = wt + d;
-    double *bsum = r + d;                                  /* block sums, 2 per block */
+    double *pr = r + d, *bsum = pr + d;                    /* block sums, 2 per block */
     double *sbuf = bsum + 2 * (n / LF_GLM_BLOCK + 2);      /* superblock partials */
     double *Z = lf_use_pairs(n, d) ? sbuf + (size_t)(n / LF_GLM_SUPER + 2) * (d * d + 2 * d)
                                    : NULL;
@@ -588,7 +652,7 @@ LF_CLONES static int lf_glm_fit_one(const lf_glm_problem *pb, lf_glm_out *out, d
     double step_shift = 1.0;
     double rel_prev = HUGE_VAL;
 
-    if (pb->nt > 1) {
+    if (!small && pb->nt > 1) {
         #pragma omp parallel for num_threads(pb->nt) schedule(static)
         for (int i = 0; i < n; i++)
             for (int j = 0; j < d; j++) Xt[(size_t)j * ld + i] = pb->X[(size_t)i * d + j];
@@ -616,7 +680,7 @@ LF_CLONES static int lf_glm_fit_one(const lf_glm_problem *pb, lf_glm_out *out, d
 
     for (int j = 0; j < d; j++) w[j] = pb->m[j];
     double Lnoise, Ltnoise = 0.0;
-    double L = lf_glm_eval(&q, Xt, lr, cconst, w, eta, lv, g, h, r, &Lnoise, bsum);
+    double L = lf_glm_eval(&q, Xt, lr, cconst, w, eta, lv, g, h, r, pr, &Lnoise, bsum, d, small);
     nfev++;
     if (!isfinite(L)) {
         for (int j = 0; j < d; j++) out->mode[j] = w[j];
@@ -629,7 +693,7 @@ LF_CLONES static int lf_glm_fit_one(const lf_glm_problem *pb, lf_glm_out *out, d
         return LF_NONFINITE_X0;
     }
     for (;;) {
-        lf_glm_derivs(&q, Xt, Z, g, h, r, sbuf, G, A);
+        lf_glm_derivs(&q, Xt, Z, g, h, pr, sbuf, G, A, d, small);
         if (!lf_all_finite(G, d)) { status = LF_NONFINITE_FIT; break; }
         if (!lf_all_finite(A, d * d)) { status = LF_HESSIAN_NONFINITE; break; }
         /* Newton direction; Levenberg-Marquardt shift if A fails the pivot test */
@@ -666,7 +730,7 @@ LF_CLONES static int lf_glm_fit_one(const lf_glm_problem *pb, lf_glm_out *out, d
         double slack;
         for (int ls = 0; ls < 60; ls++) {
             for (int j = 0; j < d; j++) wt[j] = w[j] + step * delta[j];
-            Lt = lf_glm_eval(&q, Xt, lr, cconst, wt, eta, lv, g, h, r, &Ltnoise, bsum);
+            Lt = lf_glm_eval(&q, Xt, lr, cconst, wt, eta, lv, g, h, r, pr, &Ltnoise, bsum, d, small);
             nfev++;
             /* Armijo, up to the rounding error of the two values */
             slack = Lnoise + Ltnoise;
@@ -676,7 +740,6 @@ LF_CLONES static int lf_glm_fit_one(const lf_glm_problem *pb, lf_glm_out *out, d
         it++;
         if (!accepted) {
             status = LF_NO_PROGRESS;
-            for (int j = 0; j < d; j++) r[j] = w[j] - pb->m[j];
             break;
         }
         for (int j = 0; j < d; j++) w[j] = wt[j];
@@ -727,6 +790,27 @@ LF_CLONES static int lf_glm_fit_one(const lf_glm_problem *pb, lf_glm_out *out, d
         for (int j = 0; j < d * d; j++) out->cov[j] = nan_;
     }
     return status;
+}
+
+/* Fit one problem.  scratch: lf_glm_scratch_size(n, d) doubles.  Returns the status.
+ * A serial problem in the pair layout (d <= 8) runs a copy of the solver compiled for
+ * its d, so every d-sized loop (linear predictor, prior, Cholesky, solves) unrolls; the
+ * arithmetic and its order are those of the generic copy, so the bits are the same. */
+LF_CLONES static int lf_glm_fit_one(const lf_glm_problem *pb, lf_glm_out *out, double *scratch)
+{
+    if (pb->nt == 1 && lf_use_pairs(pb->n, pb->d)) {
+        switch (pb->d) {
+        case 1: return lf_glm_fit_d(pb, out, scratch, 1, 1);
+        case 2: return lf_glm_fit_d(pb, out, scratch, 2, 1);
+        case 3: return lf_glm_fit_d(pb, out, scratch, 3, 1);
+        case 4: return lf_glm_fit_d(pb, out, scratch, 4, 1);
+        case 5: return lf_glm_fit_d(pb, out, scratch, 5, 1);
+        case 6: return lf_glm_fit_d(pb, out, scratch, 6, 1);
+        case 7: return lf_glm_fit_d(pb, out, scratch, 7, 1);
+        default: return lf_glm_fit_d(pb, out, scratch, 8, 1);
+        }
+    }
+    return lf_glm_fit_d(pb, out, scratch, pb->d, 0);
 }
 
 /* Data checks (before any work): bit flags, 0 = fine.

@@ -9,12 +9,20 @@
 
 #include <math.h>
 
+/* forced inline: the callers' d is often a compile-time constant (the GLM solver's
+ * specialisations), and then every loop here unrolls */
+#if defined(__GNUC__)
+#define LF_LA_INLINE static inline __attribute__((always_inline))
+#else
+#define LF_LA_INLINE static inline
+#endif
+
 /* Cholesky A + shift I = L L^T into L (lower triangle, row-major; the upper part of L is
  * not touched), with reciprocal pivots inv[j] = 1 / L_jj so that solves multiply.
  * Pivots must exceed rtol * max_i (A_ii + shift) (RELIABILITY.md rule 1); *minpiv
  * receives the smallest pivot / that maximum.  Returns 0, or j + 1 when pivot j fails
  * or is not finite. */
-static inline int lf_cholesky(const double *A, int d, double shift, double rtol,
+LF_LA_INLINE int lf_cholesky(const double *A, int d, double shift, double rtol,
                               double *L, double *inv, double *minpiv)
 {
     double scale = 0.0;
@@ -45,7 +53,7 @@ static inline int lf_cholesky(const double *A, int d, double shift, double rtol,
 }
 
 /* Solve L L^T x = b in place. */
-static inline void lf_chol_solve(const double *L, const double *inv, int d, double *b)
+LF_LA_INLINE void lf_chol_solve(const double *L, const double *inv, int d, double *b)
 {
     for (int i = 0; i < d; i++) {
         double t = b[i];
@@ -60,7 +68,7 @@ static inline void lf_chol_solve(const double *L, const double *inv, int d, doub
 }
 
 /* log det(L L^T) */
-static inline double lf_chol_logdet(const double *L, int d)
+LF_LA_INLINE double lf_chol_logdet(const double *L, int d)
 {
     double s = 0.0;
     for (int i = 0; i < d; i++) s += log(L[i * d + i]);
@@ -68,7 +76,7 @@ static inline double lf_chol_logdet(const double *L, int d)
 }
 
 /* (L L^T)^-1 into out (full symmetric); W holds d*d doubles (L^-1). */
-static inline void lf_chol_inverse(const double *L, const double *inv, int d, double *out,
+LF_LA_INLINE void lf_chol_inverse(const double *L, const double *inv, int d, double *out,
                                    double *W)
 {
     for (int j = 0; j < d; j++) {

@@ -332,6 +332,27 @@ def test_batch_equals_single_and_threads_bitwise(family):
         assert res1[i, j].family == family
 
 
+@pytest.mark.parametrize("d", range(1, 10))
+def test_solver_copy_for_each_d_gives_the_generic_bits(d):
+    # alone with one thread, a problem of d <= 8 runs the solver compiled for its d;
+    # alone with two threads it runs the generic copy: the bits must agree, and both
+    # must match the reference fit
+    rng = np.random.default_rng(100 + d)
+    n = 45
+    X = np.concatenate([np.ones((n, 1)), rng.standard_normal((n, d - 1))], 1)
+    P = np.diag(rng.uniform(0.5, 2.0, d)) + 0.1      # dense, positive definite
+    m = 0.1 * rng.standard_normal(d)
+    for family, y in [("logistic", (rng.random(n) < 0.4).astype(float)),
+                      ("poisson", rng.poisson(2.0, n).astype(float))]:
+        kw = dict(family=family, prior_precision=P, prior_mean=m)
+        one = lf.glm_laplace(X, y, n_threads=1, **kw)
+        two = lf.glm_laplace(X, y, n_threads=2, **kw)
+        _same(one, two)
+        ref = reference_fit(X, y, family, P=P, m=m)
+        np.testing.assert_allclose(one.mode, ref[0], rtol=1e-9, atol=1e-11)
+        assert one.log_evidence == pytest.approx(ref[3], rel=1e-11)
+
+
 def test_ragged_groups_equal_stacked_and_single():
     X, y, _ = make_data("logistic", n=30, d=3, seed=14, batch=(4,))
     sizes = [30, 14, 25, 12]
