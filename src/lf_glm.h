@@ -21,9 +21,9 @@
  * and vectorises (the elementary functions are branch-free, lf_glm_math.h).
  * - log-likelihood: per block of LF_GLM_BLOCK rows, eight interleaved partial sums in
  *   a fixed tree (lf_sum8); block sums added in block order.
- * - d <= 8: the products x_ij x_ik of each row are formed once per problem (Z); each
- *   gradient + Hessian is one pass Z^T [h | g] with 4-wide vector accumulators per
- *   column and parity of the row (no horizontal reductions).
+ * - d <= 8: the products x_ij x_ik of each row are formed once per problem (Z, blocks
+ *   of four rows); each gradient + Hessian is one pass Z^T [h | g] with a four-wide
+ *   vector accumulator per column, its lanes added in a fixed tree at the end.
  * - d > 8 (or n > LF_PAIRS_MAXN): dot products of 8 interleaved partial sums over
  *   blocks, added in block order within superblocks of LF_GLM_SUPER rows, the
  *   superblock sums added in order.
@@ -189,6 +189,15 @@ LF_INLINE lf_v4 lf_v4_add(lf_v4 a, lf_v4 b)
     return a + b;
 #endif
 }
+LF_INLINE lf_v4 lf_v4_mul(lf_v4 a, lf_v4 b)
+{
+#ifdef LF_V4_SCALAR
+    for (int k = 0; k < 4; k++) a.v[k] *= b.v[k];
+    return a;
+#else
+    return a * b;
+#endif
+}
 /* |a|, element-wise (the sign bit cleared) */
 LF_INLINE lf_v4 lf_v4_abs(lf_v4 a)
 {
@@ -206,84 +215,92 @@ LF_INLINE lf_v4 lf_v4_abs(lf_v4 a)
 }
 
 /* Small d (1..8): the products x_ij x_ik (k <= j) of every row are formed once per
- * problem, next to the row itself: Z, row-major, PP + PG columns (zero-padded).  Each
- * gradient and Hessian is then one pass over the rows, Z_i,pairs * h_i and Z_i,x * g_i
- * accumulated per column and parity of i: a fixed order, independent of the SIMD
- * width, with no horizontal reductions.  D is a compile-time constant in each copy. */
-#define LF_SMALLD_FNS(D, PP, PG)                                                        \
-LF_INLINE void lf_zbuild##D(const double *restrict X, int n, int ld, double *restrict Z) \
+ * problem, with the row itself: Z holds NC = d(d+1)/2 + d columns in blocks of four
+ * rows, column-major inside a block (Z[(r NC + q) 4 + l] is column q of row 4r + l), so
+ * each gradient and Hessian is one pass of four-wide multiply-adds, h (pair columns)
+ * or g (the x columns) times a column, with no broadcasts.  Accumulators: one vector
+ * per column, in groups of LF_ZGROUP so that they stay in registers; each column's
+ * four lanes are added (l0 + l2) + (l1 + l3) at the end.  A fixed order, independent
+ * of the SIMD width.  D is a compile-time constant in each copy. */
+#define LF_ZGROUP 12
+#define LF_SMALLD_FNS(D)                                                                \
+LF_INLINE void lf_zbuild##D(const double *restrict Xt, int ld, double *restrict Z)      \
 {                                                                                       \
-    for (int i = 0; i < n; i++) {                                                       \
-        double *restrict zi = Z + (size_t)i * (PP + PG);                                \
-        const double *restrict xi = X + (size_t)i * D;                                  \
+    enum { NC = D * (D + 1) / 2 + D };                                                  \
+    for (int r = 0; r < ld / 4; r++) {                                                  \
+        double *restrict zr = Z + (size_t)r * NC * 4;                                   \
+        lf_v4 x[D];                                                                     \
+        _Pragma("GCC unroll 8")                                                         \
+        for (int j = 0; j < D; j++) x[j] = lf_v4_load(Xt + (size_t)j * ld + 4 * r);    \
+        int q = 0;                                                                      \
         _Pragma("GCC unroll 8")                                                         \
         for (int j = 0; j < D; j++) {                                                   \
             _Pragma("GCC unroll 8")                                                     \
-            for (int k = 0; k <= j; k++) zi[j * (j + 1) / 2 + k] = xi[j] * xi[k];       \
+            for (int k = 0; k <= j; k++) lf_v4_store(zr + 4 * q++, lf_v4_mul(x[j], x[k])); \
         }                                                                               \
         _Pragma("GCC unroll 8")                                                         \
-        for (int p = D * (D + 1) / 2; p < PP; p++) zi[p] = 0.0;                         \
-        _Pragma("GCC unroll 8")                                                         \
-        for (int j = 0; j < D; j++) zi[PP + j] = xi[j];                                 \
-        _Pragma("GCC unroll 8")                                                         \
-        for (int j = D; j < PG; j++) zi[PP + j] = 0.0;                                  \
+        for (int j = 0; j < D; j++) lf_v4_store(zr + 4 * q++, x[j]);                    \
     }                                                                                   \
-    for (size_t p = (size_t)n * (PP + PG); p < (size_t)ld * (PP + PG); p++) Z[p] = 0.0; \
 }                                                                                       \
 LF_INLINE void lf_zderivs##D(const double *restrict Z, const double *restrict g,        \
                              const double *restrict h, int ld, double *restrict G,      \
                              double *restrict A)                                        \
 {                                                                                       \
-    enum { NP = PP / 4, NV = (PP + PG) / 4, NA = NV <= 6 ? 2 : 1 };                     \
-    lf_v4 acc[NA][NV];                                                                  \
-    for (int a = 0; a < NA; a++)                                                        \
-        for (int q = 0; q < NV; q++) acc[a][q] = lf_v4_zero();                          \
-    for (int i = 0; i < ld; i += NA)                                                    \
-        for (int a = 0; a < NA; a++) {                                                  \
-            const double *zi = Z + (size_t)(i + a) * (PP + PG);                         \
-            lf_v4 hv = lf_v4_set1(h[i + a]), gv = lf_v4_set1(g[i + a]);                 \
-            for (int q = 0; q < NP; q++)                                                \
-                acc[a][q] = lf_v4_madd(acc[a][q], hv, lf_v4_load(zi + 4 * q));          \
-            for (int q = NP; q < NV; q++)                                               \
-                acc[a][q] = lf_v4_madd(acc[a][q], gv, lf_v4_load(zi + 4 * q));          \
+    enum { NP = D * (D + 1) / 2, NC = NP + D };                                         \
+    double o[NC];                                                                       \
+    _Pragma("GCC unroll 4")                                                             \
+    for (int c0 = 0; c0 < NC; c0 += LF_ZGROUP) {                                        \
+        lf_v4 acc[LF_ZGROUP];                                                           \
+        _Pragma("GCC unroll 12")                                                        \
+        for (int k = 0; k < LF_ZGROUP; k++) acc[k] = lf_v4_zero();                      \
+        for (int r = 0; r < ld / 4; r++) {                                              \
+            const double *zr = Z + (size_t)r * NC * 4;                                  \
+            lf_v4 hv = lf_v4_load(h + 4 * r), gv = lf_v4_load(g + 4 * r);               \
+            _Pragma("GCC unroll 12")                                                    \
+            for (int k = 0; k < LF_ZGROUP; k++)                                         \
+                if (c0 + k < NC)                                                        \
+                    acc[k] = lf_v4_madd(acc[k], c0 + k < NP ? hv : gv,                  \
+                                        lf_v4_load(zr + 4 * (c0 + k)));                 \
         }                                                                               \
-    double o[PP + PG];                                                                  \
-    for (int q = 0; q < NV; q++) {                                                      \
-        lf_v4 t = NA == 2 ? lf_v4_add(acc[0][q], acc[NA - 1][q]) : acc[0][q];           \
-        lf_v4_store(o + 4 * q, t);                                                      \
+        _Pragma("GCC unroll 12")                                                        \
+        for (int k = 0; k < LF_ZGROUP; k++)                                             \
+            if (c0 + k < NC) {                                                          \
+                double t[4];                                                            \
+                lf_v4_store(t, acc[k]);                                                 \
+                o[c0 + k] = (t[0] + t[2]) + (t[1] + t[3]);                              \
+            }                                                                           \
     }                                                                                   \
-    for (int j = 0; j < D; j++) {                                                       \
-        G[j] = o[PP + j];                                                               \
-        for (int k = 0; k <= j; k++) A[j * D + k] = o[j * (j + 1) / 2 + k];             \
-    }                                                                                   \
+    int q = 0;                                                                          \
+    for (int j = 0; j < D; j++)                                                         \
+        for (int k = 0; k <= j; k++) A[j * D + k] = o[q++];                             \
+    for (int j = 0; j < D; j++) G[j] = o[NP + j];                                       \
 }
-LF_SMALLD_FNS(1, 4, 4)
-LF_SMALLD_FNS(2, 4, 4)
-LF_SMALLD_FNS(3, 8, 4)
-LF_SMALLD_FNS(4, 12, 4)
-LF_SMALLD_FNS(5, 16, 8)
-LF_SMALLD_FNS(6, 24, 8)
-LF_SMALLD_FNS(7, 28, 8)
-LF_SMALLD_FNS(8, 36, 8)
+LF_SMALLD_FNS(1)
+LF_SMALLD_FNS(2)
+LF_SMALLD_FNS(3)
+LF_SMALLD_FNS(4)
+LF_SMALLD_FNS(5)
+LF_SMALLD_FNS(6)
+LF_SMALLD_FNS(7)
+LF_SMALLD_FNS(8)
 
 #define LF_PAIRS_MAXD 8
 #define LF_PAIRS_MAXN 65536
-LF_INLINE int lf_round4(int m) { return (m + 3) & ~3; }
 /* whether a problem uses the pair layout: a function of its own n and d only */
 LF_INLINE int lf_use_pairs(int n, int d) { return d >= 1 && d <= LF_PAIRS_MAXD && n <= LF_PAIRS_MAXN; }
-LF_INLINE int lf_zcols(int d) { return lf_round4(d * (d + 1) / 2) + lf_round4(d); }
+LF_INLINE int lf_zcols(int d) { return d * (d + 1) / 2 + d; }
 
-LF_INLINE void lf_zbuild(int d, const double *X, int n, int ld, double *Z)
+LF_INLINE void lf_zbuild(int d, const double *Xt, int ld, double *Z)
 {
     switch (d) {
-    case 1: lf_zbuild1(X, n, ld, Z); break;
-    case 2: lf_zbuild2(X, n, ld, Z); break;
-    case 3: lf_zbuild3(X, n, ld, Z); break;
-    case 4: lf_zbuild4(X, n, ld, Z); break;
-    case 5: lf_zbuild5(X, n, ld, Z); break;
-    case 6: lf_zbuild6(X, n, ld, Z); break;
-    case 7: lf_zbuild7(X, n, ld, Z); break;
-    default: lf_zbuild8(X, n, ld, Z); break;
+    case 1: lf_zbuild1(Xt, ld, Z); break;
+    case 2: lf_zbuild2(Xt, ld, Z); break;
+    case 3: lf_zbuild3(Xt, ld, Z); break;
+    case 4: lf_zbuild4(Xt, ld, Z); break;
+    case 5: lf_zbuild5(Xt, ld, Z); break;
+    case 6: lf_zbuild6(Xt, ld, Z); break;
+    case 7: lf_zbuild7(Xt, ld, Z); break;
+    default: lf_zbuild8(Xt, ld, Z); break;
     }
 }
 
@@ -663,7 +680,7 @@ LF_INLINE int lf_glm_fit_d(const lf_glm_problem *pb, lf_glm_out *out, double *sc
     for (int j = 0; j < d; j++)
         for (int i = n; i < ld; i++) Xt[(size_t)j * ld + i] = 0.0;
     for (int i = n; i < ld; i++) lv[i] = g[i] = h[i] = 0.0;
-    if (Z) lf_zbuild(d, pb->X, n, ld, Z);      /* pair products and rows */
+    if (Z) lf_zbuild(d, Xt, ld, Z);             /* pair products and rows */
 
     /* normalising constants: data part and the prior's -d/2 log 2 pi + 1/2 log det P */
     for (int j = 0; j < d * d; j++) Lf[j] = pb->P[j];
