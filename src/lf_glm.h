@@ -657,8 +657,7 @@ LF_INLINE int lf_glm_fit_d(const lf_glm_problem *pb, lf_glm_out *out, double *sc
     const int n = pb->n, ld = lf_pad8(n);
     double *Xt = scratch;
     double *eta = Xt + (size_t)d * ld, *lv = eta + ld, *g = lv + ld, *h = g + ld;
-    double *u = h + ld;
-    double *A = u + d, *Lf = A + d * d, *Wk = Lf + d * d;
+    double *A = h + ld, *Lf = A + d * d, *Wk = Lf + d * d;
     double *G = Wk + d * d + d, *delta = G + d, *w = delta + d, *wt = w + d, *r = wt + d;
     double *pr = r + d, *bsum = pr + d;                    /* block sums, 2 per block */
     double *sbuf = bsum + 2 * (n / LF_GLM_BLOCK + 2);      /* superblock partials */
