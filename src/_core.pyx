@@ -1007,7 +1007,8 @@ cdef int polish(lf_objective *obj, Py_ssize_t B, Py_ssize_t d, double *x, double
                 newton_work *W) noexcept nogil:
     """Before a final Hessian by another stencil (Richardson): each converged problem
     takes one more Newton step, from a Richardson gradient (6d points, far more
-    accurate than the central one the iteration stopped on) and its central Hessian,
+    accurate than the central one the iteration stopped on; the user's gradient when
+    there is one) and its central Hessian,
     so that the mode's own error (~tol) does not spoil a ~1e-9 Hessian through the
     third derivatives.  A step that lowers log_post beyond its rounding level is not
     taken."""
@@ -1018,8 +1019,11 @@ cdef int polish(lf_objective *obj, Py_ssize_t B, Py_ssize_t d, double *x, double
         any_ |= W.polish[b]
     if not any_:
         return 0
-    rc = value_stencil(obj, B, d, x, f, 0, W.polish, FD_RICHARDSON, 0, hstep, W.gprev,
-                       NULL, NULL, nfev)
+    if obj.grad != NULL:
+        rc = obj.grad(obj.ctx, 1, B, d, x, W.gprev)
+    else:
+        rc = value_stencil(obj, B, d, x, f, 0, W.polish, FD_RICHARDSON, 0, hstep, W.gprev,
+                           NULL, NULL, nfev)
     if rc != 0:
         return rc
     for b in range(B):
@@ -1097,9 +1101,8 @@ cdef int newton_batch(lf_objective *obj, Py_ssize_t B, Py_ssize_t d, double *x, 
     if rc == 0 and final_method != FD_CENTRAL and obj.hess == NULL:
         rc = polish(obj, B, d, x, f, H, hstep, nfev, &W)
     if rc == 0:
-        # every reported Hessian (and gradient) is the true one at the point returned:
-        # by final_method for the converged problems, by central differences for stale
-        # ones
+        # every reported Hessian (and gradient) is the true one at the point returned,
+        # by final_method: the converged problems', and any whose last iterate has none
         for b in range(B):
             W.mask[b] = status[b] != LF_NONFINITE_X0 and (
                 not W.h_current[b] or (status[b] == LF_OK and final_method != FD_CENTRAL
