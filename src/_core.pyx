@@ -1003,18 +1003,16 @@ cdef int newton_loop(lf_objective *obj, Py_ssize_t B, Py_ssize_t d, double *x, d
 
 
 cdef int polish(lf_objective *obj, Py_ssize_t B, Py_ssize_t d, double *x, double *f,
-                const double *H, const double *hstep, long *nfev,
+                const double *H, double tol, const double *hstep, long *nfev,
                 newton_work *W) noexcept nogil:
     """Before a final Hessian by another stencil (Richardson): each converged problem
     takes one more Newton step, from a Richardson gradient (6d points, far more
     accurate than the central one the iteration stopped on; the user's gradient when
-    there is one) and its central Hessian,
-    so that the mode's own error (~tol) does not spoil a ~1e-9 Hessian through the
-    third derivatives.  A step that lowers log_post beyond its rounding level is not
+    there is one) and its central Hessian, so that the mode's own error (~tol) does not
+    spoil a ~1e-9 Hessian through the third derivatives.  A step that lowers log_post beyond its rounding level is not
     taken."""
     cdef Py_ssize_t b, i, dd = d * d
     cdef int rc, any_ = 0
-    cdef double piv
     for b in range(B):
         any_ |= W.polish[b]
     if not any_:
@@ -1027,20 +1025,12 @@ cdef int polish(lf_objective *obj, Py_ssize_t B, Py_ssize_t d, double *x, double
     if rc != 0:
         return rc
     for b in range(B):
-        for i in range(d):
-            W.xt[b * d + i] = x[b * d + i]
-        if not W.polish[b]:
-            continue
-        for i in range(dd):
-            W.V[i] = -H[b * dd + i]
-        if lf_cholesky(W.V, <int> d, 0.0, 16 * d * EPS, W.A, W.w, &piv) != 0:
+        # only a plain Newton step (-H positive definite) is taken
+        if W.polish[b] and newton_direction(W.gprev + b * d, H + b * dd, x + b * d, d, tol,
+                                            W.P + b * d, W.A, W.V, W.w) != 0:
             W.polish[b] = 0
-            continue
         for i in range(d):
-            W.P[b * d + i] = W.gprev[b * d + i]
-        lf_chol_solve(W.A, W.w, <int> d, W.P + b * d)
-        for i in range(d):
-            W.xt[b * d + i] += W.P[b * d + i]
+            W.xt[b * d + i] = x[b * d + i] + (W.P[b * d + i] if W.polish[b] else 0.0)
     rc = obj.values(obj.ctx, 1, B, d, W.xt, W.ft)
     if rc != 0:
         return rc
@@ -1099,7 +1089,7 @@ cdef int newton_batch(lf_objective *obj, Py_ssize_t B, Py_ssize_t d, double *x, 
     rc = newton_loop(obj, B, d, x, f, g, H, herr, status, niter, nfev, tol, maxiter,
                      hstep, &W)
     if rc == 0 and final_method != FD_CENTRAL and obj.hess == NULL:
-        rc = polish(obj, B, d, x, f, H, hstep, nfev, &W)
+        rc = polish(obj, B, d, x, f, H, tol, hstep, nfev, &W)
     if rc == 0:
         # every reported Hessian (and gradient) is the true one at the point returned,
         # by final_method: the converged problems', and any whose last iterate has none
