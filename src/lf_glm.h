@@ -100,18 +100,10 @@ typedef struct {
 /* observations are padded to a multiple of 8 in scratch (zero rows, zero weight) */
 LF_INLINE int lf_pad8(int n) { return (n + 7) & ~7; }
 
-/* sum_i a_i b_i over n = 8 m terms: eight interleaved partial sums, a fixed tree */
-LF_INLINE double lf_dot8(const double *restrict a, const double *restrict b, int n)
-{
-    double s[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-    for (int i = 0; i < n; i += 8)
-        for (int k = 0; k < 8; k++) s[k] += a[i + k] * b[i + k];
-    return ((s[0] + s[4]) + (s[2] + s[6])) + ((s[1] + s[5]) + (s[3] + s[7]));
-}
-
-/* M weighted dot products sum_i (h_i c_i) b_qi, b_q = b + q ldb, q < M, sharing the
- * loads of h and c (c = NULL: plain dots h . b_q).  Each uses the summation order of
- * lf_dot8, so the bits do not depend on how the products are grouped. */
+/* M weighted dot products sum_i (h_i c_i) b_qi over n = 8 m terms, b_q = b + q ldb,
+ * q < M, sharing the loads of h and c (c = NULL: plain dots h . b_q).  Each uses eight
+ * interleaved partial sums added in the fixed tree LF_RED8, so the bits do not depend
+ * on how the products are grouped. */
 #define LF_RED8(s) (((s[0] + s[4]) + (s[2] + s[6])) + ((s[1] + s[5]) + (s[3] + s[7])))
 #define LF_DOTS_FN(M)                                                                  \
 LF_INLINE void lf_dots##M(const double *restrict hh, const double *restrict c,         \
@@ -160,15 +152,13 @@ LF_INLINE void lf_dots(const double *hh, const double *c, const double *b, size_
 typedef double lf_v4 __attribute__((vector_size(32)));
 LF_INLINE lf_v4 lf_v4_load(const double *p) { lf_v4 v; memcpy(&v, p, sizeof v); return v; }
 LF_INLINE void lf_v4_store(double *p, lf_v4 v) { memcpy(p, &v, sizeof v); }
-LF_INLINE lf_v4 lf_v4_set1(double x) { lf_v4 v = {x, x, x, x}; return v; }
 LF_INLINE lf_v4 lf_v4_zero(void) { lf_v4 v = {0.0, 0.0, 0.0, 0.0}; return v; }
 #else   /* portable fallback: a struct of four doubles, the same element-wise arithmetic */
 typedef struct { double v[4]; } lf_v4;
 #define LF_V4_SCALAR 1
 LF_INLINE lf_v4 lf_v4_load(const double *p) { lf_v4 r; memcpy(r.v, p, sizeof r.v); return r; }
 LF_INLINE void lf_v4_store(double *p, lf_v4 a) { memcpy(p, a.v, sizeof a.v); }
-LF_INLINE lf_v4 lf_v4_set1(double x) { lf_v4 r = {{x, x, x, x}}; return r; }
-LF_INLINE lf_v4 lf_v4_zero(void) { return lf_v4_set1(0.0); }
+LF_INLINE lf_v4 lf_v4_zero(void) { lf_v4 r = {{0.0, 0.0, 0.0, 0.0}}; return r; }
 #endif
 /* a + b * c, element-wise (never fused) */
 LF_INLINE lf_v4 lf_v4_madd(lf_v4 a, lf_v4 b, lf_v4 c)
@@ -605,7 +595,8 @@ LF_INLINE int lf_all_finite(const double *a, int n)
 
 /* caveat / divergence test for the final eta: 1 when separation-like (once per
  * problem: out of line) */
-LF_CLONES __attribute__((noinline)) static int lf_glm_extreme(const lf_glm_problem *pb, const double *eta, int *witness)
+LF_CLONES __attribute__((noinline)) static int
+lf_glm_extreme(const lf_glm_problem *pb, const double *eta, int *witness)
 {
     int extreme = 0, sep = 1, any = 0;
     const int n = pb->n;
@@ -832,10 +823,9 @@ LF_CLONES static int lf_glm_fit_one(const lf_glm_problem *pb, lf_glm_out *out, d
 /* Data checks (before any work): bit flags, 0 = fine.
  * 1 X not finite, 2 y not finite, 4 y outside the support, 8 offset not finite,
  * 16 weights not finite or negative, 32 trials not a non-negative integer. */
-LF_INLINE int lf_glm_check(int family, int n0, int d, const double *X, const double *y,
+LF_INLINE int lf_glm_check(int family, int n, int d, const double *X, const double *y,
                                const double *off, const double *wt, const double *tr)
 {
-    int n = n0;
     int flags = 0, bad = 0;
     const size_t nd = (size_t)n * d;
     for (size_t i = 0; i < nd; i++) bad |= (X[i] - X[i]) != 0.0;   /* NaN for inf, NaN */
@@ -862,7 +852,6 @@ LF_INLINE int lf_glm_check(int family, int n0, int d, const double *X, const dou
     default: break;
     }
     if (bad) flags |= 4;
-    n = n0;
     bad = 0;
     if (off) for (int i = 0; i < n; i++) bad |= (off[i] - off[i]) != 0.0;
     if (bad) flags |= 8;
