@@ -815,6 +815,23 @@ cdef void bfgs_update(double *Bk, const double *s, const double *y, Py_ssize_t d
             Bk[i * d + j] += y[i] * y[j] / sy - Bs[i] * Bs[j] / sBs
 
 
+cdef int try_steps(lf_objective *obj, Py_ssize_t B, Py_ssize_t d, const double *x,
+                   const char *mask, long *nfev, newton_work *W) noexcept nogil:
+    """Trial points W.xt = x + W.alpha W.P for the masked problems (x for the others)
+    and their values W.ft, in one values call, counted for the masked ones."""
+    cdef Py_ssize_t b, i
+    cdef int rc
+    for b in range(B):
+        for i in range(d):
+            W.xt[b * d + i] = x[b * d + i] + (W.alpha[b] * W.P[b * d + i] if mask[b]
+                                              else 0.0)
+    rc = obj.values(obj.ctx, 1, B, d, W.xt, W.ft)
+    if rc == 0:
+        for b in range(B):
+            nfev[b] += mask[b]
+    return rc
+
+
 cdef int newton_loop(lf_objective *obj, Py_ssize_t B, Py_ssize_t d, double *x, double *f,
                      double *g, double *H, double *herr, int *status, long *niter,
                      long *nfev, double tol, long maxiter, const double *hstep,
@@ -953,19 +970,15 @@ cdef int newton_loop(lf_objective *obj, Py_ssize_t B, Py_ssize_t d, double *x, d
         for it_ls in range(MAX_HALVINGS):
             nact = 0
             for b in range(B):
-                for i in range(d):
-                    W.xt[b * d + i] = x[b * d + i] + (W.alpha[b] * W.P[b * d + i]
-                                                      if W.in_ls[b] else 0.0)
                 nact += W.in_ls[b]
             if nact == 0:
                 break
-            rc = obj.values(obj.ctx, 1, B, d, W.xt, W.ft)
+            rc = try_steps(obj, B, d, x, W.in_ls, nfev, W)
             if rc != 0:
                 return rc
             for b in range(B):
                 if not W.in_ls[b]:
                     continue
-                nfev[b] += 1
                 if W.ft[b] == INFINITY:
                     status[b] = LF_DIVERGED       # log_post unbounded above
                     W.active[b] = 0
@@ -1029,15 +1042,13 @@ cdef int polish(lf_objective *obj, Py_ssize_t B, Py_ssize_t d, double *x, double
         if W.polish[b] and newton_direction(W.gprev + b * d, H + b * dd, x + b * d, d, tol,
                                             W.P + b * d, W.A, W.V, W.w) != 0:
             W.polish[b] = 0
-        for i in range(d):
-            W.xt[b * d + i] = x[b * d + i] + (W.P[b * d + i] if W.polish[b] else 0.0)
-    rc = obj.values(obj.ctx, 1, B, d, W.xt, W.ft)
+        W.alpha[b] = 1.0
+    rc = try_steps(obj, B, d, x, W.polish, nfev, W)
     if rc != 0:
         return rc
     for b in range(B):
         if not W.polish[b]:
             continue
-        nfev[b] += 1
         if isfinite(W.ft[b]) and W.ft[b] >= f[b] - 64 * EPS * fmax(1.0, fabs(f[b])):
             memcpy(x + b * d, W.xt + b * d, d * sizeof(double))
             f[b] = W.ft[b]
