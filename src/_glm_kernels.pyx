@@ -51,6 +51,7 @@ cdef extern from "lf_glm.h" nogil:
     int lf_glm_fit_one(const lf_glm_problem *pb, lf_glm_out *out, double *scratch)
     int lf_glm_check(int family, int n, int d, const double *X, const double *y,
                      const double *off, const double *wt, const double *tr)
+    void lf_prefetch(const void *p, size_t nbytes, size_t cap)
     double lf_exp(double x)
     double lf_log1p_unit(double x)
     double lf_softplus(double x)
@@ -115,7 +116,21 @@ def check(int family, const double[:, ::1] X, const double[::1] y, const double[
     return flags_arr
 
 
-cdef int _fit_problem(Py_ssize_t b, int family, int d, const int64_t *starts,
+cdef inline void _prefetch_problem(Py_ssize_t b, int d, const int64_t *starts,
+                                   const double *Xb, const double *yb, const double *ob,
+                                   const double *wb, const double *tb) noexcept nogil:
+    """Prefetch problem b's rows (at most 64 KiB of each array)."""
+    cdef int64_t s0 = starts[b], n = starts[b + 1] - starts[b]
+    cdef size_t cap = 65536, row = n * sizeof(double)
+    lf_prefetch(Xb + s0 * d if Xb != NULL else NULL, row * d, cap)
+    lf_prefetch(yb + s0 if yb != NULL else NULL, row, cap)
+    lf_prefetch(ob + s0 if ob != NULL else NULL, row, cap)
+    lf_prefetch(wb + s0 if wb != NULL else NULL, row, cap)
+    lf_prefetch(tb + s0 if tb != NULL else NULL, row, cap)
+
+
+cdef int _fit_problem(Py_ssize_t b, Py_ssize_t nprob, int family, int d,
+                      const int64_t *starts,
                       const double *Xb, const double *yb, const double *ob, const double *wb,
                       const double *tb, const double *param, const double *Pb,
                       const int64_t *pidx, const double *Mb, const int64_t *midx,
@@ -140,6 +155,8 @@ cdef int _fit_problem(Py_ssize_t b, int family, int d, const int64_t *starts,
     pb.tol = tol
     pb.maxiter = maxiter
     pb.nt = nt
+    if b + 1 < nprob:   # the next problem's rows arrive while this one is fitted
+        _prefetch_problem(b + 1, d, starts, Xb, yb, ob, wb, tb)
     out.mode = modeb + b * d if modeb != NULL else NULL
     out.hess = hessb + b * d * d if hessb != NULL else NULL
     out.cov = covb + b * d * d if covb != NULL else NULL
@@ -203,7 +220,7 @@ def fit(int family, const double[:, ::1] X, const double[::1] y, const double[::
                 if scratch == NULL:
                     status[b] = -99
                 else:
-                    status[b] = _fit_problem(b, family, d, &starts[0], Xb, yb, ob, wb,
+                    status[b] = _fit_problem(b, B, family, d, &starts[0], Xb, yb, ob, wb,
                                              tb, &param[0], Pb, &pidx[0], Mb, &midx[0],
                                              tol, maxiter, modeb, hessb, covb,
                                              &log_det_cov[0], &logp[0], &niter[0],
