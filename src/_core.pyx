@@ -60,12 +60,12 @@ cdef extern from "lf_status.h":
     int LF_HESSIAN_NONFINITE, LF_DIVERGED, LF_CALLBACK_ERROR
 
 cdef extern from "lf_linalg.h":
-    int lf_cholesky(const double *A, int d, double shift, double rtol, double *L,
-                    double *inv, double *minpiv) noexcept nogil
-    void lf_chol_solve(const double *L, const double *inv, int d, double *b) noexcept nogil
-    double lf_chol_logdet(const double *L, int d) noexcept nogil
-    void lf_chol_inverse(const double *L, const double *inv, int d, double *out,
-                         double *W) noexcept nogil
+    int lf_ldl(const double *A, int d, double shift, double rtol, double *F,
+               double *dinv, double *minpiv) noexcept nogil
+    void lf_ldl_solve(const double *F, const double *dinv, int d, double *b) noexcept nogil
+    double lf_ldl_logdet(const double *F, int d) noexcept nogil
+    void lf_ldl_inverse(const double *F, const double *dinv, int d, double *out,
+                        double *W) noexcept nogil
     int lf_sym_eig(double *A, int d, double *w, double *V) noexcept nogil
 
 STATUS_CODES = dict(OK=LF_OK, ILL_CONDITIONED=LF_ILL_CONDITIONED,
@@ -736,8 +736,8 @@ cdef int newton_direction(const double *g, const double *H, const double *x, Py_
         A[i] = -H[i]
     for i in range(d):
         p[i] = g[i]
-    if lf_cholesky(A, <int> d, 0.0, 16 * d * EPS, V, w, &piv) == 0:
-        lf_chol_solve(V, w, <int> d, p)
+    if lf_ldl(A, <int> d, 0.0, 16 * d * EPS, V, w, &piv) == 0:
+        lf_ldl_solve(V, w, <int> d, p)
         return 0
     neg_eig(H, d, A, V, w, &lam_min, &lam_top, &lam_max, &imin)
     for i in range(d):
@@ -913,13 +913,13 @@ cdef int newton_loop(lf_objective *obj, Py_ssize_t B, Py_ssize_t d, double *x, d
                     W.xt[b * d + i] = W.gprev[b * d + i] - g[b * d + i]
                     W.P[b * d + i] = x[b * d + i] - W.xprev[b * d + i]
                 bfgs_update(W.Bk + b * dd, W.P + b * d, W.xt + b * d, d, W.w)
-                if lf_cholesky(W.Bk + b * dd, <int> d, 0.0, 16 * d * EPS, W.A, W.w,
+                if lf_ldl(W.Bk + b * dd, <int> d, 0.0, 16 * d * EPS, W.A, W.w,
                                &piv) != 0:
                     W.need_full[b] = 1           # the model lost definiteness
                     continue
                 for i in range(d):
                     W.P[b * d + i] = g[b * d + i]
-                lf_chol_solve(W.A, W.w, <int> d, W.P + b * d)
+                lf_ldl_solve(W.A, W.w, <int> d, W.P + b * d)
                 kind = 0
             W.escape[b] = kind == 2
             W.sn[b] = scaled_norm(W.P + b * d, x + b * d, d)
@@ -1146,11 +1146,11 @@ cdef void summarize_one(const double *H, Py_ssize_t d, double rtol, double *cov,
         return
     for i in range(d * d):
         A[i] = -H[i]
-    if lf_cholesky(A, <int> d, 0.0, 0.0, V, w, &piv) != 0:
+    if lf_ldl(A, <int> d, 0.0, 0.0, V, w, &piv) != 0:
         status[0] = LF_SINGULAR
         return
-    lf_chol_inverse(V, w, <int> d, cov, A)
-    logdet[0] = -lf_chol_logdet(V, <int> d)
+    lf_ldl_inverse(V, w, <int> d, cov, A)
+    logdet[0] = -lf_ldl_logdet(V, <int> d)
     cond[0] = lam_top / lam_min
     if status[0] == LF_OK and cond[0] > 1e12:
         status[0] = LF_ILL_CONDITIONED

@@ -680,12 +680,9 @@ LF_INLINE int lf_glm_fit_d(const lf_glm_problem *pb, lf_glm_out *out, double *sc
     if (Z) lf_zbuild(d, Xt, ld, Z);             /* pair products and rows */
 
     /* normalising constants: data part and the prior's -d/2 log 2 pi + 1/2 log det P */
-    for (int j = 0; j < d * d; j++) Lf[j] = pb->P[j];
     double minpiv = 0.0, lpc = nan_;
-    if (lf_cholesky(pb->P, d, 0.0, 0.0, Lf, Wk, &minpiv) == 0) {
-        lpc = 0.0;
-        for (int j = 0; j < d; j++) lpc += log(Lf[j * d + j]);
-    }
+    if (lf_ldl(pb->P, d, 0.0, 0.0, Lf, Wk, &minpiv) == 0)
+        lpc = 0.5 * lf_ldl_logdet(Lf, d);
     lpc -= d * LF_HALF_LOG_2PI;
     double cconst = lf_glm_constant(pb) + lpc;
     double lr = pb->family == LF_NEGBIN ? 1.0 / pb->param : 0.0;
@@ -716,13 +713,13 @@ LF_INLINE int lf_glm_fit_d(const lf_glm_problem *pb, lf_glm_out *out, double *sc
         double shift = 0.0;
         int rc = 1;
         for (int tries = 0; tries < 60 && rc; tries++) {
-            rc = lf_cholesky(A, d, shift, 1e-15, Lf, Wk, &minpiv);
+            rc = lf_ldl(A, d, shift, 1e-15, Lf, Wk, &minpiv);
             step_shift = shift;
             shift = shift == 0.0 ? 1e-12 * (dmax > 0 ? dmax : 1.0) : 4.0 * shift;
         }
         if (rc) { status = LF_SINGULAR; break; }
         for (int j = 0; j < d; j++) delta[j] = G[j];
-        lf_chol_solve(Lf, Wk, d, delta);
+        lf_ldl_solve(Lf, Wk, d, delta);
         /* converged: the step is below tol, or (after a full Newton step) it stopped
          * shrinking at a small size - the rounding floor of the gradient, where a
          * quadratically convergent iteration cannot make further progress */
@@ -773,12 +770,10 @@ LF_INLINE int lf_glm_fit_d(const lf_glm_problem *pb, lf_glm_out *out, double *sc
         /* the reported factor: the step's when it was unshifted and passes the test */
         int rc = 0;
         if (!(step_shift == 0.0 && minpiv > LF_GLM_RTOL))
-            rc = lf_cholesky(A, d, 0.0, LF_GLM_RTOL, Lf, Wk, &minpiv);
+            rc = lf_ldl(A, d, 0.0, LF_GLM_RTOL, Lf, Wk, &minpiv);
         if (rc == 0) {
-            lf_chol_inverse(Lf, Wk, d, out->cov, Wk + d);
-            double ld_ = 0.0;
-            for (int j = 0; j < d; j++) ld_ += log(Lf[j * d + j]);
-            out->log_det_cov = -2.0 * ld_;
+            lf_ldl_inverse(Lf, Wk, d, out->cov, Wk + d);
+            out->log_det_cov = -lf_ldl_logdet(Lf, d);
             double na = 0.0, nc = 0.0;
             for (int k = 0; k < d; k++) {
                 double sa = 0.0, sc = 0.0;

@@ -17,13 +17,17 @@
 #define LF_LA_INLINE static inline
 #endif
 
-/* Cholesky A + shift I = L L^T into L (lower triangle, row-major; the upper part of L is
- * not touched), with reciprocal pivots inv[j] = 1 / L_jj so that solves multiply.
- * Pivots must exceed rtol * max_i (A_ii + shift) (RELIABILITY.md rule 1); *minpiv
+/* Root-free Cholesky A + shift I = L D L^T, L unit lower triangular (Golub & Van Loan,
+ * Matrix Computations, 4th ed., sec. 4.1.2), stored row-major in F: L's strict lower
+ * triangle below the diagonal, D on the diagonal, and T = L D (T_ij = L_ij D_j, i > j) in
+ * the upper triangle at F[j d + i].  Reciprocal pivots dinv[j] = 1 / D_j, so that solves
+ * multiply.  No square roots: each column's critical path is one division (the GLM
+ * solver factors its d x d Hessian once per Newton step, on its critical path).
+ * A pivot D_j must exceed rtol * max_i (A_ii + shift) (RELIABILITY.md rule 1); *minpiv
  * receives the smallest pivot / that maximum.  Returns 0, or j + 1 when pivot j fails
- * or is not finite. */
-LF_LA_INLINE int lf_cholesky(const double *A, int d, double shift, double rtol,
-                              double *L, double *inv, double *minpiv)
+ * or is not finite.  A is only read. */
+LF_LA_INLINE int lf_ldl(const double *A, int d, double shift, double rtol, double *F,
+                        double *dinv, double *minpiv)
 {
     double scale = 0.0;
     for (int i = 0; i < d; i++) {
@@ -33,65 +37,69 @@ LF_LA_INLINE int lf_cholesky(const double *A, int d, double shift, double rtol,
     }
     double mp = HUGE_VAL, fl = rtol * scale;
     for (int j = 0; j < d; j++) {
-        double *Lj = L + j * d;
-        double sj = A[j * d + j] + shift;
-        for (int k = 0; k < j; k++) sj -= Lj[k] * Lj[k];
-        if (!(sj > fl) || !(sj - sj == 0.0)) return j + 1;
-        mp = sj < mp ? sj : mp;
-        double ljj = sqrt(sj), ij = 1.0 / ljj;
-        Lj[j] = ljj;
-        inv[j] = ij;
+        const double *Lj = F + j * d;
+        /* D_j = a_jj - sum_k T_jk L_jk */
+        double dj = A[j * d + j] + shift;
+        for (int k = 0; k < j; k++) dj -= F[k * d + j] * Lj[k];
+        if (!(dj > fl) || !(dj - dj == 0.0)) return j + 1;
+        mp = dj < mp ? dj : mp;
+        double ij = 1.0 / dj;
+        F[j * d + j] = dj;
+        dinv[j] = ij;
+        /* T_ij = a_ij - sum_k T_ik L_jk, L_ij = T_ij / D_j */
         for (int i = j + 1; i < d; i++) {
-            double *Li = L + i * d;
             double t = A[i * d + j];
-            for (int k = 0; k < j; k++) t -= Li[k] * Lj[k];
-            Li[j] = t * ij;
+            for (int k = 0; k < j; k++) t -= F[k * d + i] * Lj[k];
+            F[j * d + i] = t;
+            F[i * d + j] = t * ij;
         }
     }
     *minpiv = scale > 0.0 ? mp / scale : 0.0;
     return 0;
 }
 
-/* Solve L L^T x = b in place. */
-LF_LA_INLINE void lf_chol_solve(const double *L, const double *inv, int d, double *b)
+/* Solve L D L^T x = b in place (F, dinv from lf_ldl). */
+LF_LA_INLINE void lf_ldl_solve(const double *F, const double *dinv, int d, double *b)
 {
     for (int i = 0; i < d; i++) {
         double t = b[i];
-        for (int k = 0; k < i; k++) t -= L[i * d + k] * b[k];
-        b[i] = t * inv[i];
+        for (int k = 0; k < i; k++) t -= F[i * d + k] * b[k];
+        b[i] = t;
     }
+    for (int i = 0; i < d; i++) b[i] *= dinv[i];
     for (int i = d - 1; i >= 0; i--) {
         double t = b[i];
-        for (int k = i + 1; k < d; k++) t -= L[k * d + i] * b[k];
-        b[i] = t * inv[i];
+        for (int k = i + 1; k < d; k++) t -= F[k * d + i] * b[k];
+        b[i] = t;
     }
 }
 
-/* log det(L L^T) */
-LF_LA_INLINE double lf_chol_logdet(const double *L, int d)
+/* log det(L D L^T) = sum_j log D_j */
+LF_LA_INLINE double lf_ldl_logdet(const double *F, int d)
 {
     double s = 0.0;
-    for (int i = 0; i < d; i++) s += log(L[i * d + i]);
-    return 2.0 * s;
+    for (int i = 0; i < d; i++) s += log(F[i * d + i]);
+    return s;
 }
 
-/* (L L^T)^-1 into out (full symmetric); W holds d*d doubles (L^-1). */
-LF_LA_INLINE void lf_chol_inverse(const double *L, const double *inv, int d, double *out,
-                                   double *W)
+/* (L D L^T)^-1 = L^-T D^-1 L^-1 into out (full symmetric); W holds d*d doubles (L^-1,
+ * unit lower triangular). */
+LF_LA_INLINE void lf_ldl_inverse(const double *F, const double *dinv, int d, double *out,
+                                 double *W)
 {
     for (int j = 0; j < d; j++) {
         for (int i = 0; i < j; i++) W[i * d + j] = 0.0;
-        W[j * d + j] = inv[j];
+        W[j * d + j] = 1.0;
         for (int i = j + 1; i < d; i++) {
-            double t = 0.0;
-            for (int k = j; k < i; k++) t -= L[i * d + k] * W[k * d + j];
-            W[i * d + j] = t * inv[i];
+            double t = -F[i * d + j];
+            for (int k = j + 1; k < i; k++) t -= F[i * d + k] * W[k * d + j];
+            W[i * d + j] = t;
         }
     }
     for (int i = 0; i < d; i++)
         for (int j = 0; j <= i; j++) {
             double t = 0.0;
-            for (int k = i; k < d; k++) t += W[k * d + i] * W[k * d + j];
+            for (int k = i; k < d; k++) t += (W[k * d + i] * dinv[k]) * W[k * d + j];
             out[i * d + j] = t;
             out[j * d + i] = t;
         }
