@@ -24,7 +24,7 @@
  * - d <= 8: the products x_ij x_ik of each row are formed once per problem (Z, blocks
  *   of four rows); each gradient + Hessian is one pass Z^T [h | g] with a four-wide
  *   vector accumulator per column, its lanes added in a fixed tree at the end.
- * - d > 8 (or n > LF_PAIRS_MAXN): dot products of 8 interleaved partial sums over
+ * - d > 16 (or n > lf_pairs_maxn(d)): dot products of 8 interleaved partial sums over
  *   blocks, added in block order within superblocks of LF_GLM_SUPER rows, the
  *   superblock sums added in order.
  * - a serial problem with d <= 8 runs a copy of the solver compiled for its d (every
@@ -204,116 +204,104 @@ LF_INLINE lf_v4 lf_v4_abs(lf_v4 a)
 #endif
 }
 
-/* Small d (1..8): the products x_ij x_ik (k <= j) of every row are formed once per
+/* Small d (1..16): the products x_ij x_ik (k <= j) of every row are formed once per
  * problem, with the row itself: Z holds NC = d(d+1)/2 + d columns in blocks of four
  * rows, column-major inside a block (Z[(r NC + q) 4 + l] is column q of row 4r + l), so
  * each gradient and Hessian is one pass of four-wide multiply-adds, h (pair columns)
  * or g (the x columns) times a column, with no broadcasts.  Accumulators: one vector
  * per column, in groups of LF_ZGROUP so that they stay in registers; each column's
  * four lanes are added (l0 + l2) + (l1 + l3) at the end.  A fixed order, independent
- * of the SIMD width.  D is a compile-time constant in each copy. */
+ * of the SIMD width.  D is a compile-time constant in the solver's copies for d <= 8
+ * (every loop unrolls); above, the same code runs with D known at run time. */
 #define LF_ZGROUP 12
-#define LF_SMALLD_FNS(D)                                                                \
-LF_INLINE void lf_zbuild##D(const double *restrict Xt, int ld, double *restrict Z)      \
-{                                                                                       \
-    enum { NC = D * (D + 1) / 2 + D };                                                  \
-    for (int r = 0; r < ld / 4; r++) {                                                  \
-        double *restrict zr = Z + (size_t)r * NC * 4;                                   \
-        lf_v4 x[D];                                                                     \
-        _Pragma("GCC unroll 8")                                                         \
-        for (int j = 0; j < D; j++) x[j] = lf_v4_load(Xt + (size_t)j * ld + 4 * r);    \
-        int q = 0;                                                                      \
-        _Pragma("GCC unroll 8")                                                         \
-        for (int j = 0; j < D; j++) {                                                   \
-            _Pragma("GCC unroll 8")                                                     \
-            for (int k = 0; k <= j; k++) lf_v4_store(zr + 4 * q++, lf_v4_mul(x[j], x[k])); \
-        }                                                                               \
-        _Pragma("GCC unroll 8")                                                         \
-        for (int j = 0; j < D; j++) lf_v4_store(zr + 4 * q++, x[j]);                    \
-    }                                                                                   \
-}                                                                                       \
-LF_INLINE void lf_zderivs##D(const double *restrict Z, const double *restrict g,        \
-                             const double *restrict h, int ld, double *restrict G,      \
-                             double *restrict A)                                        \
-{                                                                                       \
-    enum { NP = D * (D + 1) / 2, NC = NP + D };                                         \
-    double o[NC];                                                                       \
-    _Pragma("GCC unroll 4")                                                             \
-    for (int c0 = 0; c0 < NC; c0 += LF_ZGROUP) {                                        \
-        lf_v4 acc[LF_ZGROUP];                                                           \
-        _Pragma("GCC unroll 12")                                                        \
-        for (int k = 0; k < LF_ZGROUP; k++) acc[k] = lf_v4_zero();                      \
-        for (int r = 0; r < ld / 4; r++) {                                              \
-            const double *zr = Z + (size_t)r * NC * 4;                                  \
-            lf_v4 hv = lf_v4_load(h + 4 * r), gv = lf_v4_load(g + 4 * r);               \
-            _Pragma("GCC unroll 12")                                                    \
-            for (int k = 0; k < LF_ZGROUP; k++)                                         \
-                if (c0 + k < NC)                                                        \
-                    acc[k] = lf_v4_madd(acc[k], c0 + k < NP ? hv : gv,                  \
-                                        lf_v4_load(zr + 4 * (c0 + k)));                 \
-        }                                                                               \
-        _Pragma("GCC unroll 12")                                                        \
-        for (int k = 0; k < LF_ZGROUP; k++)                                             \
-            if (c0 + k < NC) {                                                          \
-                double t[4];                                                            \
-                lf_v4_store(t, acc[k]);                                                 \
-                o[c0 + k] = (t[0] + t[2]) + (t[1] + t[3]);                              \
-            }                                                                           \
-    }                                                                                   \
-    int q = 0;                                                                          \
-    for (int j = 0; j < D; j++)                                                         \
-        for (int k = 0; k <= j; k++) A[j * D + k] = o[q++];                             \
-    for (int j = 0; j < D; j++) G[j] = o[NP + j];                                       \
-}
-LF_SMALLD_FNS(1)
-LF_SMALLD_FNS(2)
-LF_SMALLD_FNS(3)
-LF_SMALLD_FNS(4)
-LF_SMALLD_FNS(5)
-LF_SMALLD_FNS(6)
-LF_SMALLD_FNS(7)
-LF_SMALLD_FNS(8)
+#define LF_SPECIAL_MAXD 8          /* d with a copy of the solver of their own */
+#define LF_PAIRS_MAXD 16
+#define LF_ZMAXNC (LF_PAIRS_MAXD * (LF_PAIRS_MAXD + 1) / 2 + LF_PAIRS_MAXD)
 
-#define LF_PAIRS_MAXD 8
-#define LF_PAIRS_MAXN 65536
-/* whether a problem uses the pair layout: a function of its own n and d only */
-LF_INLINE int lf_use_pairs(int n, int d) { return d >= 1 && d <= LF_PAIRS_MAXD && n <= LF_PAIRS_MAXN; }
 LF_INLINE int lf_zcols(int d) { return d * (d + 1) / 2 + d; }
-
-LF_INLINE void lf_zbuild(int d, const double *Xt, int ld, double *Z)
+/* the largest n that uses the pair layout: Z stays within 23 MB of scratch per thread */
+LF_INLINE int lf_pairs_maxn(int d) { return d <= LF_SPECIAL_MAXD ? 65536 : 8192; }
+/* whether a problem uses the pair layout: a function of its own n and d only */
+LF_INLINE int lf_use_pairs(int n, int d)
 {
-    switch (d) {
-    case 1: lf_zbuild1(Xt, ld, Z); break;
-    case 2: lf_zbuild2(Xt, ld, Z); break;
-    case 3: lf_zbuild3(Xt, ld, Z); break;
-    case 4: lf_zbuild4(Xt, ld, Z); break;
-    case 5: lf_zbuild5(Xt, ld, Z); break;
-    case 6: lf_zbuild6(Xt, ld, Z); break;
-    case 7: lf_zbuild7(Xt, ld, Z); break;
-    default: lf_zbuild8(Xt, ld, Z); break;
+    return d >= 1 && d <= LF_PAIRS_MAXD && n <= lf_pairs_maxn(d);
+}
+
+LF_INLINE void lf_zbuild(const double *restrict Xt, int ld, double *restrict Z, const int D)
+{
+    const int NC = lf_zcols(D);
+    for (int r = 0; r < ld / 4; r++) {
+        double *restrict zr = Z + (size_t)r * NC * 4;
+        lf_v4 x[LF_PAIRS_MAXD];
+        #pragma GCC unroll 8
+        for (int j = 0; j < D; j++) x[j] = lf_v4_load(Xt + (size_t)j * ld + 4 * r);
+        int q = 0;
+        #pragma GCC unroll 8
+        for (int j = 0; j < D; j++) {
+            #pragma GCC unroll 8
+            for (int k = 0; k <= j; k++) lf_v4_store(zr + 4 * q++, lf_v4_mul(x[j], x[k]));
+        }
+        #pragma GCC unroll 8
+        for (int j = 0; j < D; j++) lf_v4_store(zr + 4 * q++, x[j]);
     }
 }
 
-LF_INLINE void lf_zderivs(int d, const double *Z, const double *g, const double *h, int ld,
-                          double *G, double *A)
+/* o[c] = sum_i v_i Z_ic for the M columns c0 <= c < c0 + M (M <= LF_ZGROUP), a vector
+ * accumulator per column */
+LF_INLINE void lf_zgroup(const double *restrict Z, const double *restrict v, int ld,
+                         int NC, int c0, const int M, double *restrict o)
 {
-    switch (d) {
-    case 1: lf_zderivs1(Z, g, h, ld, G, A); break;
-    case 2: lf_zderivs2(Z, g, h, ld, G, A); break;
-    case 3: lf_zderivs3(Z, g, h, ld, G, A); break;
-    case 4: lf_zderivs4(Z, g, h, ld, G, A); break;
-    case 5: lf_zderivs5(Z, g, h, ld, G, A); break;
-    case 6: lf_zderivs6(Z, g, h, ld, G, A); break;
-    case 7: lf_zderivs7(Z, g, h, ld, G, A); break;
-    default: lf_zderivs8(Z, g, h, ld, G, A); break;
+    lf_v4 acc[LF_ZGROUP];
+#pragma GCC unroll 12
+    for (int k = 0; k < LF_ZGROUP; k++) acc[k] = lf_v4_zero();
+    for (int r = 0; r < ld / 4; r++) {
+        const double *zr = Z + ((size_t)r * NC + c0) * 4;
+        lf_v4 vv = lf_v4_load(v + 4 * r);
+#pragma GCC unroll 12
+        for (int k = 0; k < LF_ZGROUP; k++)
+            if (k < M) acc[k] = lf_v4_madd(acc[k], vv, lf_v4_load(zr + 4 * k));
     }
+#pragma GCC unroll 12
+    for (int k = 0; k < LF_ZGROUP; k++)
+        if (k < M) {
+            double t[4];
+            lf_v4_store(t, acc[k]);
+            o[c0 + k] = (t[0] + t[2]) + (t[1] + t[3]);
+        }
+}
+
+/* the columns cb <= c < ce times v, in groups of LF_ZGROUP (full groups compiled with
+ * their size known) */
+LF_INLINE void lf_zcolumns(const double *Z, const double *v, int ld, int NC, int cb, int ce,
+                           double *o)
+{
+    for (int c0 = cb; c0 < ce; c0 += LF_ZGROUP) {
+        if (ce - c0 >= LF_ZGROUP) lf_zgroup(Z, v, ld, NC, c0, LF_ZGROUP, o);
+        else lf_zgroup(Z, v, ld, NC, c0, ce - c0, o);
+    }
+}
+
+/* gradient sums G (the x columns times g) and the lower half of A (the pair columns
+ * times h) */
+LF_INLINE void lf_zderivs(const double *restrict Z, const double *restrict g,
+                          const double *restrict h, int ld, double *restrict G,
+                          double *restrict A, const int D)
+{
+    const int NP = D * (D + 1) / 2, NC = NP + D;
+    double o[LF_ZMAXNC];
+    lf_zcolumns(Z, h, ld, NC, 0, NP, o);
+    lf_zcolumns(Z, g, ld, NC, NP, NC, o);
+    int q = 0;
+    for (int j = 0; j < D; j++)
+        for (int k = 0; k <= j; k++) A[j * D + k] = o[q++];
+    for (int j = 0; j < D; j++) G[j] = o[NP + j];
 }
 
 /* doubles of scratch needed for a problem of n observations and d parameters */
 LF_INLINE size_t lf_glm_scratch_size(size_t n, size_t d)
 {
-    /* pair layout space for the largest problem that may use it (n <= LF_PAIRS_MAXN) */
-    size_t nz = n < LF_PAIRS_MAXN ? n : LF_PAIRS_MAXN;
+    /* pair layout space for the largest problem that may use it (n <= lf_pairs_maxn) */
+    size_t maxn = (size_t)lf_pairs_maxn((int)d), nz = n < maxn ? n : maxn;
     size_t zs = lf_use_pairs(1, (int)d) ? (nz + 8) * (size_t)lf_zcols((int)d) : 0;
     size_t nb = n / LF_GLM_BLOCK + 2, nsb = n / LF_GLM_SUPER + 2;
     return (d + 5) * (n + 8) + 6 * d * d + 10 * d + 64 + zs + 2 * nb + nsb * (d * d + 2 * d);
@@ -468,7 +456,7 @@ LF_INLINE void lf_glm_eval_block(const lf_glm_problem *pb, const double *Xt, dou
     const int lenp = ld - c0 < LF_GLM_BLOCK ? ld - c0 : LF_GLM_BLOCK;
     double *restrict e = eta + c0;
     const double *restrict off = pb->off ? pb->off + c0 : NULL;
-    if (d <= LF_PAIRS_MAXD) {
+    if (d <= LF_SPECIAL_MAXD) {
         /* one pass, each row's sum in a register (d is a compile-time constant in the
          * solver's specialisations, and the loop over j unrolls) */
 #define LF_ETA_ROWS(START)                                                   \
@@ -562,7 +550,7 @@ LF_INLINE void lf_glm_derivs(const lf_glm_problem *pb, const double *Xt, const d
                              const int small)
 {
     const int n = pb->n, ld = lf_pad8(n);
-    if (small || Z) lf_zderivs(d, Z, g, h, ld, G, A);   /* writes G and A's lower half */
+    if (small || Z) lf_zderivs(Z, g, h, ld, G, A, d);   /* writes G and A's lower half */
     else {
         for (int j = 0; j < d; j++) G[j] = 0.0;
         for (int j = 0; j < d * d; j++) A[j] = 0.0;
@@ -677,7 +665,7 @@ LF_INLINE int lf_glm_fit_d(const lf_glm_problem *pb, lf_glm_out *out, double *sc
     for (int j = 0; j < d; j++)
         for (int i = n; i < ld; i++) Xt[(size_t)j * ld + i] = 0.0;
     for (int i = n; i < ld; i++) lv[i] = g[i] = h[i] = 0.0;
-    if (Z) lf_zbuild(d, Xt, ld, Z);             /* pair products and rows */
+    if (Z) lf_zbuild(Xt, ld, Z, d);             /* pair products and rows */
 
     /* normalising constants: data part and the prior's -d/2 log 2 pi + 1/2 log det P */
     double minpiv = 0.0, lpc = nan_;
@@ -821,7 +809,7 @@ LF_INLINE void lf_prefetch(const void *p, size_t bytes, size_t cap)
  * arithmetic and its order are those of the generic copy, so the bits are the same. */
 LF_CLONES static int lf_glm_fit_one(const lf_glm_problem *pb, lf_glm_out *out, double *scratch)
 {
-    if (pb->nt == 1 && lf_use_pairs(pb->n, pb->d)) {
+    if (pb->nt == 1 && pb->d <= LF_SPECIAL_MAXD && lf_use_pairs(pb->n, pb->d)) {
         switch (pb->d) {
         case 1: return lf_glm_fit_d(pb, out, scratch, 1, 1);
         case 2: return lf_glm_fit_d(pb, out, scratch, 2, 1);
