@@ -914,7 +914,7 @@ cdef int newton_loop(lf_objective *obj, Py_ssize_t B, Py_ssize_t d, double *x, d
                     W.P[b * d + i] = x[b * d + i] - W.xprev[b * d + i]
                 bfgs_update(W.Bk + b * dd, W.P + b * d, W.xt + b * d, d, W.w)
                 if lf_ldl(W.Bk + b * dd, <int> d, 0.0, 16 * d * EPS, W.A, W.w,
-                               &piv) != 0:
+                          &piv) != 0:
                     W.need_full[b] = 1           # the model lost definiteness
                     continue
                 for i in range(d):

@@ -12,7 +12,8 @@ Design
    one scratch buffer allocated inside the parallel block.  Each problem is computed by
    the same code on its own data with no reduction across problems, so results are
    bit for bit independent of the thread count and of the batch a problem sits in.
-   A long batch runs in slices with a Ctrl-C check between them.
+   A long batch runs in slices with a Ctrl-C check between them.  While a problem is
+   fitted, the next problem's rows are prefetched (they arrive during the fit).
 4. The per-problem maths is C in ``lf_glm.h`` / ``lf_glm_math.h``; this module only
    unpacks pointers.  ``check`` is the parallel pre-flight data check (NaN/inf,
    support) that runs before any fitting; the Python layer turns its flags into errors.
