@@ -21,10 +21,10 @@
  * and vectorises (the elementary functions are branch-free, lf_glm_math.h).
  * - log-likelihood: per block of LF_GLM_BLOCK rows, eight interleaved partial sums in
  *   a fixed tree (lf_sum8); block sums added in block order.
- * - d <= 8: the products x_ij x_ik of each row are formed once per problem (Z, blocks
+ * - d <= 24: the products x_ij x_ik of each row are formed once per problem (Z, blocks
  *   of four rows); each gradient + Hessian is one pass Z^T [h | g] with a four-wide
  *   vector accumulator per column, its lanes added in a fixed tree at the end.
- * - d > 16 (or n > lf_pairs_maxn(d)): dot products of 8 interleaved partial sums over
+ * - d > 24 (or n > lf_pairs_maxn(d)): dot products of 8 interleaved partial sums over
  *   blocks, added in block order within superblocks of LF_GLM_SUPER rows, the
  *   superblock sums added in order.
  * - a serial problem with d <= 8 runs a copy of the solver compiled for its d (every
@@ -204,7 +204,7 @@ LF_INLINE lf_v4 lf_v4_abs(lf_v4 a)
 #endif
 }
 
-/* Small d (1..16): the products x_ij x_ik (k <= j) of every row are formed once per
+/* Small d (1..24): the products x_ij x_ik (k <= j) of every row are formed once per
  * problem, with the row itself: Z holds NC = d(d+1)/2 + d columns in blocks of four
  * rows, column-major inside a block (Z[(r NC + q) 4 + l] is column q of row 4r + l), so
  * each gradient and Hessian is one pass of four-wide multiply-adds, h (pair columns)
@@ -215,7 +215,7 @@ LF_INLINE lf_v4 lf_v4_abs(lf_v4 a)
  * (every loop unrolls); above, the same code runs with D known at run time. */
 #define LF_ZGROUP 12
 #define LF_SPECIAL_MAXD 8          /* d with a copy of the solver of their own */
-#define LF_PAIRS_MAXD 16
+#define LF_PAIRS_MAXD 24
 #define LF_ZMAXNC (LF_PAIRS_MAXD * (LF_PAIRS_MAXD + 1) / 2 + LF_PAIRS_MAXD)
 
 LF_INLINE int lf_zcols(int d) { return d * (d + 1) / 2 + d; }
