@@ -252,16 +252,16 @@ LF_INLINE void lf_zgroup(const double *restrict Z, const double *restrict v, int
                          int NC, int c0, const int M, double *restrict o)
 {
     lf_v4 acc[LF_ZGROUP];
-#pragma GCC unroll 12
+    #pragma GCC unroll 12
     for (int k = 0; k < LF_ZGROUP; k++) acc[k] = lf_v4_zero();
     for (int r = 0; r < ld / 4; r++) {
         const double *zr = Z + ((size_t)r * NC + c0) * 4;
         lf_v4 vv = lf_v4_load(v + 4 * r);
-#pragma GCC unroll 12
+        #pragma GCC unroll 12
         for (int k = 0; k < LF_ZGROUP; k++)
             if (k < M) acc[k] = lf_v4_madd(acc[k], vv, lf_v4_load(zr + 4 * k));
     }
-#pragma GCC unroll 12
+    #pragma GCC unroll 12
     for (int k = 0; k < LF_ZGROUP; k++)
         if (k < M) {
             double t[4];
@@ -804,7 +804,7 @@ LF_INLINE void lf_prefetch(const void *p, size_t bytes, size_t cap)
 }
 
 /* Fit one problem.  scratch: lf_glm_scratch_size(n, d) doubles.  Returns the status.
- * A serial problem in the pair layout (d <= 8) runs a copy of the solver compiled for
+ * A serial problem of d <= 8 in the pair layout runs a copy of the solver compiled for
  * its d, so every d-sized loop (linear predictor, prior, Cholesky, solves) unrolls; the
  * arithmetic and its order are those of the generic copy, so the bits are the same. */
 LF_CLONES static int lf_glm_fit_one(const lf_glm_problem *pb, lf_glm_out *out, double *scratch)
