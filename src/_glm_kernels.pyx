@@ -54,6 +54,7 @@ cdef extern from "lf_glm.h" nogil:
                      const double *off, const double *wt, const double *tr)
     void lf_prefetch(const void *p, size_t nbytes, size_t cap)
     double lf_exp(double x)
+    double lf_exp_neg(double x)
     double lf_log1p_unit(double x)
     double lf_softplus(double x)
     double lf_log_ndtr(double z, double *lam, double *tail)
@@ -234,7 +235,7 @@ def fit(int family, const double[:, ::1] X, const double[::1] y, const double[::
 # --- the elementary functions, exposed for the accuracy tests -------------------------
 
 ELEMENTARY = ("exp", "log1p_unit", "softplus", "log_ndtr", "mills", "mills_tail", "lgamma",
-              "logfact")
+              "logfact", "exp_neg")
 
 
 def elementary(str name, x):
@@ -265,6 +266,8 @@ def elementary(str name, x):
             ov[i] = tail
         elif which == 6:
             ov[i] = lf_lgamma(xv[i])
-        else:
+        elif which == 7:
             ov[i] = lf_logfact(xv[i])
+        else:
+            ov[i] = lf_exp_neg(xv[i])
     return out

@@ -333,7 +333,7 @@ LF_INLINE double lf_sum8(const double *restrict a, int n, double *abs_sum)
 #define LF_SIGMOID_BODY(TEXPR, XEXPR, WEXPR)                                 \
     for (int i = 0; i < n; i++) {                                            \
         double x = (XEXPR);                                                  \
-        lv[i] = lf_exp(-fabs(x));                                            \
+        lv[i] = lf_exp_neg(-fabs(x));                                        \
     }                                                                        \
     for (int i = 0; i < n; i++) {                                            \
         double yi = y[i];                                                    \

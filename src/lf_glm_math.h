@@ -12,7 +12,8 @@
  *   Taylor polynomial for exp(r) (truncation < 5e-18, evaluated by Estrin's scheme
  *   for a short dependency chain), and 2^k applied as two
  *   factors built from exponent bits so that subnormal results are right.
- *   Overflow gives +inf, underflow 0, NaN propagates.  ~1-2 ulp.
+ *   Overflow gives +inf, underflow 0, NaN propagates.  ~1-2 ulp.  lf_exp_neg is the
+ *   cheaper form for x <= 0 that the sigmoid families use.
  *   (Cody & Waite, Software Manual for the Elementary Functions, 1980, ch. 6;
  *   Muller, Elementary Functions, 3rd ed., ch. 11.)
  * - lf_log1p_unit(e), 0 <= e <= 1: log1p(e) = 2 atanh(s), s = e / (2 + e),
@@ -53,13 +54,11 @@
 LF_INLINE uint64_t lf_asu64(double x) { uint64_t u; memcpy(&u, &x, 8); return u; }
 LF_INLINE double lf_asf64(uint64_t u) { double x; memcpy(&x, &u, 8); return x; }
 
-LF_INLINE double lf_exp(double x)
+/* exp(r) 2^-k for xc = k ln2 + r, |r| <= ln2/2 (xc finite and in range); *kd = k */
+LF_INLINE double lf_exp_reduced(double xc, double *kd)
 {
-    const double hi = 709.782712893384, lo = -745.1332191019412;
-    double xc = x > hi ? hi : x;
-    xc = xc < lo ? lo : xc;
-    double kd = (xc * LF_LOG2E + LF_SHIFT) - LF_SHIFT;     /* round to nearest */
-    double r = (xc - kd * LF_LN2_HI) - kd * LF_LN2_LO;
+    double k = (xc * LF_LOG2E + LF_SHIFT) - LF_SHIFT;      /* round to nearest */
+    double r = (xc - k * LF_LN2_HI) - k * LF_LN2_LO;
     /* degree-13 Taylor polynomial by Estrin's scheme: a short dependency chain
      * (Knuth, TAOCP vol. 2, 4.6.4) so that several vectors are in flight at once */
     double r2 = r * r, r4 = r2 * r2, r8 = r4 * r4;
@@ -70,16 +69,35 @@ LF_INLINE double lf_exp(double x)
     double a6 = 1.0 / 479001600.0 + r * (1.0 / 6227020800.0);
     double b0 = a0 + a1 * r2, b1 = a2 + a3 * r2, b2 = a4 + a5 * r2;
     double c0 = b0 + b1 * r4, c1 = b2 + a6 * r4;
-    double p = c0 + c1 * r8;
+    *kd = k;
+    return c0 + c1 * r8;
+}
+
+/* 2^k for an integer-valued k with -1022 <= k <= 1023, from exponent bits */
+LF_INLINE double lf_pow2(double k) { return lf_asf64(lf_asu64(k + (LF_SHIFT + 1023.0)) << 52); }
+
+LF_INLINE double lf_exp(double x)
+{
+    const double hi = 709.782712893384, lo = -745.1332191019412;
+    double xc = x > hi ? hi : x;
+    xc = xc < lo ? lo : xc;
+    double kd, p = lf_exp_reduced(xc, &kd);
     /* k = k1 + k2, both in the normal exponent range for k in [-1075, 1024] */
     double k1 = (kd * 0.5 + LF_SHIFT) - LF_SHIFT;
-    double k2 = kd - k1;
-    double s1 = lf_asf64(lf_asu64(k1 + (LF_SHIFT + 1023.0)) << 52);
-    double s2 = lf_asf64(lf_asu64(k2 + (LF_SHIFT + 1023.0)) << 52);
-    double res = (p * s1) * s2;
+    double res = (p * lf_pow2(k1)) * lf_pow2(kd - k1);
     res = x > hi ? HUGE_VAL : res;
     res = x < lo ? 0.0 : res;
     return res;
+}
+
+/* exp(x) for x <= 0, as the sigmoid families need it: no overflow test and one scale
+ * factor, so results below 2^-1022 (x < -708.39) are flushed to 0; above that, the bits
+ * of lf_exp.  NaN propagates. */
+#define LF_EXP_NEG_MIN (-708.39)
+LF_INLINE double lf_exp_neg(double x)
+{
+    double kd, p = lf_exp_reduced(x < LF_EXP_NEG_MIN ? LF_EXP_NEG_MIN : x, &kd);
+    return x < LF_EXP_NEG_MIN ? 0.0 : p * lf_pow2(kd);
 }
 
 /* log1p(e) for 0 <= e <= 1 (NaN propagates) */

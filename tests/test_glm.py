@@ -137,6 +137,19 @@ def test_exp_matches_numpy():
                                       np.exp(special_x))
 
 
+def test_exp_of_non_positive_arguments_matches_numpy():
+    # the sigmoid families' exp: the bits of the general one down to 2^-1022, 0 below
+    rng = np.random.default_rng(11)
+    x = np.concatenate([rng.uniform(-708.39, 0, 200_000), rng.uniform(-1e-8, 0, 1000),
+                        [0.0, -0.0, -708.39, -708.3]])
+    got = K.elementary("exp_neg", x)
+    assert np.max(np.abs(got / np.exp(x) - 1)) < 1e-15
+    np.testing.assert_array_equal(got, K.elementary("exp", x))
+    np.testing.assert_array_equal(K.elementary("exp_neg", [-708.4, -745.2, -1e308, -np.inf]),
+                                  0.0)
+    assert np.isnan(K.elementary("exp_neg", [np.nan])[0])
+
+
 def test_log1p_and_softplus_match_numpy():
     rng = np.random.default_rng(2)
     u = np.concatenate([rng.uniform(0, 1, 100_000), 10 ** rng.uniform(-300, 0, 100_000),
