@@ -1022,8 +1022,8 @@ cdef int polish(lf_objective *obj, Py_ssize_t B, Py_ssize_t d, double *x, double
     takes one more Newton step, from a Richardson gradient (6d points, far more
     accurate than the central one the iteration stopped on; the user's gradient when
     there is one) and its central Hessian, so that the mode's own error (~tol) does not
-    spoil a ~1e-9 Hessian through the third derivatives.  A step that lowers log_post beyond its rounding level is not
-    taken."""
+    spoil a ~1e-9 Hessian through the third derivatives.  A step that lowers log_post
+    beyond its rounding level is not taken."""
     cdef Py_ssize_t b, i, dd = d * d
     cdef int rc, any_ = 0
     for b in range(B):

@@ -339,7 +339,7 @@ LF_INLINE double lf_sum8(const double *restrict a, int n, double *abs_sum)
         double yi = y[i];                                                    \
         double t = (TEXPR), x = (XEXPR);                                     \
         double e = lv[i];                                                    \
-        double sp = (x > 0.0 ? x : 0.0) + lf_log1p_unit(e);                  \
+        double sp = lf_softplus_e(x, e);                                     \
         double inv = 1.0 / (1.0 + e);                                        \
         double s = (x >= 0.0 ? 1.0 : e) * inv;                               \
         double v = e * inv * inv;                                            \

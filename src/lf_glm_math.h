@@ -116,12 +116,13 @@ LF_INLINE double lf_log1p_unit(double e)
     return big ? LF_LN2 + t : t;
 }
 
-/* softplus(x) = log(1 + e^x) */
-LF_INLINE double lf_softplus(double x)
+/* softplus(x) = log(1 + e^x), given e = exp(-|x|) (the sigmoid families have it) */
+LF_INLINE double lf_softplus_e(double x, double e)
 {
-    double e = lf_exp(-fabs(x));
     return (x > 0.0 ? x : 0.0) + lf_log1p_unit(e);
 }
+
+LF_INLINE double lf_softplus(double x) { return lf_softplus_e(x, lf_exp_neg(-fabs(x))); }
 
 /* log Phi(z) and lambda(z) = phi(z) / Phi(z); *tail = lambda(z) + z (>= 0). */
 LF_INLINE double lf_log_ndtr(double z, double *lam, double *tail)
