@@ -41,7 +41,10 @@
  * Marquardt shift is added for the step only, RELIABILITY.md rule 2); Armijo step
  * halving (Nocedal & Wright, Numerical Optimization, 2nd ed., alg. 3.1, c1 = 1e-4)
  * with a tolerance of the rounding error of the two values, non-finite trial points
- * rejected.  Convergence is tested at each iterate before the iteration cap: the step
+ * rejected.  Every family is log-concave, so phi(t) = log post(w + t step) is concave
+ * and phi'(t) >= c1 phi'(0) implies Armijo's condition: the sigmoid families and probit
+ * test that first, and compute a value (a softplus or log Phi per observation) only
+ * when it fails, and once at the point returned.  Convergence is tested at each iterate before the iteration cap: the step
  * satisfies |step_j| <= tol (1 + |w_j|), or after a full Newton step it stopped
  * shrinking below 1e-6 (the rounding floor of the gradient: heavy counts).  The
  * reported Hessian is the unmodified one at the returned point.
@@ -281,20 +284,26 @@ LF_INLINE void lf_zcolumns(const double *Z, const double *v, int ld, int NC, int
     }
 }
 
-/* gradient sums G (the x columns times g) and the lower half of A (the pair columns
- * times h) */
-LF_INLINE void lf_zderivs(const double *restrict Z, const double *restrict g,
-                          const double *restrict h, int ld, double *restrict G,
-                          double *restrict A, const int D)
+/* the gradient sums G (the x columns times g) */
+LF_INLINE void lf_zgrad(const double *restrict Z, const double *restrict g, int ld,
+                        double *restrict G, const int D)
+{
+    const int NP = D * (D + 1) / 2, NC = NP + D;
+    double o[LF_ZMAXNC];
+    lf_zcolumns(Z, g, ld, NC, NP, NC, o);
+    for (int j = 0; j < D; j++) G[j] = o[NP + j];
+}
+
+/* the lower half of A (the pair columns times h) */
+LF_INLINE void lf_zhess(const double *restrict Z, const double *restrict h, int ld,
+                        double *restrict A, const int D)
 {
     const int NP = D * (D + 1) / 2, NC = NP + D;
     double o[LF_ZMAXNC];
     lf_zcolumns(Z, h, ld, NC, 0, NP, o);
-    lf_zcolumns(Z, g, ld, NC, NP, NC, o);
     int q = 0;
     for (int j = 0; j < D; j++)
         for (int k = 0; k <= j; k++) A[j * D + k] = o[q++];
-    for (int j = 0; j < D; j++) G[j] = o[NP + j];
 }
 
 /* doubles of scratch needed for a problem of n observations and d parameters */
@@ -304,7 +313,7 @@ LF_INLINE size_t lf_glm_scratch_size(size_t n, size_t d)
     size_t maxn = (size_t)lf_pairs_maxn((int)d), nz = n < maxn ? n : maxn;
     size_t zs = lf_use_pairs(1, (int)d) ? (nz + 8) * (size_t)lf_zcols((int)d) : 0;
     size_t nb = n / LF_GLM_BLOCK + 2, nsb = n / LF_GLM_SUPER + 2;
-    return (d + 5) * (n + 8) + 6 * d * d + 10 * d + 64 + zs + 2 * nb + nsb * (d * d + 2 * d);
+    return (d + 8) * (n + 8) + 6 * d * d + 12 * d + 64 + zs + 2 * nb + nsb * (d * d + 2 * d);
 }
 
 /* sum of a and sum of |a| over n = 8 m terms: eight interleaved partial sums (lanes
@@ -326,90 +335,118 @@ LF_INLINE double lf_sum8(const double *restrict a, int n, double *abs_sum)
     return LF_RED8(s);
 }
 
-/* the sigmoid-type families: l = y x - t sp(x), g = y - t s(x), h = t s(x) (1 - s(x)).
- * Two passes, e = exp(-|x|) first (into lv), then the rest: each loop body is then short
- * enough for the out-of-order window to hold several vectors' dependency chains at once
- * (one fused loop ran 7 % slower on W1; the arithmetic is the same). */
-#define LF_SIGMOID_BODY(TEXPR, XEXPR, WEXPR)                                 \
+/* The family's terms.  lf_glm_family gives g = dl/deta and h = -d2l/deta2 (weighted);
+ * where the values cost a transcendental per observation (the sigmoid families'
+ * softplus, probit's log Phi) they are left to lf_glm_values, so that a trial point
+ * whose step the derivative test accepts (lf_glm_fit_d) costs none; where they are
+ * nearly free (poisson, gaussian: LF_VALUES_FUSED) lv is written in the same loop.
+ * The expressions are those of one fused loop, so are the bits.  Both are out of line
+ * (one copy per instruction set, not one per specialisation of the solver): the call
+ * costs nothing next to a block of observations.
+ * Sigmoid families: l = y x - t sp(x), g = y - t s(x), h = t s(x) (1 - s(x)), from
+ * aux = e = exp(-|x|), computed in a loop of its own: each loop body is then short
+ * enough for the out-of-order window to hold several vectors' dependency chains. */
+#define LF_VALUES_FUSED(family) ((family) == LF_POISSON || (family) == LF_GAUSSIAN)
+#define LF_SIGMOID_DERIV(TEXPR, XEXPR, WEXPR)                                \
     for (int i = 0; i < n; i++) {                                            \
         double x = (XEXPR);                                                  \
-        lv[i] = lf_exp_neg(-fabs(x));                                        \
+        aux[i] = lf_exp_neg(-fabs(x));                                       \
     }                                                                        \
     for (int i = 0; i < n; i++) {                                            \
         double yi = y[i];                                                    \
         double t = (TEXPR), x = (XEXPR);                                     \
-        double e = lv[i];                                                    \
-        double sp = lf_softplus_e(x, e);                                     \
+        double e = aux[i];                                                   \
         double inv = 1.0 / (1.0 + e);                                        \
         double s = (x >= 0.0 ? 1.0 : e) * inv;                               \
         double v = e * inv * inv;                                            \
         double w = (WEXPR);                                                  \
-        double l = yi * x - t * sp;                                          \
-        lv[i] = w != 0.0 ? w * l : 0.0;                                      \
         g[i] = w != 0.0 ? w * (yi - t * s) : 0.0;                            \
         h[i] = w != 0.0 ? w * t * v : 0.0;                                   \
     }
+#define LF_SIGMOID_VALUE(TEXPR, XEXPR, WEXPR)                                \
+    for (int i = 0; i < n; i++) {                                            \
+        double yi = y[i];                                                    \
+        double t = (TEXPR), x = (XEXPR);                                     \
+        double w = (WEXPR);                                                  \
+        double l = yi * x - t * lf_softplus_e(x, aux[i]);                    \
+        lv[i] = w != 0.0 ? w * l : 0.0;                                      \
+    }
+#define LF_POISSON_BODY(WEXPR)                                               \
+    for (int i = 0; i < n; i++) {                                            \
+        double x = eta[i], yi = y[i];                                        \
+        double mu = lf_exp(x);                                               \
+        double w = (WEXPR);                                                  \
+        double l = (yi != 0.0 ? yi * x : 0.0) - mu;                          \
+        lv[i] = w != 0.0 ? w * l : 0.0;                                      \
+        g[i] = w != 0.0 ? w * (yi - mu) : 0.0;                               \
+        h[i] = w != 0.0 ? w * mu : 0.0;                                      \
+    }
+#define LF_GAUSSIAN_BODY(WEXPR)                                              \
+    for (int i = 0; i < n; i++) {                                            \
+        double r = y[i] - eta[i];                                            \
+        double w = (WEXPR);                                                  \
+        lv[i] = w != 0.0 ? -0.5 * w * (r * r) * is2 : 0.0;                   \
+        g[i] = w != 0.0 ? w * r * is2 : 0.0;                                 \
+        h[i] = w != 0.0 ? w * is2 : 0.0;                                     \
+    }
 /* separate loops with and without weights: a conditional load blocks vectorisation */
-#define LF_SIGMOID_LOOP(TEXPR, XEXPR)                                        \
-    if (wt) { LF_SIGMOID_BODY(TEXPR, XEXPR, wt[i]) }                         \
-    else { LF_SIGMOID_BODY(TEXPR, XEXPR, 1.0) }
+#define LF_WEIGHTED(BODY)                                                    \
+    if (wt) { BODY(wt[i]) } else { BODY(1.0) }
+#define LF_SIGMOID_WEIGHTED(BODY, TEXPR, XEXPR)                              \
+    if (wt) { BODY(TEXPR, XEXPR, wt[i]) } else { BODY(TEXPR, XEXPR, 1.0) }
 
-/* per-observation log-likelihood terms lv, and g = dl/deta, h = -d2l/deta2, weighted.
- * Out of line (one copy per instruction set, not one per specialisation of the solver):
- * the call costs nothing next to a block of observations. */
+/* g and h at eta, with aux (sigmoid families) or lv (LF_VALUES_FUSED); pb->param is
+ * log r for the negative binomial, lr = r */
 LF_CLONES __attribute__((noinline)) static void
 lf_glm_family(const lf_glm_problem *pb, double lr, const double *restrict eta,
-              double *restrict lv, double *restrict g, double *restrict h)
+              double *restrict aux, double *restrict lv, double *restrict g,
+              double *restrict h)
 {
     const int n = pb->n;
     const double *restrict y = pb->y, *restrict wt = pb->wt, *restrict tr = pb->trials;
     switch (pb->family) {
-    case LF_LOGISTIC:
-        LF_SIGMOID_LOOP(1.0, eta[i]);
-        break;
-    case LF_BINOMIAL:
-        LF_SIGMOID_LOOP(tr[i], eta[i]);
-        break;
-    case LF_NEGBIN:
-        LF_SIGMOID_LOOP(yi + lr, eta[i] - pb->param);
-        break;
-    case LF_POISSON:
-#define LF_POISSON_BODY(WEXPR)                                               \
-        for (int i = 0; i < n; i++) {                                        \
-            double x = eta[i], yi = y[i];                                    \
-            double mu = lf_exp(x);                                           \
-            double w = (WEXPR);                                              \
-            double l = (yi != 0.0 ? yi * x : 0.0) - mu;                      \
-            lv[i] = w != 0.0 ? w * l : 0.0;                                  \
-            g[i] = w != 0.0 ? w * (yi - mu) : 0.0;                           \
-            h[i] = w != 0.0 ? w * mu : 0.0;                                  \
-        }
-        if (wt) { LF_POISSON_BODY(wt[i]) } else { LF_POISSON_BODY(1.0) }
-        break;
+    case LF_LOGISTIC: LF_SIGMOID_WEIGHTED(LF_SIGMOID_DERIV, 1.0, eta[i]); break;
+    case LF_BINOMIAL: LF_SIGMOID_WEIGHTED(LF_SIGMOID_DERIV, tr[i], eta[i]); break;
+    case LF_NEGBIN: LF_SIGMOID_WEIGHTED(LF_SIGMOID_DERIV, yi + lr, eta[i] - pb->param); break;
+    case LF_POISSON: LF_WEIGHTED(LF_POISSON_BODY); break;
     case LF_GAUSSIAN: {
         double is2 = 1.0 / (pb->param * pb->param);
-#define LF_GAUSSIAN_BODY(WEXPR)                                              \
-        for (int i = 0; i < n; i++) {                                        \
-            double r = y[i] - eta[i];                                        \
-            double w = (WEXPR);                                              \
-            lv[i] = w != 0.0 ? -0.5 * w * (r * r) * is2 : 0.0;               \
-            g[i] = w != 0.0 ? w * r * is2 : 0.0;                             \
-            h[i] = w != 0.0 ? w * is2 : 0.0;                                 \
-        }
-        if (wt) { LF_GAUSSIAN_BODY(wt[i]) } else { LF_GAUSSIAN_BODY(1.0) }
+        LF_WEIGHTED(LF_GAUSSIAN_BODY);
         break;
     }
     case LF_PROBIT:
         for (int i = 0; i < n; i++) {
             double w = wt ? wt[i] : 1.0;
-            if (w == 0.0) { lv[i] = g[i] = h[i] = 0.0; continue; }
+            if (w == 0.0) { g[i] = h[i] = 0.0; continue; }
             double q = y[i] != 0.0 ? 1.0 : -1.0, lam, tail;
-            double lp = lf_log_ndtr(q * eta[i], &lam, &tail);
-            lv[i] = w * lp;
+            lf_log_ndtr(q * eta[i], &lam, &tail);
             g[i] = w * q * lam;
             h[i] = w * lam * tail;
         }
         break;
+    }
+}
+
+/* the weighted log-likelihood terms lv at eta of the families that lf_glm_family leaves
+ * them to (not LF_VALUES_FUSED), from the aux it left */
+LF_CLONES __attribute__((noinline)) static void
+lf_glm_values(const lf_glm_problem *pb, double lr, const double *restrict eta,
+              const double *restrict aux, double *restrict lv)
+{
+    const int n = pb->n;
+    const double *restrict y = pb->y, *restrict wt = pb->wt, *restrict tr = pb->trials;
+    switch (pb->family) {
+    case LF_LOGISTIC: LF_SIGMOID_WEIGHTED(LF_SIGMOID_VALUE, 1.0, eta[i]); break;
+    case LF_BINOMIAL: LF_SIGMOID_WEIGHTED(LF_SIGMOID_VALUE, tr[i], eta[i]); break;
+    case LF_NEGBIN: LF_SIGMOID_WEIGHTED(LF_SIGMOID_VALUE, yi + lr, eta[i] - pb->param); break;
+    case LF_PROBIT:
+        for (int i = 0; i < n; i++) {
+            double w = wt ? wt[i] : 1.0, lam, tail;
+            if (w == 0.0) { lv[i] = 0.0; continue; }
+            lv[i] = w * lf_log_ndtr((y[i] != 0.0 ? 1.0 : -1.0) * eta[i], &lam, &tail);
+        }
+        break;
+    default: break;
     }
 }
 
@@ -446,14 +483,24 @@ __attribute__((noinline)) static double lf_glm_constant(const lf_glm_problem *pb
     return c;
 }
 
-/* one block of observations: eta = offset + X w, the family's terms, the block sums */
+/* the observations c0 <= i < c0 + len of a problem, as a problem of their own */
+LF_INLINE lf_glm_problem lf_glm_rows(const lf_glm_problem *pb, int c0, int len)
+{
+    lf_glm_problem sub = *pb;
+    sub.n = len;
+    sub.y = pb->y + c0;
+    sub.wt = pb->wt ? pb->wt + c0 : NULL;
+    sub.trials = pb->trials ? pb->trials + c0 : NULL;
+    return sub;
+}
+
+/* one block of observations: eta = offset + X w and the family's aux, g and h */
 LF_INLINE void lf_glm_eval_block(const lf_glm_problem *pb, const double *Xt, double lr,
-                                  const double *w, double *eta, double *lv, double *g,
-                                  double *h, int bk, double *bsum, double *babs, const int d)
+                                  const double *w, double *eta, double *aux, double *lv,
+                                  double *g, double *h, int bk, const int d)
 {
     const int n = pb->n, ld = lf_pad8(n), c0 = bk * LF_GLM_BLOCK;
     const int len = n - c0 < LF_GLM_BLOCK ? n - c0 : LF_GLM_BLOCK;
-    const int lenp = ld - c0 < LF_GLM_BLOCK ? ld - c0 : LF_GLM_BLOCK;
     double *restrict e = eta + c0;
     const double *restrict off = pb->off ? pb->off + c0 : NULL;
     if (d <= LF_SPECIAL_MAXD) {
@@ -477,39 +524,40 @@ LF_INLINE void lf_glm_eval_block(const lf_glm_problem *pb, const double *Xt, dou
             for (int i = 0; i < len; i++) e[i] += xj[i] * wj;
         }
     }
-    lf_glm_problem sub = *pb;
-    sub.n = len;
-    sub.y = pb->y + c0;
-    sub.wt = pb->wt ? pb->wt + c0 : NULL;
-    sub.trials = pb->trials ? pb->trials + c0 : NULL;
-    lf_glm_family(&sub, lr, e, lv + c0, g + c0, h + c0);
+    lf_glm_problem sub = lf_glm_rows(pb, c0, len);
+    lf_glm_family(&sub, lr, e, aux + c0, lv + c0, g + c0, h + c0);
+}
+
+/* one block's log-likelihood terms (into lv) and their sum and sum of magnitudes */
+LF_INLINE void lf_glm_value_block(const lf_glm_problem *pb, double lr, const double *eta,
+                                   const double *aux, double *lv, int bk, double *bsum,
+                                   double *babs)
+{
+    const int n = pb->n, ld = lf_pad8(n), c0 = bk * LF_GLM_BLOCK;
+    const int len = n - c0 < LF_GLM_BLOCK ? n - c0 : LF_GLM_BLOCK;
+    const int lenp = ld - c0 < LF_GLM_BLOCK ? ld - c0 : LF_GLM_BLOCK;
+    lf_glm_problem sub = lf_glm_rows(pb, c0, len);
+    if (!LF_VALUES_FUSED(pb->family)) lf_glm_values(&sub, lr, eta + c0, aux + c0, lv + c0);
     bsum[bk] = lf_sum8(lv + c0, lenp, babs + bk);
 }
 
-/* log post at w; leaves eta, lv, g, h for w in scratch, r = w - m and pr = P r.
- * *noise bounds the rounding error of the value (a few ulps of the sum of the
- * magnitudes of its terms).  The observations are taken in blocks of LF_GLM_BLOCK (in
- * parallel when pb->nt > 1), and the block sums added in block order, whatever the
- * thread count. */
+/* The derivative terms at w: eta, aux, g and h into scratch, r = w - m and pr = P r;
+ * returns q = r . pr.  The observations are taken in blocks of LF_GLM_BLOCK (in
+ * parallel when pb->nt > 1). */
 LF_INLINE double lf_glm_eval(const lf_glm_problem *pb, const double *Xt, double lr,
-                             double cconst, const double *w, double *restrict eta,
-                             double *lv, double *g, double *h, double *restrict r,
-                             double *restrict pr, double *noise, double *bsum, const int d,
-                             const int small)
+                             const double *w, double *eta, double *aux, double *lv,
+                             double *g, double *h, double *restrict r, double *restrict pr,
+                             const int d, const int small)
 {
-    const int ld = lf_pad8(pb->n);
-    const int nb = (ld + LF_GLM_BLOCK - 1) / LF_GLM_BLOCK;
-    double *babs = bsum + nb;
+    const int nb = (lf_pad8(pb->n) + LF_GLM_BLOCK - 1) / LF_GLM_BLOCK;
     if (!small && pb->nt > 1) {
         #pragma omp parallel for num_threads(pb->nt) schedule(static)
         for (int bk = 0; bk < nb; bk++)
-            lf_glm_eval_block(pb, Xt, lr, w, eta, lv, g, h, bk, bsum, babs, d);
+            lf_glm_eval_block(pb, Xt, lr, w, eta, aux, lv, g, h, bk, d);
     } else {
         for (int bk = 0; bk < nb; bk++)
-            lf_glm_eval_block(pb, Xt, lr, w, eta, lv, g, h, bk, bsum, babs, d);
+            lf_glm_eval_block(pb, Xt, lr, w, eta, aux, lv, g, h, bk, d);
     }
-    double ll = 0.0, labs = 0.0;
-    for (int bk = 0; bk < nb; bk++) { ll += bsum[bk]; labs += babs[bk]; }
     double q = 0.0;
     for (int j = 0; j < d; j++) r[j] = w[j] - pb->m[j];
     for (int j = 0; j < d; j++) {
@@ -518,67 +566,101 @@ LF_INLINE double lf_glm_eval(const lf_glm_problem *pb, const double *Xt, double 
         pr[j] = t;
         q += r[j] * t;
     }
+    return q;
+}
+
+/* log post at the point whose eta and aux lf_glm_eval left (q: what it returned); lv is
+ * scratch, except for the LF_VALUES_FUSED families, whose lv the latest lf_glm_eval
+ * wrote: for them the point must be that one's.  *noise bounds the rounding error of the value (a few ulps of the sum of the
+ * magnitudes of its terms).  Block sums are added in block order, whatever the thread
+ * count. */
+LF_INLINE double lf_glm_value(const lf_glm_problem *pb, double lr, double cconst, double q,
+                              const double *eta, const double *aux, double *lv,
+                              double *bsum, double *noise, const int small)
+{
+    const int nb = (lf_pad8(pb->n) + LF_GLM_BLOCK - 1) / LF_GLM_BLOCK;
+    double *babs = bsum + nb;
+    if (!small && pb->nt > 1) {
+        #pragma omp parallel for num_threads(pb->nt) schedule(static)
+        for (int bk = 0; bk < nb; bk++)
+            lf_glm_value_block(pb, lr, eta, aux, lv, bk, bsum, babs);
+    } else {
+        for (int bk = 0; bk < nb; bk++)
+            lf_glm_value_block(pb, lr, eta, aux, lv, bk, bsum, babs);
+    }
+    double ll = 0.0, labs = 0.0;
+    for (int bk = 0; bk < nb; bk++) { ll += bsum[bk]; labs += babs[bk]; }
     *noise = 4e-15 * (labs + fabs(cconst) + 0.5 * fabs(q));
     return (ll + cconst) - 0.5 * q;
 }
 
-/* one superblock's gradient and lower-triangle Hessian sums into S (d + d*d, then d of
- * scratch), blocks of LF_GLM_BLOCK added in order */
-LF_INLINE void lf_glm_derivs_super(const lf_glm_problem *pb, const double *Xt, const double *g,
-                                   const double *h, int sb, double *S, const int d)
+/* one superblock's sums into S (then d of scratch), blocks of LF_GLM_BLOCK added in
+ * order: hess = 0, the d sums v x_k; hess = 1, the lower triangle of the sums
+ * v x_j x_k (d x d, row-major) */
+LF_INLINE void lf_glm_super(const lf_glm_problem *pb, const double *Xt, const double *v,
+                            int hess, int sb, double *S, const int d)
 {
-    const int ld = lf_pad8(pb->n);
-    double *SG = S, *SA = S + d, *o = S + d + d * d;
-    for (int j = 0; j < d + d * d; j++) S[j] = 0.0;
+    const int ld = lf_pad8(pb->n), ns = hess ? d * d : d;
+    double *o = S + ns;
+    for (int j = 0; j < ns; j++) S[j] = 0.0;
     const int end = (sb + 1) * LF_GLM_SUPER < ld ? (sb + 1) * LF_GLM_SUPER : ld;
     for (int c0 = sb * LF_GLM_SUPER; c0 < end; c0 += LF_GLM_BLOCK) {
         int len = ld - c0 < LF_GLM_BLOCK ? ld - c0 : LF_GLM_BLOCK;
-        lf_dots(g + c0, NULL, Xt + c0, (size_t)ld, d, len, o);
-        for (int k = 0; k < d; k++) SG[k] += o[k];
+        if (!hess) {
+            lf_dots(v + c0, NULL, Xt + c0, (size_t)ld, d, len, o);
+            for (int k = 0; k < d; k++) S[k] += o[k];
+            continue;
+        }
         for (int j = 0; j < d; j++) {
-            lf_dots(h + c0, Xt + (size_t)j * ld + c0, Xt + c0, (size_t)ld, j + 1, len, o);
-            for (int k = 0; k <= j; k++) SA[j * d + k] += o[k];
+            lf_dots(v + c0, Xt + (size_t)j * ld + c0, Xt + c0, (size_t)ld, j + 1, len, o);
+            for (int k = 0; k <= j; k++) S[j * d + k] += o[k];
         }
     }
 }
 
-/* gradient G and negative Hessian A (full symmetric) of log post, from g, h and the
- * prior's pr = P (w - m) left by lf_glm_eval at the same w */
-LF_INLINE void lf_glm_derivs(const lf_glm_problem *pb, const double *Xt, const double *Z,
-                             const double *g, const double *h, const double *pr,
-                             double *sbuf, double *G, double *A, const int d,
-                             const int small)
+/* the sums of lf_glm_super over all superblocks (in parallel when pb->nt > 1), added in
+ * order into out */
+LF_INLINE void lf_glm_super_all(const lf_glm_problem *pb, const double *Xt, const double *v,
+                                int hess, double *sbuf, double *out, const int d)
 {
-    const int n = pb->n, ld = lf_pad8(n);
-    if (small || Z) lf_zderivs(Z, g, h, ld, G, A, d);   /* writes G and A's lower half */
-    else {
-        for (int j = 0; j < d; j++) G[j] = 0.0;
-        for (int j = 0; j < d * d; j++) A[j] = 0.0;
-        /* superblock partial sums (in parallel when pb->nt > 1), added in order */
-        const int nsb = (ld + LF_GLM_SUPER - 1) / LF_GLM_SUPER, ss = d + d * d + d;
-        if (pb->nt > 1) {
-            #pragma omp parallel for num_threads(pb->nt) schedule(dynamic, 1)
-            for (int sb = 0; sb < nsb; sb++)
-                lf_glm_derivs_super(pb, Xt, g, h, sb, sbuf + (size_t)sb * ss, d);
-        } else {
-            for (int sb = 0; sb < nsb; sb++)
-                lf_glm_derivs_super(pb, Xt, g, h, sb, sbuf + (size_t)sb * ss, d);
-        }
-        for (int sb = 0; sb < nsb; sb++) {
-            const double *S = sbuf + (size_t)sb * ss;
-            for (int k = 0; k < d; k++) G[k] += S[k];
-            for (int j = 0; j < d; j++)
-                for (int k = 0; k <= j; k++) A[j * d + k] += S[d + j * d + k];
-        }
+    const int ld = lf_pad8(pb->n), nsb = (ld + LF_GLM_SUPER - 1) / LF_GLM_SUPER;
+    const int ns = hess ? d * d : d, ss = ns + d;
+    if (pb->nt > 1) {
+        #pragma omp parallel for num_threads(pb->nt) schedule(dynamic, 1)
+        for (int sb = 0; sb < nsb; sb++)
+            lf_glm_super(pb, Xt, v, hess, sb, sbuf + (size_t)sb * ss, d);
+    } else {
+        for (int sb = 0; sb < nsb; sb++)
+            lf_glm_super(pb, Xt, v, hess, sb, sbuf + (size_t)sb * ss, d);
     }
-    for (int j = 0; j < d; j++) {
-        G[j] -= pr[j];
+    for (int j = 0; j < ns; j++) out[j] = 0.0;
+    for (int sb = 0; sb < nsb; sb++)
+        for (int j = 0; j < ns; j++) out[j] += sbuf[(size_t)sb * ss + j];
+}
+
+/* gradient G of log post from the g and pr = P (w - m) that lf_glm_eval left */
+LF_INLINE void lf_glm_grad(const lf_glm_problem *pb, const double *Xt, const double *Z,
+                           const double *g, const double *pr, double *sbuf, double *G,
+                           const int d, const int small)
+{
+    if (small || Z) lf_zgrad(Z, g, lf_pad8(pb->n), G, d);
+    else lf_glm_super_all(pb, Xt, g, 0, sbuf, G, d);
+    for (int j = 0; j < d; j++) G[j] -= pr[j];
+}
+
+/* negative Hessian A (full symmetric) of log post from the h that lf_glm_eval left */
+LF_INLINE void lf_glm_hess(const lf_glm_problem *pb, const double *Xt, const double *Z,
+                           const double *h, double *sbuf, double *A, const int d,
+                           const int small)
+{
+    if (small || Z) lf_zhess(Z, h, lf_pad8(pb->n), A, d);   /* A's lower half */
+    else lf_glm_super_all(pb, Xt, h, 1, sbuf, A, d);
+    for (int j = 0; j < d; j++)
         for (int k = 0; k <= j; k++) {
             double a = A[j * d + k] + 0.5 * (pb->P[j * d + k] + pb->P[k * d + j]);
             A[j * d + k] = a;
             A[k * d + j] = a;
         }
-    }
 }
 
 LF_INLINE int lf_all_finite(const double *a, int n)
@@ -642,9 +724,13 @@ LF_INLINE int lf_glm_fit_d(const lf_glm_problem *pb, lf_glm_out *out, double *sc
 {
     const int n = pb->n, ld = lf_pad8(n);
     double *Xt = scratch;
-    double *eta = Xt + (size_t)d * ld, *lv = eta + ld, *g = lv + ld, *h = g + ld;
+    /* eta and aux of the current point (index cur) and of the trial point (1 - cur) */
+    double *eta_[2] = {Xt + (size_t)d * ld, Xt + (size_t)(d + 1) * ld};
+    double *aux_[2] = {eta_[1] + ld, eta_[1] + 2 * ld};
+    double *lv = aux_[1] + ld, *g = lv + ld, *h = g + ld;
     double *A = h + ld, *Lf = A + d * d, *Wk = Lf + d * d;
-    double *G = Wk + d * d + d, *delta = G + d, *w = delta + d, *wt = w + d, *r = wt + d;
+    double *G = Wk + d * d + d, *Gt = G + d, *delta = Gt + d, *w = delta + d, *wt = w + d;
+    double *r = wt + d;
     double *pr = r + d, *bsum = pr + d;                    /* block sums, 2 per block */
     double *sbuf = bsum + 2 * (n / LF_GLM_BLOCK + 2);      /* superblock partials */
     double *Z = lf_use_pairs(n, d) ? sbuf + (size_t)(n / LF_GLM_SUPER + 2) * (d * d + 2 * d)
@@ -678,8 +764,13 @@ LF_INLINE int lf_glm_fit_d(const lf_glm_problem *pb, lf_glm_out *out, double *sc
     if (pb->family == LF_NEGBIN) q.param = log(lr);    /* the kernel wants log r */
 
     for (int j = 0; j < d; j++) w[j] = pb->m[j];
+    int cur = 0, known = 1;           /* known: L and Lnoise are those of the current w */
+    /* trial steps are tested on phi' first where the values cost a transcendental per
+     * observation (softplus, log Phi), on the values first where they are nearly free */
+    const int deriv_first = !LF_VALUES_FUSED(pb->family);
+    double qc = lf_glm_eval(&q, Xt, lr, w, eta_[0], aux_[0], lv, g, h, r, pr, d, small), qt;
     double Lnoise, Ltnoise = 0.0;
-    double L = lf_glm_eval(&q, Xt, lr, cconst, w, eta, lv, g, h, r, pr, &Lnoise, bsum, d, small);
+    double L = lf_glm_value(&q, lr, cconst, qc, eta_[0], aux_[0], lv, bsum, &Lnoise, small);
     nfev++;
     if (!isfinite(L)) {
         for (int j = 0; j < d; j++) out->mode[j] = w[j];
@@ -691,8 +782,9 @@ LF_INLINE int lf_glm_fit_d(const lf_glm_problem *pb, lf_glm_out *out, double *sc
         out->nfev = nfev;
         return LF_NONFINITE_X0;
     }
+    lf_glm_grad(&q, Xt, Z, g, pr, sbuf, G, d, small);
     for (;;) {
-        lf_glm_derivs(&q, Xt, Z, g, h, pr, sbuf, G, A, d, small);
+        lf_glm_hess(&q, Xt, Z, h, sbuf, A, d, small);
         if (!lf_all_finite(G, d)) { status = LF_NONFINITE_FIT; break; }
         if (!lf_all_finite(A, d * d)) { status = LF_HESSIAN_NONFINITE; break; }
         /* Newton direction; Levenberg-Marquardt shift if A fails the pivot test */
@@ -726,14 +818,33 @@ LF_INLINE int lf_glm_fit_d(const lf_glm_problem *pb, lf_glm_out *out, double *sc
         for (int j = 0; j < d; j++) dec += G[j] * delta[j];
         double step = 1.0, Lt = 0.0;
         int accepted = 0;
-        double slack;
         for (int ls = 0; ls < 60; ls++) {
             for (int j = 0; j < d; j++) wt[j] = w[j] + step * delta[j];
-            Lt = lf_glm_eval(&q, Xt, lr, cconst, wt, eta, lv, g, h, r, pr, &Ltnoise, bsum, d, small);
+            qt = lf_glm_eval(&q, Xt, lr, wt, eta_[1 - cur], aux_[1 - cur], lv, g, h, r, pr, d, small);
             nfev++;
-            /* Armijo, up to the rounding error of the two values */
-            slack = Lnoise + Ltnoise;
-            if (isfinite(Lt) && Lt >= L + 1e-4 * step * dec - slack) { accepted = 1; break; }
+            if (deriv_first) {
+                /* phi(t) = log post(w + t delta) is concave (every family here is log-
+                 * concave), so phi'(t) >= c1 phi'(0) implies Armijo's phi(t) >= phi(0)
+                 * + c1 t phi'(0) without the value phi(t); tau is a lower bound of the
+                 * value test's rounding slack */
+                lf_glm_grad(&q, Xt, Z, g, pr, sbuf, Gt, d, small);
+                double dphi = 0.0;
+                for (int j = 0; j < d; j++) dphi += Gt[j] * delta[j];
+                double tau = 4e-15 * (2.0 * fabs(cconst) + 0.5 * (fabs(qc) + fabs(qt)));
+                if (dphi - dphi == 0.0 && dphi >= 1e-4 * dec - tau) { accepted = 1; break; }
+            }
+            /* Armijo on the values, up to the rounding error of the two */
+            if (!known) {
+                L = lf_glm_value(&q, lr, cconst, qc, eta_[cur], aux_[cur], lv, bsum, &Lnoise,
+                                 small);
+                known = 1;
+            }
+            Lt = lf_glm_value(&q, lr, cconst, qt, eta_[1 - cur], aux_[1 - cur], lv, bsum,
+                              &Ltnoise, small);
+            if (isfinite(Lt) && Lt >= L + 1e-4 * step * dec - (Lnoise + Ltnoise)) {
+                accepted = 2;
+                break;
+            }
             step *= 0.5;
         }
         it++;
@@ -741,11 +852,18 @@ LF_INLINE int lf_glm_fit_d(const lf_glm_problem *pb, lf_glm_out *out, double *sc
             status = LF_NO_PROGRESS;
             break;
         }
-        for (int j = 0; j < d; j++) w[j] = wt[j];
-        L = Lt;
-        Lnoise = Ltnoise;
+        if (!deriv_first) lf_glm_grad(&q, Xt, Z, g, pr, sbuf, Gt, d, small);
+        for (int j = 0; j < d; j++) { w[j] = wt[j]; G[j] = Gt[j]; }
+        cur = 1 - cur;
+        qc = qt;
+        known = accepted == 2;
+        if (known) { L = Lt; Lnoise = Ltnoise; }
         full_prev = step == 1.0;
     }
+    if (!known)   /* the value at the point returned */
+        L = lf_glm_value(&q, lr, cconst, qc, eta_[cur], aux_[cur], lv, bsum, &Lnoise, small);
+    if (!isfinite(L) && status >= 0) status = LF_NONFINITE_FIT;
+    const double *eta = eta_[cur];
 
     for (int j = 0; j < d; j++) out->mode[j] = w[j];
     for (int j = 0; j < d * d; j++) out->hess[j] = -A[j];

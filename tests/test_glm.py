@@ -317,6 +317,26 @@ def test_heavy_tailed_counts_need_and_get_damping():
         assert res.log_evidence[b] == pytest.approx(ref[3], rel=1e-11)
 
 
+@pytest.mark.parametrize("family", ["logistic", "binomial", "negative_binomial"])
+def test_halved_steps_of_the_families_tested_on_derivatives(family):
+    # These families accept a trial step on phi'(t) >= c1 phi'(0) without its value.
+    # From a prior mean far from the mode under a weak prior the full Newton steps
+    # overshoot, so that test fails and the line search falls back to the values
+    # (computing the current point's value first when it was not needed before).
+    X, y, kw = make_data(family, n=60, d=3, seed=1, batch=(6,))
+    P, m = 1e-2 * np.eye(3), np.full(3, 3.0)
+    res = lf.glm_laplace(X, y, family=family, prior_precision=P, prior_mean=m, **kw)
+    assert np.all(res.status == 0)
+    assert np.all(res.nfev > res.niter + 1)          # some trial steps were halved
+    for b in range(6):
+        kb = {k: (v[b] if np.ndim(v) else v) for k, v in kw.items()}
+        w, cov, L, ev = reference_fit(X[b], y[b], family, P, m, **kb)
+        np.testing.assert_allclose(res.mode[b], w, rtol=1e-9, atol=1e-10)
+        np.testing.assert_allclose(res.cov[b], cov, rtol=1e-8)
+        assert res.logp[b] == pytest.approx(L, rel=1e-11, abs=1e-10)
+        assert res.log_evidence[b] == pytest.approx(ev, rel=1e-11, abs=1e-10)
+
+
 # ----------------------------------------------------------------- layout and bits
 
 def _fields(r):
