@@ -249,20 +249,21 @@ LF_INLINE void lf_zbuild(const double *restrict Xt, int ld, double *restrict Z, 
     }
 }
 
-/* o[c] = sum_i v_i Z_ic for the M columns c0 <= c < c0 + M (M <= LF_ZGROUP), a vector
- * accumulator per column */
-LF_INLINE void lf_zgroup(const double *restrict Z, const double *restrict v, int ld,
-                         int NC, int c0, const int M, double *restrict o)
+/* o[c] = sum_i v_i Z_ic for the M columns c0 <= c < c0 + M (M <= LF_ZGROUP), where v is
+ * va for the first S of them and vb for the rest; a vector accumulator per column */
+LF_INLINE void lf_zgroup(const double *restrict Z, const double *restrict va,
+                         const double *restrict vb, int ld, int NC, int c0, const int M,
+                         const int S, double *restrict o)
 {
     lf_v4 acc[LF_ZGROUP];
     #pragma GCC unroll 12
     for (int k = 0; k < LF_ZGROUP; k++) acc[k] = lf_v4_zero();
     for (int r = 0; r < ld / 4; r++) {
         const double *zr = Z + ((size_t)r * NC + c0) * 4;
-        lf_v4 vv = lf_v4_load(v + 4 * r);
+        lf_v4 a = lf_v4_load(va + 4 * r), b = lf_v4_load(vb + 4 * r);
         #pragma GCC unroll 12
         for (int k = 0; k < LF_ZGROUP; k++)
-            if (k < M) acc[k] = lf_v4_madd(acc[k], vv, lf_v4_load(zr + 4 * k));
+            if (k < M) acc[k] = lf_v4_madd(acc[k], k < S ? a : b, lf_v4_load(zr + 4 * k));
     }
     #pragma GCC unroll 12
     for (int k = 0; k < LF_ZGROUP; k++)
@@ -273,37 +274,41 @@ LF_INLINE void lf_zgroup(const double *restrict Z, const double *restrict v, int
         }
 }
 
-/* the columns cb <= c < ce times v, in groups of LF_ZGROUP (full groups compiled with
- * their size known) */
-LF_INLINE void lf_zcolumns(const double *Z, const double *v, int ld, int NC, int cb, int ce,
-                           double *o)
+/* The gradient sums G (the x columns times g) and the lower half of A (the pair columns
+ * times h), in one pass over Z: the pair columns in groups of LF_ZGROUP; the remaining
+ * pairs and the x columns side by side in one group when they fit in LF_ZMIXED (the
+ * accumulators and both multipliers stay in the sixteen AVX registers), else each in
+ * groups of their own.  The groups' sizes are compile-time constants in the solver's
+ * copies for d <= 8.  A column's sum does not depend on its group. */
+#define LF_ZMIXED 10
+LF_INLINE void lf_zdgroups(const double *Z, const double *v, int ld, int NC, int cb,
+                           int ce, double *o)
 {
+    #pragma GCC unroll 4
     for (int c0 = cb; c0 < ce; c0 += LF_ZGROUP) {
-        if (ce - c0 >= LF_ZGROUP) lf_zgroup(Z, v, ld, NC, c0, LF_ZGROUP, o);
-        else lf_zgroup(Z, v, ld, NC, c0, ce - c0, o);
+        if (ce - c0 >= LF_ZGROUP) lf_zgroup(Z, v, v, ld, NC, c0, LF_ZGROUP, LF_ZGROUP, o);
+        else lf_zgroup(Z, v, v, ld, NC, c0, ce - c0, LF_ZGROUP, o);
     }
 }
 
-/* the gradient sums G (the x columns times g) */
-LF_INLINE void lf_zgrad(const double *restrict Z, const double *restrict g, int ld,
-                        double *restrict G, const int D)
+LF_INLINE void lf_zderivs(const double *restrict Z, const double *restrict g,
+                          const double *restrict h, int ld, double *restrict G,
+                          double *restrict A, const int D)
 {
     const int NP = D * (D + 1) / 2, NC = NP + D;
+    const int nfull = NP / LF_ZGROUP * LF_ZGROUP, rem = NP - nfull;
     double o[LF_ZMAXNC];
-    lf_zcolumns(Z, g, ld, NC, NP, NC, o);
-    for (int j = 0; j < D; j++) G[j] = o[NP + j];
-}
-
-/* the lower half of A (the pair columns times h) */
-LF_INLINE void lf_zhess(const double *restrict Z, const double *restrict h, int ld,
-                        double *restrict A, const int D)
-{
-    const int NP = D * (D + 1) / 2, NC = NP + D;
-    double o[LF_ZMAXNC];
-    lf_zcolumns(Z, h, ld, NC, 0, NP, o);
+    if (rem + D <= LF_ZMIXED) {
+        lf_zdgroups(Z, h, ld, NC, 0, nfull, o);
+        lf_zgroup(Z, h, g, ld, NC, nfull, rem + D, rem, o);
+    } else {
+        lf_zdgroups(Z, h, ld, NC, 0, NP, o);
+        lf_zdgroups(Z, g, ld, NC, NP, NC, o);
+    }
     int q = 0;
     for (int j = 0; j < D; j++)
         for (int k = 0; k <= j; k++) A[j * D + k] = o[q++];
+    for (int j = 0; j < D; j++) G[j] = o[NP + j];
 }
 
 /* doubles of scratch needed for a problem of n observations and d parameters */
@@ -638,29 +643,27 @@ LF_INLINE void lf_glm_super_all(const lf_glm_problem *pb, const double *Xt, cons
         for (int j = 0; j < ns; j++) out[j] += sbuf[(size_t)sb * ss + j];
 }
 
-/* gradient G of log post from the g and pr = P (w - m) that lf_glm_eval left */
-LF_INLINE void lf_glm_grad(const lf_glm_problem *pb, const double *Xt, const double *Z,
-                           const double *g, const double *pr, double *sbuf, double *G,
-                           const int d, const int small)
+/* gradient G and negative Hessian A (full symmetric) of log post, from the g, h and
+ * pr = P (w - m) that lf_glm_eval left */
+LF_INLINE void lf_glm_derivs(const lf_glm_problem *pb, const double *Xt, const double *Z,
+                             const double *g, const double *h, const double *pr,
+                             double *sbuf, double *G, double *A, const int d,
+                             const int small)
 {
-    if (small || Z) lf_zgrad(Z, g, lf_pad8(pb->n), G, d);
-    else lf_glm_super_all(pb, Xt, g, 0, sbuf, G, d);
-    for (int j = 0; j < d; j++) G[j] -= pr[j];
-}
-
-/* negative Hessian A (full symmetric) of log post from the h that lf_glm_eval left */
-LF_INLINE void lf_glm_hess(const lf_glm_problem *pb, const double *Xt, const double *Z,
-                           const double *h, double *sbuf, double *A, const int d,
-                           const int small)
-{
-    if (small || Z) lf_zhess(Z, h, lf_pad8(pb->n), A, d);   /* A's lower half */
-    else lf_glm_super_all(pb, Xt, h, 1, sbuf, A, d);
-    for (int j = 0; j < d; j++)
+    if (small || Z) {
+        lf_zderivs(Z, g, h, lf_pad8(pb->n), G, A, d);       /* G and A's lower half */
+    } else {
+        lf_glm_super_all(pb, Xt, g, 0, sbuf, G, d);
+        lf_glm_super_all(pb, Xt, h, 1, sbuf, A, d);
+    }
+    for (int j = 0; j < d; j++) {
+        G[j] -= pr[j];
         for (int k = 0; k <= j; k++) {
             double a = A[j * d + k] + 0.5 * (pb->P[j * d + k] + pb->P[k * d + j]);
             A[j * d + k] = a;
             A[k * d + j] = a;
         }
+    }
 }
 
 LF_INLINE int lf_all_finite(const double *a, int n)
@@ -728,8 +731,9 @@ LF_INLINE int lf_glm_fit_d(const lf_glm_problem *pb, lf_glm_out *out, double *sc
     double *eta_[2] = {Xt + (size_t)d * ld, Xt + (size_t)(d + 1) * ld};
     double *aux_[2] = {eta_[1] + ld, eta_[1] + 2 * ld};
     double *lv = aux_[1] + ld, *g = lv + ld, *h = g + ld;
-    double *A = h + ld, *Lf = A + d * d, *Wk = Lf + d * d;
-    double *G = Wk + d * d + d, *Gt = G + d, *delta = Gt + d, *w = delta + d, *wt = w + d;
+    /* A: the current point's negative Hessian; At: the trial point's */
+    double *A = h + ld, *Lf = A + d * d, *Wk = Lf + d * d, *At = Wk + d * d + d;
+    double *G = At + d * d, *Gt = G + d, *delta = Gt + d, *w = delta + d, *wt = w + d;
     double *r = wt + d;
     double *pr = r + d, *bsum = pr + d;                    /* block sums, 2 per block */
     double *sbuf = bsum + 2 * (n / LF_GLM_BLOCK + 2);      /* superblock partials */
@@ -782,11 +786,9 @@ LF_INLINE int lf_glm_fit_d(const lf_glm_problem *pb, lf_glm_out *out, double *sc
         out->nfev = nfev;
         return LF_NONFINITE_X0;
     }
-    lf_glm_grad(&q, Xt, Z, g, pr, sbuf, G, d, small);
+    lf_glm_derivs(&q, Xt, Z, g, h, pr, sbuf, G, A, d, small);
     for (;;) {
-        lf_glm_hess(&q, Xt, Z, h, sbuf, A, d, small);
         if (!lf_all_finite(G, d)) { status = LF_NONFINITE_FIT; break; }
-        if (!lf_all_finite(A, d * d)) { status = LF_HESSIAN_NONFINITE; break; }
         /* Newton direction; Levenberg-Marquardt shift if A fails the pivot test */
         double dmax = 0.0;
         for (int j = 0; j < d; j++) dmax = A[j * d + j] > dmax ? A[j * d + j] : dmax;
@@ -797,7 +799,10 @@ LF_INLINE int lf_glm_fit_d(const lf_glm_problem *pb, lf_glm_out *out, double *sc
             step_shift = shift;
             shift = shift == 0.0 ? 1e-12 * (dmax > 0 ? dmax : 1.0) : 4.0 * shift;
         }
-        if (rc) { status = LF_SINGULAR; break; }
+        if (rc) {   /* a non-finite A fails every pivot test (NaN and inf propagate) */
+            status = lf_all_finite(A, d * d) ? LF_SINGULAR : LF_HESSIAN_NONFINITE;
+            break;
+        }
         for (int j = 0; j < d; j++) delta[j] = G[j];
         lf_ldl_solve(Lf, Wk, d, delta);
         /* converged: the step is below tol, or (after a full Newton step) it stopped
@@ -826,8 +831,9 @@ LF_INLINE int lf_glm_fit_d(const lf_glm_problem *pb, lf_glm_out *out, double *sc
                 /* phi(t) = log post(w + t delta) is concave (every family here is log-
                  * concave), so phi'(t) >= c1 phi'(0) implies Armijo's phi(t) >= phi(0)
                  * + c1 t phi'(0) without the value phi(t); tau is a lower bound of the
-                 * value test's rounding slack */
-                lf_glm_grad(&q, Xt, Z, g, pr, sbuf, Gt, d, small);
+                 * value test's rounding slack.  The trial's Hessian comes in the same
+                 * pass over Z: the next step needs it when this one is accepted. */
+                lf_glm_derivs(&q, Xt, Z, g, h, pr, sbuf, Gt, At, d, small);
                 double dphi = 0.0;
                 for (int j = 0; j < d; j++) dphi += Gt[j] * delta[j];
                 double tau = 4e-15 * (2.0 * fabs(cconst) + 0.5 * (fabs(qc) + fabs(qt)));
@@ -852,8 +858,11 @@ LF_INLINE int lf_glm_fit_d(const lf_glm_problem *pb, lf_glm_out *out, double *sc
             status = LF_NO_PROGRESS;
             break;
         }
-        if (!deriv_first) lf_glm_grad(&q, Xt, Z, g, pr, sbuf, Gt, d, small);
+        if (!deriv_first) lf_glm_derivs(&q, Xt, Z, g, h, pr, sbuf, Gt, At, d, small);
         for (int j = 0; j < d; j++) { w[j] = wt[j]; G[j] = Gt[j]; }
+        double *swap = A;
+        A = At;
+        At = swap;
         cur = 1 - cur;
         qc = qt;
         known = accepted == 2;
