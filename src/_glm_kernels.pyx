@@ -8,6 +8,7 @@ Design
    case of equal lengths, so one kernel serves stacked and grouped input.
 2. Priors are stored once per distinct prior, ``P (np_, d, d)`` and ``M (nm, d)``;
    ``pidx[b]``, ``midx[b]`` say which one problem b uses (broadcasting without copies).
+   Each distinct precision's normalising constant (its log det) is computed once.
 3. ``fit`` runs ``prange`` over problems (``schedule='dynamic'``), each thread owning
    one scratch buffer allocated inside the parallel block.  Each problem is computed by
    the same code on its own data with no reduction across problems, so results are
@@ -39,6 +40,7 @@ cdef extern from "lf_glm.h" nogil:
         double param
         const double *P
         const double *m
+        double prior_const
         double tol
         int maxiter
         int nt
@@ -49,6 +51,7 @@ cdef extern from "lf_glm.h" nogil:
         double log_det_cov, logp, cond
         int niter, nfev
     size_t lf_glm_scratch_size(size_t n, size_t d)
+    double lf_glm_prior_const(const double *P, int d, double *W)
     int lf_glm_fit_one(const lf_glm_problem *pb, lf_glm_out *out, double *scratch)
     int lf_glm_check(int family, int n, int d, const double *X, const double *y,
                      const double *off, const double *wt, const double *tr)
@@ -135,7 +138,8 @@ cdef int _fit_problem(Py_ssize_t b, Py_ssize_t nprob, int family, int d,
                       const int64_t *starts,
                       const double *Xb, const double *yb, const double *ob, const double *wb,
                       const double *tb, const double *param, const double *Pb,
-                      const int64_t *pidx, const double *Mb, const int64_t *midx,
+                      const double *pconst, const int64_t *pidx, const double *Mb,
+                      const int64_t *midx,
                       double tol, int maxiter, double *modeb, double *hessb, double *covb,
                       double *log_det_cov, double *logp, int *niter, int *nfev,
                       double *cond, double *scratch, int nt) noexcept nogil:
@@ -153,6 +157,7 @@ cdef int _fit_problem(Py_ssize_t b, Py_ssize_t nprob, int family, int d,
     pb.trials = tb + s0 if tb != NULL else NULL
     pb.param = param[b]
     pb.P = Pb + pidx[b] * d * d if Pb != NULL else NULL
+    pb.prior_const = pconst[pidx[b]]
     pb.m = Mb + midx[b] * d if Mb != NULL else NULL
     pb.tol = tol
     pb.maxiter = maxiter
@@ -203,6 +208,13 @@ def fit(int family, const double[:, ::1] X, const double[::1] y, const double[::
     cdef int64_t work, budget = _slice_budget   # ~rows x d^2 per slice: well under a second
     if B == 0:
         return
+    # each distinct prior's normalising constant (log det P), once
+    pconst_arr = np.empty(P.shape[0])
+    cdef double[::1] pconst = pconst_arr
+    cdef double[::1] pwork = np.empty(d * d + d + 1)
+    cdef Py_ssize_t k
+    for k in range(P.shape[0]):
+        pconst[k] = lf_glm_prior_const(&P[k, 0, 0] if d > 0 else NULL, d, &pwork[0])
     # the batch runs in slices, with a check for Ctrl-C (KeyboardInterrupt) in between;
     # problems are independent, so slicing does not change any result
     while b0 < B:
@@ -223,8 +235,8 @@ def fit(int family, const double[:, ::1] X, const double[::1] y, const double[::
                     status[b] = -99
                 else:
                     status[b] = _fit_problem(b, B, family, d, &starts[0], Xb, yb, ob, wb,
-                                             tb, &param[0], Pb, &pidx[0], Mb, &midx[0],
-                                             tol, maxiter, modeb, hessb, covb,
+                                             tb, &param[0], Pb, &pconst[0], &pidx[0], Mb,
+                                             &midx[0], tol, maxiter, modeb, hessb, covb,
                                              &log_det_cov[0], &logp[0], &niter[0],
                                              &nfev[0], &cond[0], scratch, inner)
             free(scratch)

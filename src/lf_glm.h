@@ -89,6 +89,7 @@ typedef struct {
     double param;           /* gaussian: sigma; negative binomial: dispersion */
     const double *P;        /* d x d prior precision */
     const double *m;        /* d prior mean */
+    double prior_const;     /* lf_glm_prior_const(P, d): once per distinct prior */
     double tol;
     int maxiter;
     int nt;                 /* threads inside this problem (1: serial); no effect on bits */
@@ -719,6 +720,16 @@ lf_glm_extreme(const lf_glm_problem *pb, const double *eta, int *witness)
     return extreme || (any && sep);
 }
 
+/* The prior's normalising constant -d/2 log 2 pi + 1/2 log det P (NaN when P fails the
+ * factorisation), for lf_glm_problem.prior_const: the caller computes it once per
+ * distinct prior.  W: d^2 + d doubles. */
+static double lf_glm_prior_const(const double *P, int d, double *W)
+{
+    double minpiv, lpc = NAN;
+    if (lf_ldl(P, d, 0.0, 0.0, W, W + d * d, &minpiv) == 0) lpc = 0.5 * lf_ldl_logdet(W, d);
+    return lpc - d * LF_HALF_LOG_2PI;
+}
+
 /* Fit one problem of d = pb->d parameters.  In the specialisations of lf_glm_fit_one,
  * d is a compile-time constant and small = 1: the problem uses the pair layout and one
  * thread, so only that path is compiled.  Returns the status. */
@@ -758,11 +769,8 @@ LF_INLINE int lf_glm_fit_d(const lf_glm_problem *pb, lf_glm_out *out, double *sc
     if (Z) lf_zbuild(Xt, ld, Z, d);             /* pair products and rows */
 
     /* normalising constants: data part and the prior's -d/2 log 2 pi + 1/2 log det P */
-    double minpiv = 0.0, lpc = nan_;
-    if (lf_ldl(pb->P, d, 0.0, 0.0, Lf, Wk, &minpiv) == 0)
-        lpc = 0.5 * lf_ldl_logdet(Lf, d);
-    lpc -= d * LF_HALF_LOG_2PI;
-    double cconst = lf_glm_constant(pb) + lpc;
+    double minpiv = 0.0;
+    double cconst = lf_glm_constant(pb) + pb->prior_const;
     double lr = pb->family == LF_NEGBIN ? 1.0 / pb->param : 0.0;
     lf_glm_problem q = *pb;
     if (pb->family == LF_NEGBIN) q.param = log(lr);    /* the kernel wants log r */
