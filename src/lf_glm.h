@@ -44,10 +44,11 @@
  * rejected.  Every family is log-concave, so phi(t) = log post(w + t step) is concave
  * and phi'(t) >= c1 phi'(0) implies Armijo's condition: the sigmoid families and probit
  * test that first, and compute a value (a softplus or log Phi per observation) only
- * when it fails, and once at the point returned.  Convergence is tested at each iterate before the iteration cap: the step
- * satisfies |step_j| <= tol (1 + |w_j|), or after a full Newton step it stopped
- * shrinking below 1e-6 (the rounding floor of the gradient: heavy counts).  The
- * reported Hessian is the unmodified one at the returned point.
+ * when it fails, and once at the point returned.  Convergence is tested at each
+ * iterate before the iteration cap: the step satisfies |step_j| <= tol (1 + |w_j|),
+ * or after a full Newton step it stopped shrinking below 1e-6 (the rounding floor of
+ * the gradient: heavy counts).  The reported Hessian is the unmodified one at the
+ * returned point.
  */
 #ifndef LF_GLM_H
 #define LF_GLM_H
@@ -577,9 +578,9 @@ LF_INLINE double lf_glm_eval(const lf_glm_problem *pb, const double *Xt, double 
 
 /* log post at the point whose eta and aux lf_glm_eval left (q: what it returned); lv is
  * scratch, except for the LF_VALUES_FUSED families, whose lv the latest lf_glm_eval
- * wrote: for them the point must be that one's.  *noise bounds the rounding error of the value (a few ulps of the sum of the
- * magnitudes of its terms).  Block sums are added in block order, whatever the thread
- * count. */
+ * wrote: for them the point must be that one's.  *noise bounds the rounding error of
+ * the value (a few ulps of the sum of the magnitudes of its terms).  Block sums are
+ * added in block order, whatever the thread count. */
 LF_INLINE double lf_glm_value(const lf_glm_problem *pb, double lr, double cconst, double q,
                               const double *eta, const double *aux, double *lv,
                               double *bsum, double *noise, const int small)
@@ -833,7 +834,8 @@ LF_INLINE int lf_glm_fit_d(const lf_glm_problem *pb, lf_glm_out *out, double *sc
         int accepted = 0;
         for (int ls = 0; ls < 60; ls++) {
             for (int j = 0; j < d; j++) wt[j] = w[j] + step * delta[j];
-            qt = lf_glm_eval(&q, Xt, lr, wt, eta_[1 - cur], aux_[1 - cur], lv, g, h, r, pr, d, small);
+            qt = lf_glm_eval(&q, Xt, lr, wt, eta_[1 - cur], aux_[1 - cur], lv, g, h, r, pr, d,
+                             small);
             nfev++;
             if (deriv_first) {
                 /* phi(t) = log post(w + t delta) is concave (every family here is log-
