@@ -16,17 +16,18 @@
  * log Gamma(y + r) - log Gamma(r) - log y!, the Gaussian's -1/2 log 2 pi sigma^2), so
  * the log joint is the exact one and the Laplace evidence a proper marginal likelihood.
  *
- * Layout and sums.  X is transposed once per problem into scratch (feature-major,
- * padded to a multiple of 8 rows), so every pass over the observations is unit-stride
- * and vectorises (the elementary functions are branch-free, lf_glm_math.h).
+ * Layout and sums.  X is rearranged once per problem in scratch (observations padded to
+ * a multiple of 8 rows), so every pass over the observations is unit-stride and
+ * vectorises (the elementary functions are branch-free, lf_glm_math.h).
  * - log-likelihood: per block of LF_GLM_BLOCK rows, eight interleaved partial sums in
  *   a fixed tree (lf_sum8); block sums added in block order.
- * - d <= 24: the products x_ij x_ik of each row are formed once per problem (Z, blocks
- *   of four rows); each gradient + Hessian is one pass Z^T [h | g] with a four-wide
- *   vector accumulator per column, its lanes added in a fixed tree at the end.
- * - d > 24 (or n > lf_pairs_maxn(d)): dot products of 8 interleaved partial sums over
- *   blocks, added in block order within superblocks of LF_GLM_SUPER rows, the
- *   superblock sums added in order.
+ * - d <= 24: the rows and the products x_ij x_ik of each row are formed once per
+ *   problem (Z, blocks of four rows); each gradient + Hessian is one pass Z^T [h | g]
+ *   with a four-wide vector accumulator per column, its lanes added in a fixed tree at
+ *   the end; eta is computed four rows at a time from Z's rows.
+ * - d > 24 (or n > lf_pairs_maxn(d)): X transposed (feature-major); dot products of 8
+ *   interleaved partial sums over blocks, added in block order within superblocks of
+ *   LF_GLM_SUPER rows, the superblock sums added in order.
  * - a serial problem with d <= 8 runs a copy of the solver compiled for its d (every
  *   d-sized loop unrolled); the operations and their order are those of the generic
  *   copy, so the bits are too.
@@ -158,12 +159,22 @@ typedef double lf_v4 __attribute__((vector_size(32)));
 LF_INLINE lf_v4 lf_v4_load(const double *p) { lf_v4 v; memcpy(&v, p, sizeof v); return v; }
 LF_INLINE void lf_v4_store(double *p, lf_v4 v) { memcpy(p, &v, sizeof v); }
 LF_INLINE lf_v4 lf_v4_zero(void) { lf_v4 v = {0.0, 0.0, 0.0, 0.0}; return v; }
+LF_INLINE lf_v4 lf_v4_set(double a, double b, double c, double d)
+{
+    lf_v4 v = {a, b, c, d};
+    return v;
+}
 #else   /* portable fallback: a struct of four doubles, the same element-wise arithmetic */
 typedef struct { double v[4]; } lf_v4;
 #define LF_V4_SCALAR 1
 LF_INLINE lf_v4 lf_v4_load(const double *p) { lf_v4 r; memcpy(r.v, p, sizeof r.v); return r; }
 LF_INLINE void lf_v4_store(double *p, lf_v4 a) { memcpy(p, a.v, sizeof a.v); }
 LF_INLINE lf_v4 lf_v4_zero(void) { lf_v4 r = {{0.0, 0.0, 0.0, 0.0}}; return r; }
+LF_INLINE lf_v4 lf_v4_set(double a, double b, double c, double d)
+{
+    lf_v4 r = {{a, b, c, d}};
+    return r;
+}
 #endif
 /* a + b * c, element-wise (never fused) */
 LF_INLINE lf_v4 lf_v4_madd(lf_v4 a, lf_v4 b, lf_v4 c)
@@ -193,6 +204,23 @@ LF_INLINE lf_v4 lf_v4_mul(lf_v4 a, lf_v4 b)
     return a * b;
 #endif
 }
+/* the sums (a0 + a2) + (a1 + a3) of four vectors a, b, c, e, as one vector */
+LF_INLINE lf_v4 lf_v4_hsum4(lf_v4 a, lf_v4 b, lf_v4 c, lf_v4 e)
+{
+#ifdef LF_V4_SCALAR
+    lf_v4 r, in[4] = {a, b, c, e};
+    for (int k = 0; k < 4; k++)
+        r.v[k] = (in[k].v[0] + in[k].v[2]) + (in[k].v[1] + in[k].v[3]);
+    return r;
+#else
+    typedef long long lf_i4 __attribute__((vector_size(32)));
+    const lf_i4 lo = {0, 1, 4, 5}, hi = {2, 3, 6, 7}, ev = {0, 2, 4, 6}, od = {1, 3, 5, 7};
+    /* p = (a0 + a2, a1 + a3, b0 + b2, b1 + b3), q the same of c and e */
+    lf_v4 p = __builtin_shuffle(a, b, lo) + __builtin_shuffle(a, b, hi);
+    lf_v4 q = __builtin_shuffle(c, e, lo) + __builtin_shuffle(c, e, hi);
+    return __builtin_shuffle(p, q, ev) + __builtin_shuffle(p, q, od);
+#endif
+}
 /* |a|, element-wise (the sign bit cleared) */
 LF_INLINE lf_v4 lf_v4_abs(lf_v4 a)
 {
@@ -218,7 +246,7 @@ LF_INLINE lf_v4 lf_v4_abs(lf_v4 a)
  * four lanes are added (l0 + l2) + (l1 + l3) at the end.  A fixed order, independent
  * of the SIMD width.  D is a compile-time constant in the solver's copies for d <= 8
  * (every loop unrolls); above, the same code runs with D known at run time. */
-#define LF_ZGROUP 12
+#define LF_ZGROUP 12                /* a multiple of four (lf_v4_hsum4) */
 #define LF_SPECIAL_MAXD 8          /* d with a copy of the solver of their own */
 #define LF_PAIRS_MAXD 24
 #define LF_ZMAXNC (LF_PAIRS_MAXD * (LF_PAIRS_MAXD + 1) / 2 + LF_PAIRS_MAXD)
@@ -232,14 +260,20 @@ LF_INLINE int lf_use_pairs(int n, int d)
     return d >= 1 && d <= LF_PAIRS_MAXD && n <= lf_pairs_maxn(d);
 }
 
-LF_INLINE void lf_zbuild(const double *restrict Xt, int ld, double *restrict Z, const int D)
+/* Z from the rows of X (n x D, row-major; the padding rows n <= i < ld are zero) */
+LF_INLINE void lf_zbuild(const double *restrict X, int n, int ld, double *restrict Z,
+                         const int D)
 {
+    static const double zero_row[LF_PAIRS_MAXD];
     const int NC = lf_zcols(D);
     for (int r = 0; r < ld / 4; r++) {
         double *restrict zr = Z + (size_t)r * NC * 4;
+        const double *p[4];
+        for (int l = 0; l < 4; l++)
+            p[l] = 4 * r + l < n ? X + (size_t)(4 * r + l) * D : zero_row;
         lf_v4 x[LF_PAIRS_MAXD];
         #pragma GCC unroll 8
-        for (int j = 0; j < D; j++) x[j] = lf_v4_load(Xt + (size_t)j * ld + 4 * r);
+        for (int j = 0; j < D; j++) x[j] = lf_v4_set(p[0][j], p[1][j], p[2][j], p[3][j]);
         int q = 0;
         #pragma GCC unroll 8
         for (int j = 0; j < D; j++) {
@@ -267,12 +301,16 @@ LF_INLINE void lf_zgroup(const double *restrict Z, const double *restrict va,
         for (int k = 0; k < LF_ZGROUP; k++)
             if (k < M) acc[k] = lf_v4_madd(acc[k], k < S ? a : b, lf_v4_load(zr + 4 * k));
     }
-    #pragma GCC unroll 12
-    for (int k = 0; k < LF_ZGROUP; k++)
+    /* each column's lanes added (l0 + l2) + (l1 + l3), four columns at a time (the
+     * accumulators past M are zero, and their sums are not kept) */
+    #pragma GCC unroll 3
+    for (int k = 0; k < LF_ZGROUP; k += 4)
         if (k < M) {
             double t[4];
-            lf_v4_store(t, acc[k]);
-            o[c0 + k] = (t[0] + t[2]) + (t[1] + t[3]);
+            lf_v4_store(t, lf_v4_hsum4(acc[k], acc[k + 1], acc[k + 2], acc[k + 3]));
+            #pragma GCC unroll 4
+            for (int u = 0; u < 4; u++)
+                if (k + u < M) o[c0 + k + u] = t[u];
         }
 }
 
@@ -308,9 +346,31 @@ LF_INLINE void lf_zderivs(const double *restrict Z, const double *restrict g,
         lf_zdgroups(Z, g, ld, NC, NP, NC, o);
     }
     int q = 0;
-    for (int j = 0; j < D; j++)
+    #pragma GCC unroll 8
+    for (int j = 0; j < D; j++) {
+        #pragma GCC unroll 8
         for (int k = 0; k <= j; k++) A[j * D + k] = o[q++];
+    }
+    #pragma GCC unroll 8
     for (int j = 0; j < D; j++) G[j] = o[NP + j];
+}
+
+/* lf_zderivs out of line, with D a compile-time constant for d <= LF_SPECIAL_MAXD.  The
+ * solver calls it from d = 5, where a group holds LF_ZGROUP accumulators: inlined, one
+ * of them was kept in memory (the solver's own live values take registers), a store and
+ * load on the loop's critical path, 5 % of W1's time.  Below d = 5 the groups are smaller
+ * and the call would cost more than it saves. */
+LF_CLONES __attribute__((noinline)) static void
+lf_zderivs_call(const double *Z, const double *g, const double *h, int ld, double *G,
+                double *A, int d)
+{
+    switch (d) {
+    case 5: lf_zderivs(Z, g, h, ld, G, A, 5); break;
+    case 6: lf_zderivs(Z, g, h, ld, G, A, 6); break;
+    case 7: lf_zderivs(Z, g, h, ld, G, A, 7); break;
+    case 8: lf_zderivs(Z, g, h, ld, G, A, 8); break;
+    default: lf_zderivs(Z, g, h, ld, G, A, d); break;
+    }
 }
 
 /* doubles of scratch needed for a problem of n observations and d parameters */
@@ -501,16 +561,41 @@ LF_INLINE lf_glm_problem lf_glm_rows(const lf_glm_problem *pb, int c0, int len)
     return sub;
 }
 
-/* one block of observations: eta = offset + X w and the family's aux, g and h */
-LF_INLINE void lf_glm_eval_block(const lf_glm_problem *pb, const double *Xt, double lr,
-                                  const double *w, double *eta, double *aux, double *lv,
-                                  double *g, double *h, int bk, const int d)
+/* one block of observations: eta = offset + X w and the family's aux, g and h; X is read
+ * from Z's x columns in the pair layout (Z not NULL), else from Xt */
+LF_INLINE void lf_glm_eval_block(const lf_glm_problem *pb, const double *Xt,
+                                  const double *Z, double lr, const double *w, double *eta,
+                                  double *aux, double *lv, double *g, double *h, int bk,
+                                  const int d)
 {
     const int n = pb->n, ld = lf_pad8(n), c0 = bk * LF_GLM_BLOCK;
     const int len = n - c0 < LF_GLM_BLOCK ? n - c0 : LF_GLM_BLOCK;
     double *restrict e = eta + c0;
     const double *restrict off = pb->off ? pb->off + c0 : NULL;
-    if (d <= LF_SPECIAL_MAXD) {
+    if (Z) {
+        /* four rows at a time (a block starts at a multiple of four rows); each lane is
+         * the row's sum off_i + x_i0 w_0 + x_i1 w_1 + ..., as below.  The last group
+         * may write up to three rows of padding (within ld, never read). */
+        const int NC = lf_zcols(d), NP = NC - d;
+        const double *zx = Z + ((size_t)c0 / 4 * NC + NP) * 4;
+        lf_v4 wv[LF_PAIRS_MAXD];
+        for (int j = 0; j < d; j++) wv[j] = lf_v4_set(w[j], w[j], w[j], w[j]);
+#define LF_ETA_GROUPS(START)                                                     \
+        for (int i = 0; i < len; i += 4, zx += 4 * NC) {                         \
+            lf_v4 t = (START);                                                   \
+            for (int j = 0; j < d; j++)                                          \
+                t = lf_v4_madd(t, lf_v4_load(zx + 4 * j), wv[j]);                \
+            lf_v4_store(e + i, t);                                               \
+        }
+        if (!off) { LF_ETA_GROUPS(lf_v4_zero()) }
+        else if (len % 4 == 0) { LF_ETA_GROUPS(lf_v4_load(off + i)) }
+        else {
+            LF_ETA_GROUPS(i + 4 <= len ? lf_v4_load(off + i) :
+                          lf_v4_set(off[i], i + 1 < len ? off[i + 1] : 0.0,
+                                    i + 2 < len ? off[i + 2] : 0.0, 0.0))
+        }
+#undef LF_ETA_GROUPS
+    } else if (d <= LF_SPECIAL_MAXD) {
         /* one pass, each row's sum in a register (d is a compile-time constant in the
          * solver's specialisations, and the loop over j unrolls) */
 #define LF_ETA_ROWS(START)                                                   \
@@ -551,19 +636,19 @@ LF_INLINE void lf_glm_value_block(const lf_glm_problem *pb, double lr, const dou
 /* The derivative terms at w: eta, aux, g and h into scratch, r = w - m and pr = P r;
  * returns q = r . pr.  The observations are taken in blocks of LF_GLM_BLOCK (in
  * parallel when pb->nt > 1). */
-LF_INLINE double lf_glm_eval(const lf_glm_problem *pb, const double *Xt, double lr,
-                             const double *w, double *eta, double *aux, double *lv,
-                             double *g, double *h, double *restrict r, double *restrict pr,
-                             const int d, const int small)
+LF_INLINE double lf_glm_eval(const lf_glm_problem *pb, const double *Xt, const double *Z,
+                             double lr, const double *w, double *eta, double *aux,
+                             double *lv, double *g, double *h, double *restrict r,
+                             double *restrict pr, const int d, const int small)
 {
     const int nb = (lf_pad8(pb->n) + LF_GLM_BLOCK - 1) / LF_GLM_BLOCK;
     if (!small && pb->nt > 1) {
         #pragma omp parallel for num_threads(pb->nt) schedule(static)
         for (int bk = 0; bk < nb; bk++)
-            lf_glm_eval_block(pb, Xt, lr, w, eta, aux, lv, g, h, bk, d);
+            lf_glm_eval_block(pb, Xt, Z, lr, w, eta, aux, lv, g, h, bk, d);
     } else {
         for (int bk = 0; bk < nb; bk++)
-            lf_glm_eval_block(pb, Xt, lr, w, eta, aux, lv, g, h, bk, d);
+            lf_glm_eval_block(pb, Xt, Z, lr, w, eta, aux, lv, g, h, bk, d);
     }
     double q = 0.0;
     for (int j = 0; j < d; j++) r[j] = w[j] - pb->m[j];
@@ -646,14 +731,16 @@ LF_INLINE void lf_glm_super_all(const lf_glm_problem *pb, const double *Xt, cons
 }
 
 /* gradient G and negative Hessian A (full symmetric) of log post, from the g, h and
- * pr = P (w - m) that lf_glm_eval left */
+ * pr = P (w - m) that lf_glm_eval left; Ps: the lower half of (P + P^T) / 2 */
 LF_INLINE void lf_glm_derivs(const lf_glm_problem *pb, const double *Xt, const double *Z,
                              const double *g, const double *h, const double *pr,
-                             double *sbuf, double *G, double *A, const int d,
-                             const int small)
+                             const double *restrict Ps, double *sbuf, double *G, double *A,
+                             const int d, const int small)
 {
     if (small || Z) {
-        lf_zderivs(Z, g, h, lf_pad8(pb->n), G, A, d);       /* G and A's lower half */
+        /* G and A's lower half */
+        if (d >= 5) lf_zderivs_call(Z, g, h, lf_pad8(pb->n), G, A, d);
+        else lf_zderivs(Z, g, h, lf_pad8(pb->n), G, A, d);
     } else {
         lf_glm_super_all(pb, Xt, g, 0, sbuf, G, d);
         lf_glm_super_all(pb, Xt, h, 1, sbuf, A, d);
@@ -661,7 +748,7 @@ LF_INLINE void lf_glm_derivs(const lf_glm_problem *pb, const double *Xt, const d
     for (int j = 0; j < d; j++) {
         G[j] -= pr[j];
         for (int k = 0; k <= j; k++) {
-            double a = A[j * d + k] + 0.5 * (pb->P[j * d + k] + pb->P[k * d + j]);
+            double a = A[j * d + k] + Ps[j * d + k];
             A[j * d + k] = a;
             A[k * d + j] = a;
         }
@@ -738,7 +825,7 @@ LF_INLINE int lf_glm_fit_d(const lf_glm_problem *pb, lf_glm_out *out, double *sc
                            const int d, const int small)
 {
     const int n = pb->n, ld = lf_pad8(n);
-    double *Xt = scratch;
+    double *Xt = scratch;           /* X transposed; not used in the pair layout (Z) */
     /* eta and aux of the current point (index cur) and of the trial point (1 - cur) */
     double *eta_[2] = {Xt + (size_t)d * ld, Xt + (size_t)(d + 1) * ld};
     double *aux_[2] = {eta_[1] + ld, eta_[1] + 2 * ld};
@@ -747,7 +834,8 @@ LF_INLINE int lf_glm_fit_d(const lf_glm_problem *pb, lf_glm_out *out, double *sc
     double *A = h + ld, *Lf = A + d * d, *Wk = Lf + d * d, *At = Wk + d * d + d;
     double *G = At + d * d, *Gt = G + d, *delta = Gt + d, *w = delta + d, *wt = w + d;
     double *r = wt + d;
-    double *pr = r + d, *bsum = pr + d;                    /* block sums, 2 per block */
+    double *pr = r + d, *Ps = pr + d;                      /* Ps: see lf_glm_derivs */
+    double *bsum = Ps + d * d;                             /* block sums, 2 per block */
     double *sbuf = bsum + 2 * (n / LF_GLM_BLOCK + 2);      /* superblock partials */
     double *Z = lf_use_pairs(n, d) ? sbuf + (size_t)(n / LF_GLM_SUPER + 2) * (d * d + 2 * d)
                                    : NULL;
@@ -756,18 +844,24 @@ LF_INLINE int lf_glm_fit_d(const lf_glm_problem *pb, lf_glm_out *out, double *sc
     double step_shift = 1.0;
     double rel_prev = HUGE_VAL;
 
-    if (!small && pb->nt > 1) {
-        #pragma omp parallel for num_threads(pb->nt) schedule(static)
-        for (int i = 0; i < n; i++)
-            for (int j = 0; j < d; j++) Xt[(size_t)j * ld + i] = pb->X[(size_t)i * d + j];
+    if (Z) {
+        lf_zbuild(pb->X, n, ld, Z, d);          /* pair products and rows */
     } else {
-        for (int i = 0; i < n; i++)
-            for (int j = 0; j < d; j++) Xt[(size_t)j * ld + i] = pb->X[(size_t)i * d + j];
+        if (pb->nt > 1) {
+            #pragma omp parallel for num_threads(pb->nt) schedule(static)
+            for (int i = 0; i < n; i++)
+                for (int j = 0; j < d; j++) Xt[(size_t)j * ld + i] = pb->X[(size_t)i * d + j];
+        } else {
+            for (int i = 0; i < n; i++)
+                for (int j = 0; j < d; j++) Xt[(size_t)j * ld + i] = pb->X[(size_t)i * d + j];
+        }
+        for (int j = 0; j < d; j++)
+            for (int i = n; i < ld; i++) Xt[(size_t)j * ld + i] = 0.0;
     }
-    for (int j = 0; j < d; j++)
-        for (int i = n; i < ld; i++) Xt[(size_t)j * ld + i] = 0.0;
     for (int i = n; i < ld; i++) lv[i] = g[i] = h[i] = 0.0;
-    if (Z) lf_zbuild(Xt, ld, Z, d);             /* pair products and rows */
+    for (int j = 0; j < d; j++)
+        for (int k = 0; k <= j; k++)
+            Ps[j * d + k] = 0.5 * (pb->P[j * d + k] + pb->P[k * d + j]);
 
     /* normalising constants: data part and the prior's -d/2 log 2 pi + 1/2 log det P */
     double minpiv = 0.0;
@@ -781,7 +875,7 @@ LF_INLINE int lf_glm_fit_d(const lf_glm_problem *pb, lf_glm_out *out, double *sc
     /* trial steps are tested on phi' first where the values cost a transcendental per
      * observation (softplus, log Phi), on the values first where they are nearly free */
     const int deriv_first = !LF_VALUES_FUSED(pb->family);
-    double qc = lf_glm_eval(&q, Xt, lr, w, eta_[0], aux_[0], lv, g, h, r, pr, d, small), qt;
+    double qc = lf_glm_eval(&q, Xt, Z, lr, w, eta_[0], aux_[0], lv, g, h, r, pr, d, small), qt;
     double Lnoise, Ltnoise = 0.0;
     double L = lf_glm_value(&q, lr, cconst, qc, eta_[0], aux_[0], lv, bsum, &Lnoise, small);
     nfev++;
@@ -795,7 +889,7 @@ LF_INLINE int lf_glm_fit_d(const lf_glm_problem *pb, lf_glm_out *out, double *sc
         out->nfev = nfev;
         return LF_NONFINITE_X0;
     }
-    lf_glm_derivs(&q, Xt, Z, g, h, pr, sbuf, G, A, d, small);
+    lf_glm_derivs(&q, Xt, Z, g, h, pr, Ps, sbuf, G, A, d, small);
     for (;;) {
         if (!lf_all_finite(G, d)) { status = LF_NONFINITE_FIT; break; }
         /* Newton direction; Levenberg-Marquardt shift if A fails the pivot test */
@@ -834,7 +928,7 @@ LF_INLINE int lf_glm_fit_d(const lf_glm_problem *pb, lf_glm_out *out, double *sc
         int accepted = 0;
         for (int ls = 0; ls < 60; ls++) {
             for (int j = 0; j < d; j++) wt[j] = w[j] + step * delta[j];
-            qt = lf_glm_eval(&q, Xt, lr, wt, eta_[1 - cur], aux_[1 - cur], lv, g, h, r, pr, d,
+            qt = lf_glm_eval(&q, Xt, Z, lr, wt, eta_[1 - cur], aux_[1 - cur], lv, g, h, r, pr, d,
                              small);
             nfev++;
             if (deriv_first) {
@@ -843,7 +937,7 @@ LF_INLINE int lf_glm_fit_d(const lf_glm_problem *pb, lf_glm_out *out, double *sc
                  * + c1 t phi'(0) without the value phi(t); tau is a lower bound of the
                  * value test's rounding slack.  The trial's Hessian comes in the same
                  * pass over Z: the next step needs it when this one is accepted. */
-                lf_glm_derivs(&q, Xt, Z, g, h, pr, sbuf, Gt, At, d, small);
+                lf_glm_derivs(&q, Xt, Z, g, h, pr, Ps, sbuf, Gt, At, d, small);
                 double dphi = 0.0;
                 for (int j = 0; j < d; j++) dphi += Gt[j] * delta[j];
                 double tau = 4e-15 * (2.0 * fabs(cconst) + 0.5 * (fabs(qc) + fabs(qt)));
@@ -868,7 +962,7 @@ LF_INLINE int lf_glm_fit_d(const lf_glm_problem *pb, lf_glm_out *out, double *sc
             status = LF_NO_PROGRESS;
             break;
         }
-        if (!deriv_first) lf_glm_derivs(&q, Xt, Z, g, h, pr, sbuf, Gt, At, d, small);
+        if (!deriv_first) lf_glm_derivs(&q, Xt, Z, g, h, pr, Ps, sbuf, Gt, At, d, small);
         for (int j = 0; j < d; j++) { w[j] = wt[j]; G[j] = Gt[j]; }
         double *swap = A;
         A = At;
