@@ -45,8 +45,9 @@
  * rejected.  Every family is log-concave, so phi(t) = log post(w + t step) is concave
  * and phi'(t) >= c1 phi'(0) implies Armijo's condition: the sigmoid families and probit
  * test that first, and compute a value (a softplus or log Phi per observation) only
- * when it fails, and once at the point returned.  Convergence is tested at each
- * iterate before the iteration cap: the step satisfies |step_j| <= tol (1 + |w_j|),
+ * when it fails, and once at the point returned; at the prior mean, only when a cheap
+ * bound (lf_glm_value_bounded) cannot show the value finite.  Convergence is tested at
+ * each iterate before the iteration cap: the step satisfies |step_j| <= tol (1 + |w_j|),
  * or after a full Newton step it stopped shrinking below 1e-6 (the rounding floor of
  * the gradient: heavy counts).  The reported Hessian is the unmodified one at the
  * returned point.
@@ -517,6 +518,42 @@ lf_glm_values(const lf_glm_problem *pb, double lr, const double *restrict eta,
     }
 }
 
+/* 1 when the weighted log-likelihood terms of a sigmoid family at eta are certainly
+ * finite and so is every partial sum of them: |y x - t sp(x)| <= (|y| + t)(|x| + 1)
+ * (sp(x) <= |x| + log 2), and the sum of these bounds, plus cq, is finite and at most
+ * 1e300.  0 when it is not, and for the other families.  Eight partial sums, so that the
+ * additions do not wait for each other; the order does not matter (a bound).  Lets the
+ * solver leave the value at the prior mean until it is needed (lf_glm_fit_d). */
+#define LF_SIGMOID_BOUND_TERM(TEXPR, XEXPR, WEXPR, K)                        \
+    {                                                                        \
+        double yi = y[i];                                                    \
+        double t = (TEXPR), x = (XEXPR), w = (WEXPR);                        \
+        s[K] += w * ((fabs(yi) + t) * (fabs(x) + 1.0));                      \
+    }
+#define LF_SIGMOID_BOUND(TEXPR, XEXPR, WEXPR)                                \
+    for (int i8 = 0; i8 < (n & ~7); i8 += 8)                                 \
+        for (int k = 0; k < 8; k++) {                                        \
+            int i = i8 + k;                                                  \
+            LF_SIGMOID_BOUND_TERM(TEXPR, XEXPR, WEXPR, k)                    \
+        }                                                                    \
+    for (int i = n & ~7; i < n; i++) LF_SIGMOID_BOUND_TERM(TEXPR, XEXPR, WEXPR, 0)
+LF_CLONES __attribute__((noinline)) static int
+lf_glm_value_bounded(const lf_glm_problem *pb, double lr, const double *restrict eta,
+                     double cq)
+{
+    const int n = pb->n;
+    const double *restrict y = pb->y, *restrict wt = pb->wt, *restrict tr = pb->trials;
+    double s[8] = {0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0};
+    switch (pb->family) {
+    case LF_LOGISTIC: LF_SIGMOID_WEIGHTED(LF_SIGMOID_BOUND, 1.0, eta[i]); break;
+    case LF_BINOMIAL: LF_SIGMOID_WEIGHTED(LF_SIGMOID_BOUND, tr[i], eta[i]); break;
+    case LF_NEGBIN: LF_SIGMOID_WEIGHTED(LF_SIGMOID_BOUND, yi + lr, eta[i] - pb->param); break;
+    default: return 0;
+    }
+    double b = LF_RED8(s) + fabs(cq);
+    return b <= 1e300;   /* false for NaN */
+}
+
 /* the data-only part of the log-likelihood (once per problem: out of line) */
 __attribute__((noinline)) static double lf_glm_constant(const lf_glm_problem *pb)
 {
@@ -871,15 +908,20 @@ LF_INLINE int lf_glm_fit_d(const lf_glm_problem *pb, lf_glm_out *out, double *sc
     if (pb->family == LF_NEGBIN) q.param = log(lr);    /* the kernel wants log r */
 
     for (int j = 0; j < d; j++) w[j] = pb->m[j];
-    int cur = 0, known = 1;           /* known: L and Lnoise are those of the current w */
+    int cur = 0, known;               /* known: L and Lnoise are those of the current w */
     /* trial steps are tested on phi' first where the values cost a transcendental per
      * observation (softplus, log Phi), on the values first where they are nearly free */
     const int deriv_first = !LF_VALUES_FUSED(pb->family);
     double qc = lf_glm_eval(&q, Xt, Z, lr, w, eta_[0], aux_[0], lv, g, h, r, pr, d, small), qt;
-    double Lnoise, Ltnoise = 0.0;
-    double L = lf_glm_value(&q, lr, cconst, qc, eta_[0], aux_[0], lv, bsum, &Lnoise, small);
+    double L = 0.0, Lnoise = 0.0, Ltnoise = 0.0;
     nfev++;
-    if (!isfinite(L)) {
+    /* The value at the prior mean: the sigmoid families leave it until a line search or
+     * the end needs it, when a bound shows it is finite; otherwise it is computed now,
+     * and if it is not finite the fit stops here (status -3). */
+    known = !lf_glm_value_bounded(&q, lr, eta_[0], fabs(cconst) + 0.5 * fabs(qc));
+    if (known)
+        L = lf_glm_value(&q, lr, cconst, qc, eta_[0], aux_[0], lv, bsum, &Lnoise, small);
+    if (known && !isfinite(L)) {
         for (int j = 0; j < d; j++) out->mode[j] = w[j];
         for (int j = 0; j < d * d; j++) out->hess[j] = out->cov[j] = nan_;
         out->log_det_cov = nan_;

@@ -75,6 +75,37 @@ def test_status_nonfinite_at_start():
     assert np.all(np.isnan(res.cov)) and np.isnan(res.log_det_cov)
 
 
+_SIGMOID_KW = {"logistic": {}, "binomial": {"trials": np.ones(2)},
+               "negative_binomial": {"dispersion": 1.0}}
+
+
+@pytest.mark.parametrize("family", sorted(_SIGMOID_KW))
+def test_status_nonfinite_at_start_sigmoid_families(family):
+    # The sigmoid families compute the value at the prior mean only when a bound does
+    # not show it finite.  Here each term y eta - t sp(eta) is about -1e308 (eta = -1e308,
+    # y = 1, t = 1; negative binomial: r = 1), finite, but their sum overflows to -inf.
+    X = np.zeros((2, 1))
+    with pytest.warns(lf.LaplaceWarning, match="NONFINITE_X0"):
+        res = lf.glm_laplace(X, np.ones(2), family=family, offset=np.full(2, -1e308),
+                             **_SIGMOID_KW[family])
+    assert res.status == Status.NONFINITE_X0
+    assert np.all(np.isnan(res.cov)) and np.isnan(res.log_det_cov)
+
+
+@pytest.mark.parametrize("family", sorted(_SIGMOID_KW))
+def test_huge_but_finite_value_at_start_is_not_a_failure(family):
+    # eta = +-1e300: the bound of the value fails, so the value is computed, and it is
+    # finite: logistic and binomial terms are 0 (y = 1 at +1e300, y = 0 at -1e300); the
+    # negative binomial's are -1e300 and 0.  X = 0: the posterior is the prior, N(0, 1).
+    X = np.zeros((2, 1))
+    with pytest.warns(lf.LaplaceWarning, match="EXTREME_PREDICTOR"):
+        res = lf.glm_laplace(X, np.array([1.0, 0.0]), family=family,
+                             offset=np.array([1e300, -1e300]), **_SIGMOID_KW[family])
+    assert res.status == Status.EXTREME_PREDICTOR
+    assert np.array_equal(res.mode, [0.0]) and np.array_equal(res.cov, [[1.0]])
+    loglik = -1e300 if family == "negative_binomial" else 0.0
+    assert res.log_evidence == pytest.approx(loglik, abs=1e-12)
+
 def test_status_nonfinite_gradient_and_hessian():
     X = np.array([[1.5e308], [1.5e308], [1.5e308]])
     with pytest.warns(lf.LaplaceWarning, match="NONFINITE_FIT"):
