@@ -214,12 +214,17 @@ LF_INLINE lf_v4 lf_v4_hsum4(lf_v4 a, lf_v4 b, lf_v4 c, lf_v4 e)
         r.v[k] = (in[k].v[0] + in[k].v[2]) + (in[k].v[1] + in[k].v[3]);
     return r;
 #else
+#if defined(__clang__)   /* GCC has __builtin_shufflevector only from version 12 */
+#define LF_SHUF(u, v, i, j, k, l) __builtin_shufflevector(u, v, i, j, k, l)
+#else
     typedef long long lf_i4 __attribute__((vector_size(32)));
-    const lf_i4 lo = {0, 1, 4, 5}, hi = {2, 3, 6, 7}, ev = {0, 2, 4, 6}, od = {1, 3, 5, 7};
+#define LF_SHUF(u, v, i, j, k, l) __builtin_shuffle(u, v, (lf_i4){i, j, k, l})
+#endif
     /* p = (a0 + a2, a1 + a3, b0 + b2, b1 + b3), q the same of c and e */
-    lf_v4 p = __builtin_shuffle(a, b, lo) + __builtin_shuffle(a, b, hi);
-    lf_v4 q = __builtin_shuffle(c, e, lo) + __builtin_shuffle(c, e, hi);
-    return __builtin_shuffle(p, q, ev) + __builtin_shuffle(p, q, od);
+    lf_v4 p = LF_SHUF(a, b, 0, 1, 4, 5) + LF_SHUF(a, b, 2, 3, 6, 7);
+    lf_v4 q = LF_SHUF(c, e, 0, 1, 4, 5) + LF_SHUF(c, e, 2, 3, 6, 7);
+    return LF_SHUF(p, q, 0, 2, 4, 6) + LF_SHUF(p, q, 1, 3, 5, 7);
+#undef LF_SHUF
 #endif
 }
 /* |a|, element-wise (the sign bit cleared) */
