@@ -306,7 +306,7 @@ def _prior(prior_precision, prior_mean, d, batch_shape, labels, single):
         if bad.any():
             raise ValueError("prior_precision must be symmetric"
                              + _where(first_problem(bad), batch_shape, labels))
-        Pu = 0.5 * (Pu + np.swapaxes(Pu, 1, 2))
+        Pu = 0.5 * (Pu + np.swapaxes(Pu, 1, 2))    # exactly symmetric: the kernel relies on it
         if kind == "matrix":
             bad = ~(np.linalg.eigvalsh(Pu)[:, 0] > 0)
         else:

@@ -8,7 +8,8 @@ Design
    case of equal lengths, so one kernel serves stacked and grouped input.
 2. Priors are stored once per distinct prior, ``P (np_, d, d)`` and ``M (nm, d)``;
    ``pidx[b]``, ``midx[b]`` say which one problem b uses (broadcasting without copies).
-   Each distinct precision's normalising constant (its log det) is computed once.
+   Each P must be exactly symmetric (the Python layer symmetrises it).  Each distinct
+   precision's normalising constant (its log det) is computed once.
 3. ``fit`` runs ``prange`` over problems (``schedule='dynamic'``), each thread owning
    one scratch buffer allocated inside the parallel block.  Each problem is computed by
    the same code on its own data with no reduction across problems, so results are

@@ -90,7 +90,7 @@ typedef struct {
     const double *wt;       /* NULL: unit weights */
     const double *trials;   /* binomial only */
     double param;           /* gaussian: sigma; negative binomial: dispersion */
-    const double *P;        /* d x d prior precision */
+    const double *P;        /* d x d prior precision, exactly symmetric (the caller's job) */
     const double *m;        /* d prior mean */
     double prior_const;     /* lf_glm_prior_const(P, d): once per distinct prior */
     double tol;
@@ -773,10 +773,10 @@ LF_INLINE void lf_glm_super_all(const lf_glm_problem *pb, const double *Xt, cons
 }
 
 /* gradient G and negative Hessian A (full symmetric) of log post, from the g, h and
- * pr = P (w - m) that lf_glm_eval left; Ps: the lower half of (P + P^T) / 2 */
+ * pr = P (w - m) that lf_glm_eval left, and the prior precision P (symmetric) */
 LF_INLINE void lf_glm_derivs(const lf_glm_problem *pb, const double *Xt, const double *Z,
                              const double *g, const double *h, const double *pr,
-                             const double *restrict Ps, double *sbuf, double *G, double *A,
+                             const double *restrict P, double *sbuf, double *G, double *A,
                              const int d, const int small)
 {
     if (small || Z) {
@@ -790,7 +790,7 @@ LF_INLINE void lf_glm_derivs(const lf_glm_problem *pb, const double *Xt, const d
     for (int j = 0; j < d; j++) {
         G[j] -= pr[j];
         for (int k = 0; k <= j; k++) {
-            double a = A[j * d + k] + Ps[j * d + k];
+            double a = A[j * d + k] + P[j * d + k];
             A[j * d + k] = a;
             A[k * d + j] = a;
         }
@@ -876,8 +876,7 @@ LF_INLINE int lf_glm_fit_d(const lf_glm_problem *pb, lf_glm_out *out, double *sc
     double *A = h + ld, *Lf = A + d * d, *Wk = Lf + d * d, *At = Wk + d * d + d;
     double *G = At + d * d, *Gt = G + d, *delta = Gt + d, *w = delta + d, *wt = w + d;
     double *r = wt + d;
-    double *pr = r + d, *Ps = pr + d;                      /* Ps: see lf_glm_derivs */
-    double *bsum = Ps + d * d;                             /* block sums, 2 per block */
+    double *pr = r + d, *bsum = pr + d;                    /* block sums, 2 per block */
     double *sbuf = bsum + 2 * (n / LF_GLM_BLOCK + 2);      /* superblock partials */
     double *Z = lf_use_pairs(n, d) ? sbuf + (size_t)(n / LF_GLM_SUPER + 2) * (d * d + 2 * d)
                                    : NULL;
@@ -901,9 +900,6 @@ LF_INLINE int lf_glm_fit_d(const lf_glm_problem *pb, lf_glm_out *out, double *sc
             for (int i = n; i < ld; i++) Xt[(size_t)j * ld + i] = 0.0;
     }
     for (int i = n; i < ld; i++) lv[i] = g[i] = h[i] = 0.0;
-    for (int j = 0; j < d; j++)
-        for (int k = 0; k <= j; k++)
-            Ps[j * d + k] = 0.5 * (pb->P[j * d + k] + pb->P[k * d + j]);
 
     /* normalising constants: data part and the prior's -d/2 log 2 pi + 1/2 log det P */
     double minpiv = 0.0;
@@ -936,7 +932,7 @@ LF_INLINE int lf_glm_fit_d(const lf_glm_problem *pb, lf_glm_out *out, double *sc
         out->nfev = nfev;
         return LF_NONFINITE_X0;
     }
-    lf_glm_derivs(&q, Xt, Z, g, h, pr, Ps, sbuf, G, A, d, small);
+    lf_glm_derivs(&q, Xt, Z, g, h, pr, pb->P, sbuf, G, A, d, small);
     for (;;) {
         if (!lf_all_finite(G, d)) { status = LF_NONFINITE_FIT; break; }
         /* Newton direction; Levenberg-Marquardt shift if A fails the pivot test */
@@ -984,7 +980,7 @@ LF_INLINE int lf_glm_fit_d(const lf_glm_problem *pb, lf_glm_out *out, double *sc
                  * + c1 t phi'(0) without the value phi(t); tau is a lower bound of the
                  * value test's rounding slack.  The trial's Hessian comes in the same
                  * pass over Z: the next step needs it when this one is accepted. */
-                lf_glm_derivs(&q, Xt, Z, g, h, pr, Ps, sbuf, Gt, At, d, small);
+                lf_glm_derivs(&q, Xt, Z, g, h, pr, pb->P, sbuf, Gt, At, d, small);
                 double dphi = 0.0;
                 for (int j = 0; j < d; j++) dphi += Gt[j] * delta[j];
                 double tau = 4e-15 * (2.0 * fabs(cconst) + 0.5 * (fabs(qc) + fabs(qt)));
@@ -1009,7 +1005,7 @@ LF_INLINE int lf_glm_fit_d(const lf_glm_problem *pb, lf_glm_out *out, double *sc
             status = LF_NO_PROGRESS;
             break;
         }
-        if (!deriv_first) lf_glm_derivs(&q, Xt, Z, g, h, pr, Ps, sbuf, Gt, At, d, small);
+        if (!deriv_first) lf_glm_derivs(&q, Xt, Z, g, h, pr, pb->P, sbuf, Gt, At, d, small);
         for (int j = 0; j < d; j++) { w[j] = wt[j]; G[j] = Gt[j]; }
         double *swap = A;
         A = At;
