@@ -59,6 +59,7 @@ cdef extern from "lf_glm.h" nogil:
     void lf_prefetch(const void *p, size_t nbytes, size_t cap)
     double lf_exp(double x)
     double lf_exp_neg(double x)
+    double lf_exp_normal(double x)
     double lf_log1p_unit(double x)
     double lf_softplus(double x)
     double lf_log_ndtr(double z, double *lam, double *tail)
@@ -248,7 +249,7 @@ def fit(int family, const double[:, ::1] X, const double[::1] y, const double[::
 # --- the elementary functions, exposed for the accuracy tests -------------------------
 
 ELEMENTARY = ("exp", "log1p_unit", "softplus", "log_ndtr", "mills", "mills_tail", "lgamma",
-              "logfact", "exp_neg")
+              "logfact", "exp_neg", "exp_normal")
 
 
 def elementary(str name, x):
@@ -281,6 +282,8 @@ def elementary(str name, x):
             ov[i] = lf_lgamma(xv[i])
         elif which == 7:
             ov[i] = lf_logfact(xv[i])
-        else:
+        elif which == 8:
             ov[i] = lf_exp_neg(xv[i])
+        else:
+            ov[i] = lf_exp_normal(xv[i])
     return out

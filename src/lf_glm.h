@@ -444,16 +444,21 @@ LF_INLINE double lf_sum8(const double *restrict a, int n, double *abs_sum)
         double l = yi * x - t * lf_softplus_e(x, aux[i]);                    \
         lv[i] = w != 0.0 ? w * l : 0.0;                                      \
     }
-#define LF_POISSON_BODY(WEXPR)                                               \
+#define LF_POISSON_TERMS(EXPF, WEXPR, CHECK)                                 \
     for (int i = 0; i < n; i++) {                                            \
         double x = eta[i], yi = y[i];                                        \
-        double mu = lf_exp(x);                                               \
+        double mu = EXPF(x);                                                 \
+        CHECK;                                                               \
         double w = (WEXPR);                                                  \
         double l = (yi != 0.0 ? yi * x : 0.0) - mu;                          \
         lv[i] = w != 0.0 ? w * l : 0.0;                                      \
         g[i] = w != 0.0 ? w * (yi - mu) : 0.0;                               \
         h[i] = w != 0.0 ? w * mu : 0.0;                                      \
     }
+#define LF_POISSON_NORMAL(WEXPR)                                             \
+    LF_POISSON_TERMS(lf_exp_normal, WEXPR,                                   \
+                     outside |= x >= LF_EXP_NORMAL_LO && x <= LF_EXP_NORMAL_HI ? 0 : 1)
+#define LF_POISSON_GENERAL(WEXPR) LF_POISSON_TERMS(lf_exp, WEXPR, (void)0)
 #define LF_GAUSSIAN_BODY(WEXPR)                                              \
     for (int i = 0; i < n; i++) {                                            \
         double r = y[i] - eta[i];                                            \
@@ -481,7 +486,14 @@ lf_glm_family(const lf_glm_problem *pb, double lr, const double *restrict eta,
     case LF_LOGISTIC: LF_SIGMOID_WEIGHTED(LF_SIGMOID_DERIV, 1.0, eta[i]); break;
     case LF_BINOMIAL: LF_SIGMOID_WEIGHTED(LF_SIGMOID_DERIV, tr[i], eta[i]); break;
     case LF_NEGBIN: LF_SIGMOID_WEIGHTED(LF_SIGMOID_DERIV, yi + lr, eta[i] - pb->param); break;
-    case LF_POISSON: LF_WEIGHTED(LF_POISSON_BODY); break;
+    case LF_POISSON: {
+        /* lf_exp_normal first: lf_exp's bits where every e^eta is a normal number; the
+         * terms are computed again with lf_exp when one is not (or eta is not finite) */
+        long long outside = 0;
+        LF_WEIGHTED(LF_POISSON_NORMAL);
+        if (outside) LF_WEIGHTED(LF_POISSON_GENERAL);
+        break;
+    }
     case LF_GAUSSIAN: {
         double is2 = 1.0 / (pb->param * pb->param);
         LF_WEIGHTED(LF_GAUSSIAN_BODY);

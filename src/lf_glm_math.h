@@ -13,7 +13,8 @@
  *   for a short dependency chain), and 2^k applied as two
  *   factors built from exponent bits so that subnormal results are right.
  *   Overflow gives +inf, underflow 0, NaN propagates.  ~1-2 ulp.  lf_exp_neg is the
- *   cheaper form for x <= 0 that the sigmoid families use.
+ *   cheaper form for x <= 0 that the sigmoid families use; lf_exp_normal the cheaper
+ *   form, with lf_exp's bits, where e^x is a normal number (the Poisson terms).
  *   (Cody & Waite, Software Manual for the Elementary Functions, 1980, ch. 6;
  *   Muller, Elementary Functions, 3rd ed., ch. 11.)
  * - lf_log1p_unit(e), 0 <= e <= 1: log1p(e) = 2 atanh(s), s = e / (2 + e),
@@ -88,6 +89,18 @@ LF_INLINE double lf_exp(double x)
     res = x > hi ? HUGE_VAL : res;
     res = x < lo ? 0.0 : res;
     return res;
+}
+
+/* exp(x) for LF_EXP_NORMAL_LO <= x <= LF_EXP_NORMAL_HI, where e^x is a normal number:
+ * there lf_exp's two scale factors multiply exactly, so one factor 2^k gives its bits at
+ * less cost (no clamps, no k/2, no selects).  Outside the range the result means
+ * nothing: callers test the range and then use lf_exp (lf_glm_family). */
+#define LF_EXP_NORMAL_LO (-708.0)
+#define LF_EXP_NORMAL_HI 709.0
+LF_INLINE double lf_exp_normal(double x)
+{
+    double kd, p = lf_exp_reduced(x, &kd);
+    return p * lf_pow2(kd);
 }
 
 /* exp(x) for x <= 0, as the sigmoid families need it: no overflow test and one scale

@@ -155,6 +155,16 @@ def test_exp_of_non_positive_arguments_matches_numpy():
     assert np.isnan(K.elementary("exp_neg", [np.nan])[0])
 
 
+def test_exp_in_the_normal_range_has_the_bits_of_the_general_one():
+    # the Poisson terms' exp where e^x is a normal number, -708 <= x <= 709
+    rng = np.random.default_rng(13)
+    x = np.concatenate([rng.uniform(-708, 709, 200_000), rng.uniform(-1e-8, 1e-8, 1000),
+                        [-708.0, 709.0, 0.0, -0.0]])
+    got = K.elementary("exp_normal", x)
+    assert np.max(np.abs(got / np.exp(x) - 1)) < 1e-15
+    np.testing.assert_array_equal(got, K.elementary("exp", x))
+
+
 def test_log1p_and_softplus_match_numpy():
     rng = np.random.default_rng(2)
     u = np.concatenate([rng.uniform(0, 1, 100_000), 10 ** rng.uniform(-300, 0, 100_000),
@@ -320,6 +330,37 @@ def test_heavy_tailed_counts_need_and_get_damping():
         ref = reference_fit(X[b], y[b], "poisson")
         np.testing.assert_allclose(res.mode[b], ref[0], rtol=1e-9, atol=1e-10)
         assert res.log_evidence[b] == pytest.approx(ref[3], rel=1e-11)
+
+
+def test_poisson_terms_outside_the_normal_range_of_exp():
+    # Offsets of -720 give e^eta below 2^-1022 (subnormal) on those rows at every point
+    # (so the fit is flagged EXTREME_PREDICTOR), and counts near 4e5 make the first full
+    # Newton step overshoot to eta ~ 1e5: the Poisson terms' exp falls back to the
+    # general one for both, and the fit must still agree with the reference.  The
+    # problem inside a batch with a normal-range one gives the same bits as alone.
+    rng = np.random.default_rng(14)
+    n = 40
+    X = np.column_stack([np.ones(n), rng.standard_normal(n)])
+    off = np.where(np.arange(n) % 4 == 0, -720.0, 0.0)
+    y = np.where(off < 0, 0.0, rng.poisson(np.exp(13 + 0.1 * X[:, 1]))).astype(float)
+    halved = []
+    with np.errstate(over="ignore", invalid="ignore"):   # overshooting trials (inf - inf)
+        ref = reference_fit(X, y, "poisson", offset=off, halvings=halved)
+    assert halved[0] > 0                     # the line search did reject steps
+    with pytest.warns(lf.LaplaceWarning, match="EXTREME_PREDICTOR"):
+        res = lf.glm_laplace(X, y, family="poisson", offset=off)
+    assert res.status == lf.Status.EXTREME_PREDICTOR and res.converged
+    np.testing.assert_allclose(res.mode, ref[0], rtol=1e-9, atol=1e-10)
+    np.testing.assert_allclose(res.cov, ref[1], rtol=1e-7)
+    # terms y eta and log y! of ~1e8 in all cancel to a few hundred: rounding ~1e-8
+    assert res.log_evidence == pytest.approx(ref[3], rel=0, abs=1e-7)
+    Xb = np.stack([X, X])
+    yb = np.stack([y, rng.poisson(np.exp(0.5 + 0.1 * X[:, 1])).astype(float)])
+    ob = np.stack([off, np.zeros(n)])
+    with pytest.warns(lf.LaplaceWarning, match="EXTREME_PREDICTOR"):
+        both = lf.glm_laplace(Xb, yb, family="poisson", offset=ob)
+    assert both.status[1] == 0
+    _same(both[0], res)
 
 
 @pytest.mark.parametrize("family", ["logistic", "binomial", "negative_binomial"])
