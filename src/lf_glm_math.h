@@ -91,10 +91,10 @@ LF_INLINE double lf_exp(double x)
     return res;
 }
 
-/* exp(x) for LF_EXP_NORMAL_LO <= x <= LF_EXP_NORMAL_HI, where e^x is a normal number:
- * there lf_exp's two scale factors multiply exactly, so one factor 2^k gives its bits at
- * less cost (no clamps, no k/2, no selects).  Outside the range the result means
- * nothing: callers test the range and then use lf_exp (lf_glm_family). */
+/* exp(x) with one scale factor 2^k: lf_exp's bits wherever -1022 <= k <= 1023 (there
+ * its two factors multiply exactly), which holds for -708.39 <= x <= 709.43, at less
+ * cost (no clamps, no k/2, no selects).  Outside, the result means nothing: callers
+ * test the range first (lf_exp_neg) or after (lf_glm_family: [LO, HI], with a margin). */
 #define LF_EXP_NORMAL_LO (-708.0)
 #define LF_EXP_NORMAL_HI 709.0
 LF_INLINE double lf_exp_normal(double x)
@@ -109,8 +109,8 @@ LF_INLINE double lf_exp_normal(double x)
 #define LF_EXP_NEG_MIN (-708.39)
 LF_INLINE double lf_exp_neg(double x)
 {
-    double kd, p = lf_exp_reduced(x < LF_EXP_NEG_MIN ? LF_EXP_NEG_MIN : x, &kd);
-    return x < LF_EXP_NEG_MIN ? 0.0 : p * lf_pow2(kd);
+    double p = lf_exp_normal(x < LF_EXP_NEG_MIN ? LF_EXP_NEG_MIN : x);
+    return x < LF_EXP_NEG_MIN ? 0.0 : p;
 }
 
 /* log1p(e) for 0 <= e <= 1 (NaN propagates) */
