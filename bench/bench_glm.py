@@ -46,72 +46,77 @@ def make(workload, B, n, d, seed=0):
 # ----------------------------------------------------------------------------- peers
 
 def numpy_newton(X, y, family, alpha=1.0, tol=1e-10, maxiter=100):
-    """Expert numpy: damped Newton over the whole stack with an active set; batched
-    matmul / optimised einsum (BLAS) for the products, batched solve."""
+    """Expert numpy: damped Newton over the whole stack.  Batched matmul (BLAS) for the
+    products, batched solve; the linear predictor of the accepted point is kept for the
+    next iteration; softplus as max(eta, 0) + log1p(exp(-|eta|)) (cheaper than
+    logaddexp); converged problems are dropped from a working set that is gathered again
+    only when fewer than half of its problems are still running."""
     B, n, d = X.shape
     P = alpha * np.eye(d)
     const = -special.gammaln(y + 1).sum(1) if family == "poisson" else np.zeros(B)
 
-    def lin(Xa, w):                     # batched matmul: faster than einsum here
+    def lin(Xa, w):
         return np.matmul(Xa, w[..., None])[..., 0]
 
     def hess(Xa, h):
         if Xa.shape[0] == 1:            # one big problem: one BLAS gemm
             return (Xa[0].T @ (Xa[0] * h[0][:, None]))[None]
-        return np.einsum("bnd,bne->bde", Xa * h[..., None], Xa, optimize=True)
+        return np.matmul(Xa.transpose(0, 2, 1), Xa * h[..., None])
 
-    def loglik(Xa, ya, w):
-        eta = lin(Xa, w)
+    def loglik(ya, eta):
         if family == "logistic":
-            return np.sum(ya * eta - np.logaddexp(0, eta), 1), eta
+            sp = np.log1p(np.exp(-np.abs(eta)))
+            sp += np.maximum(eta, 0)
+            return np.sum(ya * eta - sp, 1)
         with np.errstate(over="ignore"):
-            return np.sum(ya * eta - np.exp(eta), 1), eta
+            return np.sum(ya * eta - np.exp(eta), 1)
 
     w = np.zeros((B, d))
-    L = loglik(X, y, w)[0] - 0.5 * alpha * np.sum(w * w, 1)
+    eta = np.zeros((B, n))
+    L = loglik(y, eta)
     A_out = np.empty((B, d, d))
-    active = np.arange(B)
+    work = np.arange(B)             # the working set: problem of each working row
+    Xw, yw = X, y
+    running = np.ones(B, bool)      # per working row
     for _ in range(maxiter):
-        if active.size == 0:
+        idx = np.flatnonzero(running)
+        if idx.size == 0:
             break
-        full = active.size == B           # no gather copies while every problem runs
-        Xa, ya, wa = (X, y, w) if full else (X[active], y[active], w[active])
-        eta = lin(Xa, wa)
+        if idx.size < running.size // 2:
+            work, Xw, yw, eta = work[idx], X[work[idx]], y[work[idx]], eta[idx]
+            running = np.ones(idx.size, bool)
+            idx = np.arange(idx.size)
+        wa = w[work]
         if family == "logistic":
             p = special.expit(eta)
-            g, h = ya - p, p * (1 - p)
+            g, h = yw - p, p * (1 - p)
         else:
             mu = np.exp(eta)
-            g, h = ya - mu, mu
-        G = np.matmul(g[:, None, :], Xa)[:, 0] - alpha * wa
-        A = hess(Xa, h) + P
-        A_out[active] = A
+            g, h = yw - mu, mu
+        G = np.matmul(g[:, None, :], Xw)[:, 0] - alpha * wa
+        A = hess(Xw, h) + P
+        A_out[work[idx]] = A[idx]
         step = np.linalg.solve(A, G[..., None])[..., 0]
-        done = np.all(np.abs(step) <= tol * (1 + np.abs(wa)), 1)
-        keep = ~done
-        if not keep.all():
-            Xa, ya = Xa[keep], ya[keep]
-        active, wa, step, G = active[keep], wa[keep], step[keep], G[keep]
-        La = L[active]
+        running &= ~np.all(np.abs(step) <= tol * (1 + np.abs(wa)), 1)
+        todo = np.flatnonzero(running)
+        La = L[work]
         dec = np.sum(G * step, 1)
-        t = np.ones(active.size)
-        todo = np.arange(active.size)
-        wnew = wa.copy()
-        Lnew = La.copy()
-        for _ls in range(60):
+        t = np.ones(running.size)
+        for _ls in range(60):       # step halving (Armijo) for the problems not yet done
             if todo.size == 0:
                 break
+            full = todo.size == running.size
             wt = wa[todo] + t[todo, None] * step[todo]
-            Xt, yt = (Xa, ya) if todo.size == Xa.shape[0] else (Xa[todo], ya[todo])
-            Lt = loglik(Xt, yt, wt)[0] - 0.5 * alpha * np.sum(wt * wt, 1)
+            et = lin(Xw if full else Xw[todo], wt)
+            Lt = loglik(yw if full else yw[todo], et) - 0.5 * alpha * np.sum(wt * wt, 1)
             ok = np.isfinite(Lt) & (Lt >= La[todo] + 1e-4 * t[todo] * dec[todo]
                                     - 1e-13 * (1 + np.abs(La[todo])))
-            wnew[todo[ok]] = wt[ok]
-            Lnew[todo[ok]] = Lt[ok]
+            acc = todo[ok]
+            w[work[acc]] = wt[ok]
+            L[work[acc]] = Lt[ok]
+            eta[acc] = et[ok]
             t[todo[~ok]] /= 2
             todo = todo[~ok]
-        w[active] = wnew
-        L[active] = Lnew
     sign, logdet = np.linalg.slogdet(A_out)
     cov = np.linalg.inv(A_out)
     logp = L + const - 0.5 * d * LOG2PI + 0.5 * d * np.log(alpha)
