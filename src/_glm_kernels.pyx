@@ -60,6 +60,7 @@ cdef extern from "lf_glm.h" nogil:
     double lf_exp(double x)
     double lf_exp_neg(double x)
     double lf_exp_normal(double x)
+    double lf_log_pos(double x)
     double lf_log1p_unit(double x)
     double lf_softplus(double x)
     double lf_log_ndtr(double z, double *lam, double *tail)
@@ -249,7 +250,7 @@ def fit(int family, const double[:, ::1] X, const double[::1] y, const double[::
 # --- the elementary functions, exposed for the accuracy tests -------------------------
 
 ELEMENTARY = ("exp", "log1p_unit", "softplus", "log_ndtr", "mills", "mills_tail", "lgamma",
-              "logfact", "exp_neg", "exp_normal")
+              "logfact", "exp_neg", "exp_normal", "log_pos")
 
 
 def elementary(str name, x):
@@ -284,6 +285,8 @@ def elementary(str name, x):
             ov[i] = lf_logfact(xv[i])
         elif which == 8:
             ov[i] = lf_exp_neg(xv[i])
-        else:
+        elif which == 9:
             ov[i] = lf_exp_normal(xv[i])
+        else:
+            ov[i] = lf_log_pos(xv[i])
     return out

@@ -37,6 +37,9 @@
  * a problem sits in.  The solver is compiled for x86-64-v4/v3 and baseline and picked
  * at run time (target_clones), so the build stays portable.
  *
+ * Start: one IRLS step from means made of the data (lf_glm_start_terms; about a third
+ * fewer Newton iterations on W1/W2 and no step halvings on W2's heavy counts), or the
+ * prior mean when the data carry no weight or the log joint is not finite there.
  * Newton: direction from the Cholesky factor of A = X^T diag(wt h) X + P (positive
  * definite for every family here; if it fails the relative pivot test a Levenberg-
  * Marquardt shift is added for the step only, RELIABILITY.md rule 2); Armijo step
@@ -45,7 +48,7 @@
  * rejected.  Every family is log-concave, so phi(t) = log post(w + t step) is concave
  * and phi'(t) >= c1 phi'(0) implies Armijo's condition: the sigmoid families and probit
  * test that first, and compute a value (a softplus or log Phi per observation) only
- * when it fails, and once at the point returned; at the prior mean, only when a cheap
+ * when it fails, and once at the point returned; at the start, only when a cheap
  * bound (lf_glm_value_bounded) cannot show the value finite.  Convergence is tested at
  * each iterate before the iteration cap: the step satisfies |step_j| <= tol (1 + |w_j|),
  * or after a full Newton step it stopped shrinking below 1e-6 (the rounding floor of
@@ -472,6 +475,8 @@ LF_INLINE double lf_sum8(const double *restrict a, int n, double *abs_sum)
     if (wt) { BODY(wt[i]) } else { BODY(1.0) }
 #define LF_SIGMOID_WEIGHTED(BODY, TEXPR, XEXPR)                              \
     if (wt) { BODY(TEXPR, XEXPR, wt[i]) } else { BODY(TEXPR, XEXPR, 1.0) }
+#define LF_WEIGHTED_3(BODY, A, B, C)                                         \
+    if (wt) { BODY(A, B, C, wt[i]) } else { BODY(A, B, C, 1.0) }
 
 /* g and h at eta, with aux (sigmoid families) or lv (LF_VALUES_FUSED); pb->param is
  * log r for the negative binomial, lr = r */
@@ -535,12 +540,74 @@ lf_glm_values(const lf_glm_problem *pb, double lr, const double *restrict eta,
     }
 }
 
+/* The solver's start: one iteratively reweighted least squares step from fitted means
+ * made of the data (McCullagh & Nelder, Generalized Linear Models, 2nd ed., sec. 2.5;
+ * the means of R's glm families): mu0 = y + 0.1 (poisson, negative binomial),
+ * (y + 1/2) / 2 (logistic, probit), t (y + 1/2) / (t + 1) (binomial), y (gaussian).
+ * With eta0 = link(mu0), IRLS weight h0 and working response z0 = eta0 + (y - mu0)
+ * deta/dmu, this writes h = wt h0 and g = wt h0 (z0 - offset); the start is then
+ * (X^T H X + P)^-1 (X^T g + P m).  Elementwise and branch-free (vectorises).
+ * Returns 1 when some h > 0 (the data say something), else 0. */
+#define LF_START_LN3 1.0986122886681098      /* logit(3/4) */
+#define LF_START_Q 0.6744897501960817        /* probit(3/4) */
+#define LF_START_PHIQ 0.317776572684107      /* standard normal density at Q */
+#define LF_START_TERMS(E0, H0, R0, WEXPR)                                    \
+    for (int i = 0; i < n; i++) {                                            \
+        double yi = y[i], w = (WEXPR);                                       \
+        double e0 = (E0), h0 = (H0);                                         \
+        double o = off ? off[i] : 0.0;                                       \
+        double hi = w * h0;                                                  \
+        h[i] = hi;                                                           \
+        g[i] = w * (R0) + hi * (e0 - o);                                     \
+        any |= hi > 0.0;                                                     \
+    }
+LF_CLONES __attribute__((noinline)) static int
+lf_glm_start_terms(const lf_glm_problem *pb, double lr, double *restrict g,
+                   double *restrict h)
+{
+    const int n = pb->n;
+    const double *restrict y = pb->y, *restrict wt = pb->wt, *restrict tr = pb->trials;
+    const double *restrict off = pb->off;
+    int any = 0;
+    switch (pb->family) {
+    case LF_LOGISTIC:       /* mu0 = 1/4, 3/4; h0 = mu0 (1 - mu0); R0 = y - mu0 */
+        LF_WEIGHTED_3(LF_START_TERMS, yi != 0.0 ? LF_START_LN3 : -LF_START_LN3, 0.1875,
+                      yi - (0.25 + 0.5 * yi));
+        break;
+    case LF_PROBIT:         /* h0 = phi^2 / (mu0 (1 - mu0)); R0 = (y - mu0) phi / (mu0 (1 - mu0)) */
+        LF_WEIGHTED_3(LF_START_TERMS, yi != 0.0 ? LF_START_Q : -LF_START_Q,
+                      (LF_START_PHIQ * LF_START_PHIQ) / 0.1875,
+                      (yi - (0.25 + 0.5 * yi)) * (LF_START_PHIQ / 0.1875));
+        break;
+    case LF_BINOMIAL: {     /* p0 = (y + 1/2) / (t + 1); h0 = t p0 (1 - p0); R0 = y - t p0 */
+#define LF_P0 ((yi + 0.5) / (tr[i] + 1.0))
+        LF_WEIGHTED_3(LF_START_TERMS, lf_log_pos(yi + 0.5) - lf_log_pos((tr[i] - yi) + 0.5),
+                      tr[i] * LF_P0 * (1.0 - LF_P0), yi - tr[i] * LF_P0);
+#undef LF_P0
+        break;
+    }
+    case LF_POISSON:        /* h0 = mu0; R0 = y - mu0 */
+        LF_WEIGHTED_3(LF_START_TERMS, lf_log_pos(yi + 0.1), yi + 0.1, -0.1);
+        break;
+    case LF_NEGBIN:         /* h0 = r mu0 / (r + mu0); R0 = r (y - mu0) / (r + mu0) */
+        LF_WEIGHTED_3(LF_START_TERMS, lf_log_pos(yi + 0.1), lr * (yi + 0.1) / (lr + (yi + 0.1)),
+                      -0.1 * lr / (lr + (yi + 0.1)));
+        break;
+    case LF_GAUSSIAN: {     /* mu0 = y: h0 = 1 / sigma^2, R0 = 0 */
+        double is2 = 1.0 / (pb->param * pb->param);
+        LF_WEIGHTED_3(LF_START_TERMS, yi, is2, 0.0);
+        break;
+    }
+    }
+    return any;
+}
+
 /* 1 when the weighted log-likelihood terms of a sigmoid family at eta are certainly
  * finite and so is every partial sum of them: |y x - t sp(x)| <= (|y| + t)(|x| + 1)
  * (sp(x) <= |x| + log 2), and the sum of these bounds, plus cq, is finite and at most
  * 1e300.  0 when it is not, and for the other families.  Eight partial sums, so that the
  * additions do not wait for each other; the order does not matter (a bound).  Lets the
- * solver leave the value at the prior mean until it is needed (lf_glm_fit_d). */
+ * solver leave the value at the start until it is needed (lf_glm_fit_d). */
 #define LF_SIGMOID_BOUND_TERM(TEXPR, XEXPR, WEXPR, K)                        \
     {                                                                        \
         double yi = y[i];                                                    \
@@ -920,20 +987,50 @@ LF_INLINE int lf_glm_fit_d(const lf_glm_problem *pb, lf_glm_out *out, double *sc
     lf_glm_problem q = *pb;
     if (pb->family == LF_NEGBIN) q.param = log(lr);    /* the kernel wants log r */
 
-    for (int j = 0; j < d; j++) w[j] = pb->m[j];
+    /* The start: one IRLS step from the data's means (lf_glm_start_terms), which saves
+     * Newton iterations and most step halvings; the prior mean when the data say nothing
+     * (all weights 0), when that step's matrix fails the pivot test or the step is not
+     * finite, or (below) when the log joint or its derivatives are not finite there. */
+    int from_data = lf_glm_start_terms(&q, lr, g, h);
+    if (from_data) {
+        for (int j = 0; j < d; j++) {
+            double t = 0.0;
+            for (int k = 0; k < d; k++) t += pb->P[j * d + k] * pb->m[k];
+            pr[j] = -t;                 /* so that G = X^T g + P m */
+        }
+        lf_glm_derivs(&q, Xt, Z, g, h, pr, pb->P, sbuf, G, A, d, small);
+        from_data = lf_ldl(A, d, 0.0, 1e-15, Lf, Wk, &minpiv) == 0;
+        if (from_data) {
+            for (int j = 0; j < d; j++) w[j] = G[j];
+            lf_ldl_solve(Lf, Wk, d, w);
+            from_data = lf_all_finite(w, d);
+        }
+    }
+    if (!from_data)
+        for (int j = 0; j < d; j++) w[j] = pb->m[j];
     int cur = 0, known;               /* known: L and Lnoise are those of the current w */
     /* trial steps are tested on phi' first where the values cost a transcendental per
      * observation (softplus, log Phi), on the values first where they are nearly free */
     const int deriv_first = !LF_VALUES_FUSED(pb->family);
-    double qc = lf_glm_eval(&q, Xt, Z, lr, w, eta_[0], aux_[0], lv, g, h, r, pr, d, small), qt;
-    double L = 0.0, Lnoise = 0.0, Ltnoise = 0.0;
-    nfev++;
-    /* The value at the prior mean: the sigmoid families leave it until a line search or
-     * the end needs it, when a bound shows it is finite; otherwise it is computed now,
-     * and if it is not finite the fit stops here (status -3). */
-    known = !lf_glm_value_bounded(&q, lr, eta_[0], fabs(cconst) + 0.5 * fabs(qc));
-    if (known)
-        L = lf_glm_value(&q, lr, cconst, qc, eta_[0], aux_[0], lv, bsum, &Lnoise, small);
+    double qc, qt, L = 0.0, Lnoise = 0.0, Ltnoise = 0.0;
+    for (;;) {
+        qc = lf_glm_eval(&q, Xt, Z, lr, w, eta_[0], aux_[0], lv, g, h, r, pr, d, small);
+        nfev++;
+        /* The value at the start: the sigmoid families leave it until a line search or
+         * the end needs it, when a bound shows it is finite; otherwise it is computed
+         * now.  If it is not finite at the prior mean the fit stops (status -3). */
+        known = !lf_glm_value_bounded(&q, lr, eta_[0], fabs(cconst) + 0.5 * fabs(qc));
+        if (known)
+            L = lf_glm_value(&q, lr, cconst, qc, eta_[0], aux_[0], lv, bsum, &Lnoise, small);
+        int fine = !known || isfinite(L);
+        if (fine) {
+            lf_glm_derivs(&q, Xt, Z, g, h, pr, pb->P, sbuf, G, A, d, small);
+            fine = lf_all_finite(G, d) && lf_all_finite(A, d * d);
+        }
+        if (fine || !from_data) break;
+        from_data = 0;                  /* start again at the prior mean */
+        for (int j = 0; j < d; j++) w[j] = pb->m[j];
+    }
     if (known && !isfinite(L)) {
         for (int j = 0; j < d; j++) out->mode[j] = w[j];
         for (int j = 0; j < d * d; j++) out->hess[j] = out->cov[j] = nan_;
@@ -944,7 +1041,6 @@ LF_INLINE int lf_glm_fit_d(const lf_glm_problem *pb, lf_glm_out *out, double *sc
         out->nfev = nfev;
         return LF_NONFINITE_X0;
     }
-    lf_glm_derivs(&q, Xt, Z, g, h, pr, pb->P, sbuf, G, A, d, small);
     for (;;) {
         if (!lf_all_finite(G, d)) { status = LF_NONFINITE_FIT; break; }
         /* Newton direction; Levenberg-Marquardt shift if A fails the pivot test */

@@ -20,6 +20,7 @@
  * - lf_log1p_unit(e), 0 <= e <= 1: log1p(e) = 2 atanh(s), s = e / (2 + e),
  *   or ln2 + 2 atanh((e - 1) / (e + 3)) for e > sqrt(2) - 1, so |s| <= 0.1716 and
  *   the atanh series to s^19 is exact to 2e-17 (no cancellation for small e).
+ *   lf_log_pos(x) = k ln2 + lf_log1p_unit(m - 1), x = 2^k m, for positive normal x.
  * - Standard normal log-cdf and inverse Mills ratio via erfc for z >= -4, Laplace's
  *   continued fraction for the far lower tail (Abramowitz & Stegun 26.2.14),
  *   which also gives lambda(z) + z without cancellation.
@@ -127,6 +128,17 @@ LF_INLINE double lf_log1p_unit(double e)
     double p = ((e0 + e1 * z2) + (e2 + e3 * z2) * z4) + (1.0 / 19.0) * z8;
     double t = 2.0 * s + 2.0 * s * (s2 * p);
     return big ? LF_LN2 + t : t;
+}
+
+/* log x for a positive, normal, finite x (the working predictor of the solver's start):
+ * x = 2^k m with 1 <= m < 2 from the bits, log x = k ln2 + log1p(m - 1); branch-free.
+ * k is converted from its exponent bits through 2^52 (exact), k ln2_hi is exact. */
+LF_INLINE double lf_log_pos(double x)
+{
+    uint64_t u = lf_asu64(x);
+    double m = lf_asf64((u & 0x000fffffffffffffull) | 0x3ff0000000000000ull);
+    double k = lf_asf64((u >> 52) | 0x4330000000000000ull) - (4503599627370496.0 + 1023.0);
+    return (k * LF_LN2_HI + lf_log1p_unit(m - 1.0)) + k * LF_LN2_LO;
 }
 
 /* softplus(x) = log(1 + e^x), given e = exp(-|x|) (the sigmoid families have it) */

@@ -2,6 +2,8 @@
 scipy.stats log-likelihoods, statsmodels, scikit-learn, the conjugate Gaussian closed
 form and numdifftools; plus the elementary functions of the kernel against numpy/scipy."""
 
+import warnings
+
 import numpy as np
 import pytest
 from scipy import special, stats
@@ -59,10 +61,38 @@ def eta_derivs(family, eta, y, *, trials=None, scale=None, dispersion=None):
     return (y - eta) / scale**2, np.full_like(eta, 1.0 / scale**2)
 
 
+def irls_start(X, y, family, P, m, off, wts, *, trials=None, scale=None, dispersion=None):
+    """One penalised IRLS step from the starting means of R's glm families (McCullagh &
+    Nelder, sec. 2.5): mu0 = y + 0.1 (log link), (y + 1/2) / 2 (logistic, probit),
+    t (y + 1/2) / (t + 1) (binomial), y (gaussian); working weights and response at
+    eta0 = link(mu0) by the textbook formulas, with scipy's logit, ndtri and norm.pdf."""
+    if family in ("poisson", "negative_binomial"):
+        mu = y + 0.1
+        eta0 = np.log(mu)
+        var = mu if family == "poisson" else mu + dispersion * mu**2
+        dmu = mu                                        # dmu/deta
+    elif family in ("logistic", "binomial"):
+        t = np.ones_like(y) if trials is None else trials
+        p = (y + 0.5) / (t + 1)
+        mu, eta0 = t * p, special.logit(p)
+        var = dmu = t * p * (1 - p)
+    elif family == "probit":
+        mu = (y + 0.5) / 2
+        eta0 = special.ndtri(mu)
+        var, dmu = mu * (1 - mu), stats.norm.pdf(eta0)
+    else:
+        mu = eta0 = y
+        var, dmu = np.full_like(y, scale**2), np.ones_like(y)
+    W = wts * dmu**2 / var
+    z = eta0 - off + (y - mu) / dmu
+    return np.linalg.solve(X.T @ (W[:, None] * X) + P, X.T @ (W * z) + P @ m)
+
+
 def reference_fit(X, y, family="logistic", P=None, m=None, offset=None, weights=None,
-                  halvings=None, **kw):
-    """Plain numpy damped Newton; returns mode, cov, log joint, log evidence.  The number
-    of halved trial steps is appended to the list ``halvings`` when one is given."""
+                  halvings=None, start="prior mean", maxiter=200, **kw):
+    """Plain numpy damped Newton from the prior mean or (start="irls") from irls_start;
+    returns mode, cov, log joint, log evidence.  The number of halved trial steps is
+    appended to the list ``halvings`` when one is given."""
     n, d = X.shape
     P = np.eye(d) if P is None else np.asarray(P, float)
     m = np.zeros(d) if m is None else np.asarray(m, float)
@@ -73,10 +103,10 @@ def reference_fit(X, y, family="logistic", P=None, m=None, offset=None, weights=
         return (np.sum(loglik(family, X @ w + off, y, weights=wts, **kw))
                 + stats.multivariate_normal.logpdf(w, m, np.linalg.inv(P)))
 
-    w = m.copy()
+    w = m.copy() if start == "prior mean" else irls_start(X, y, family, P, m, off, wts, **kw)
     L = logjoint(w)
     halved = 0
-    for _ in range(200):
+    for _ in range(maxiter):
         g, h = eta_derivs(family, X @ w + off, y, **kw)
         G = X.T @ (wts * g) - P @ (w - m)
         A = X.T @ ((wts * h)[:, None] * X) + P
@@ -165,6 +195,18 @@ def test_exp_in_the_normal_range_has_the_bits_of_the_general_one():
     np.testing.assert_array_equal(got, K.elementary("exp", x))
 
 
+def test_log_of_positive_numbers_matches_numpy():
+    # the start's working predictor: log(y + 0.1), log(y + 1/2) and the like
+    rng = np.random.default_rng(23)
+    x = np.concatenate([10 ** rng.uniform(-300, 300, 100_000), rng.uniform(0.1, 1e4, 100_000),
+                        np.arange(0, 2000) + 0.1, [2.2250738585072014e-308, 1.0, 2.0, 0.5,
+                                                   1.7976931348623157e308]])
+    got = K.elementary("log_pos", x)
+    want = np.log(x)
+    assert np.max(np.abs(got - want) / np.maximum(1.0, np.abs(want))) < 4e-16
+    assert got[-4] == 0.0
+
+
 def test_log1p_and_softplus_match_numpy():
     rng = np.random.default_rng(2)
     u = np.concatenate([rng.uniform(0, 1, 100_000), 10 ** rng.uniform(-300, 0, 100_000),
@@ -242,7 +284,7 @@ def test_gaussian_equals_conjugate_closed_form():
     np.testing.assert_allclose(res.mode, mode, rtol=1e-12)
     np.testing.assert_allclose(res.cov, cov, rtol=1e-12)
     assert res.log_evidence == pytest.approx(ev, rel=1e-13)
-    assert res.niter == 1
+    assert res.niter == 0       # the start, an IRLS step from mu = y, is the exact mode
 
 
 def test_weights_are_frequency_weights():
@@ -363,22 +405,61 @@ def test_poisson_terms_outside_the_normal_range_of_exp():
     _same(both[0], res)
 
 
+@pytest.mark.parametrize("family", FAMS)
+def test_the_start_is_one_irls_step_from_the_data_means(family):
+    # One Newton step from the start (maxiter=1) against the same from the test's own
+    # textbook IRLS start, with offsets, weights and a correlated prior.
+    X, y, kw = make_data(family, n=40, d=3, seed=21)
+    rng = np.random.default_rng(21)
+    off, wts = 0.3 * rng.standard_normal(40), rng.uniform(0.5, 2.0, 40)
+    P, m = np.array([[2.0, 0.5, 0.0], [0.5, 1.0, 0.2], [0.0, 0.2, 1.5]]), np.array([0.2, -0.4, 0.1])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", lf.LaplaceWarning)
+        res = lf.glm_laplace(X, y, family=family, offset=off, weights=wts, prior_precision=P,
+                             prior_mean=m, maxiter=1, **kw)
+    w = reference_fit(X, y, family, P, m, offset=off, weights=wts, start="irls", maxiter=1,
+                      **kw)[0]
+    np.testing.assert_allclose(res.mode, w, rtol=1e-11, atol=1e-13)
+    assert res.niter == (0 if family == "gaussian" else 1)   # gaussian: the start is exact
+
+
+def test_a_start_from_the_data_fits_what_the_prior_mean_cannot():
+    # exp(800) overflows at the prior mean; the start from the data's means is near the
+    # mode (every eta about log(y + 0.1)), where every term is finite.
+    X, y, _ = make_data("poisson", n=30, d=3, seed=22)
+    off = np.full(30, 800.0)
+    res = lf.glm_laplace(X, y, family="poisson", offset=off)
+    assert res.status == 0
+    w, cov, L, ev = reference_fit(X, y, "poisson", offset=off, start="irls")
+    np.testing.assert_allclose(res.mode, w, rtol=1e-9)
+    np.testing.assert_allclose(res.cov, cov, rtol=1e-8)
+    assert res.log_evidence == pytest.approx(ev, rel=1e-11)
+
+
 @pytest.mark.parametrize("family", ["logistic", "binomial", "negative_binomial"])
 def test_halved_steps_of_the_families_tested_on_derivatives(family):
     # These families accept a trial step on phi'(t) >= c1 phi'(0) without its value.
-    # From a prior mean far from the mode under a weak prior the full Newton steps
-    # overshoot, so that test fails and the line search falls back to the values
-    # (computing the current point's value first when it was not needed before).
+    # A row with offset -1e308 (y = 0, a zero term at every finite w) makes the data's
+    # start overflow, so the solver starts at the prior mean; far from the mode under a
+    # weak prior, the full Newton steps from there overshoot, so that test fails and the
+    # line search falls back to the values (computing the current point's value first
+    # when it was not needed before).
     X, y, kw = make_data(family, n=60, d=3, seed=1, batch=(6,))
+    y[:, 0] = 0.0
+    off = np.zeros((6, 60))
+    off[:, 0] = -1e308
     P, m = 1e-2 * np.eye(3), np.full(3, 3.0)
-    res = lf.glm_laplace(X, y, family=family, prior_precision=P, prior_mean=m, **kw)
-    assert np.all(res.status == 0)
-    halved = res.nfev - res.niter - 1                # trial steps rejected
+    with pytest.warns(lf.LaplaceWarning, match="EXTREME_PREDICTOR"):    # that row's eta
+        res = lf.glm_laplace(X, y, family=family, offset=off, prior_precision=P,
+                             prior_mean=m, **kw)
+    assert np.all(res.status == lf.Status.EXTREME_PREDICTOR)
+    halved = res.nfev - res.niter - 2                # trial steps rejected (2: the starts)
     assert np.all(halved > 0)
     for b in range(6):
         kb = {k: (v[b] if np.ndim(v) else v) for k, v in kw.items()}
         count = []
-        w, cov, L, ev = reference_fit(X[b], y[b], family, P, m, halvings=count, **kb)
+        w, cov, L, ev = reference_fit(X[b], y[b], family, P, m, offset=off[b], halvings=count,
+                                      **kb)
         assert halved[b] == count[0]                 # Armijo on the values rejects the same
         np.testing.assert_allclose(res.mode[b], w, rtol=1e-9, atol=1e-10)
         np.testing.assert_allclose(res.cov[b], cov, rtol=1e-8)
@@ -542,7 +623,7 @@ def test_poisoned_problems_do_not_touch_the_others():
     X, y, _ = make_data("poisson", n=20, d=3, seed=19, batch=(50,))
     off = np.zeros((50, 20))
     clean = lf.glm_laplace(X, y, family="poisson", offset=off)
-    off[[3, 17, 40], 0] = 800.0          # exp overflows at the prior mean
+    off[[3, 17, 40], 0] = 1e308          # exp overflows at either start
     with pytest.warns(lf.LaplaceWarning, match="3 of 50") as rec:
         res = lf.glm_laplace(X, y, family="poisson", offset=off)
     assert len(rec) == 1

@@ -70,7 +70,7 @@ def test_status_maxiter():
 def test_status_nonfinite_at_start():
     X, y = _data()
     with pytest.warns(lf.LaplaceWarning, match="NONFINITE_X0"):
-        res = lf.glm_laplace(X, np.round(y * 3), family="poisson", offset=np.full(30, 800.0))
+        res = lf.glm_laplace(X, np.round(y * 3), family="poisson", offset=np.full(30, 1e308))
     assert res.status == Status.NONFINITE_X0
     assert np.all(np.isnan(res.cov)) and np.isnan(res.log_det_cov)
 
@@ -272,7 +272,7 @@ def test_too_large_for_memory_raises_before_work(monkeypatch):
 def test_predict_on_a_failed_fit_raises():
     X, y = _data()
     with pytest.warns(lf.LaplaceWarning):
-        res = lf.glm_laplace(X, np.round(y * 3), family="poisson", offset=np.full(30, 800.0))
+        res = lf.glm_laplace(X, np.round(y * 3), family="poisson", offset=np.full(30, 1e308))
     with pytest.raises(lf.LaplaceError):
         res.predict(X[:2])
 
