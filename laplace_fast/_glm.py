@@ -464,8 +464,8 @@ def glm_laplace(X, y, *, family="logistic", prior_precision=1.0, prior_mean=0.0,
     ``-(X^T diag(w h) X + P)`` is analytic.  Newton starts from one iteratively
     reweighted least squares step from means made of the data (``y + 0.1`` for the log
     link, ``(y + 1/2) / 2`` for logistic and probit, ``t (y + 1/2) / (t + 1)`` for the
-    binomial, ``y`` for the gaussian: the usual GLM starting values), which saves about
-    a third of the iterations and nearly all step halvings on heavy-tailed counts; it
+    binomial, ``y`` for the gaussian: the usual GLM starting values), which saves a
+    quarter to a third of the iterations and nearly all step halvings on heavy counts; it
     starts from ``prior_mean`` when no observation has weight or the log joint is not
     finite at that start.  ``niter`` counts the Newton iterations after the start.  Each problem runs on
     one thread with its own scratch memory, so a problem's result is bit for bit the
