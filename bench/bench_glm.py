@@ -6,12 +6,13 @@ machines; the printed ratios are what to read).  See BENCH.md for the workloads.
     python bench/bench_glm.py --quick         # smaller batches, fewer repeats
     python bench/bench_glm.py --only W1 W2    # a subset
 
-Peers: an expert numpy damped Newton over the whole stack (einsum, batched Cholesky,
-active set), the same split over two threads, JAX jit(vmap(newton)) when jax is
-installed, and loops over statsmodels, scikit-learn and scipy.optimize (on a subset of
-the problems, reported per problem).  The batched peers run in interleaved rounds (each
-once per round, in turn); a ratio is the median over rounds of that round's ratio, so a
-burst of load from another tenant of the machine hits both sides of it.
+Peers: an expert numpy damped Newton over the whole stack (batched matmul and solve, a
+working set of the running problems), the same split over two threads, JAX
+jit(vmap(newton)) when jax is installed, and loops over statsmodels, scikit-learn and
+scipy.optimize (on a subset of the problems, reported per problem).  The batched peers
+run in interleaved rounds (each once per round, in turn); a ratio is the median over
+rounds of that round's ratio, so a burst of load from another tenant of the machine hits
+both sides of it.
 """
 
 import argparse

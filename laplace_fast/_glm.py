@@ -447,15 +447,15 @@ def glm_laplace(X, y, *, family="logistic", prior_precision=1.0, prior_mean=0.0,
         Once per call when any problem has a non-zero status: 1 (precision ill-
         conditioned), 3 (extreme linear predictor: separation-like data, posterior
         skewed), -1 (iteration limit), -3 (log joint not finite at the start: at the
-        data's start and then at the prior mean, e.g. ``exp`` overflow from an offset of
-        1e308), -4/-7 (non-finite gradient/Hessian),
-        -6 (Hessian singular relative to its scale, e.g. a prior precision of 1e-20 in
-        a direction the data do not inform), -8 (diverged: the iterates run off to
-        infinity, e.g. separation under a near-flat prior).  -2 (line search made no
-        progress) is a safeguard only: every family here is log-concave, so a Newton
-        step always has an acceptable length.  With a failure status ``mode`` is the
-        last iterate, ``hessian`` the Hessian there, and ``cov`` is given only when
-        that Hessian is negative definite (all NaN otherwise).
+        data's start and then at the prior mean, e.g. ``exp`` overflow from an offset
+        of 1e308), -4/-7 (non-finite gradient/Hessian), -6 (Hessian singular relative to
+        its scale, e.g. a prior precision of 1e-20 in a direction the data do not
+        inform), -8 (diverged: the iterates run off to infinity, e.g. separation under
+        a near-flat prior).  -2 (line search made no progress) is a safeguard only:
+        every family here is log-concave, so a Newton step always has an acceptable
+        length.  With a failure status ``mode`` is the last iterate, ``hessian`` the
+        Hessian there, and ``cov`` is given only when that Hessian is negative definite
+        (all NaN otherwise).
 
     Notes
     -----
@@ -467,9 +467,9 @@ def glm_laplace(X, y, *, family="logistic", prior_precision=1.0, prior_mean=0.0,
     binomial, ``y`` for the gaussian: the usual GLM starting values), which saves a
     quarter to a third of the iterations and nearly all step halvings on heavy counts; it
     starts from ``prior_mean`` when no observation has weight or the log joint is not
-    finite at that start.  ``niter`` counts the Newton iterations after the start.  Each problem runs on
-    one thread with its own scratch memory, so a problem's result is bit for bit the
-    same alone, inside any batch, and for any ``n_threads``.
+    finite at that start.  ``niter`` counts the Newton iterations after the start.
+    Each problem runs on one thread with its own scratch memory, so a problem's result
+    is bit for bit the same alone, inside any batch, and for any ``n_threads``.
 
     Examples
     --------
