@@ -473,10 +473,8 @@ LF_INLINE double lf_sum8(const double *restrict a, int n, double *abs_sum)
 /* separate loops with and without weights: a conditional load blocks vectorisation */
 #define LF_WEIGHTED(BODY)                                                    \
     if (wt) { BODY(wt[i]) } else { BODY(1.0) }
-#define LF_SIGMOID_WEIGHTED(BODY, TEXPR, XEXPR)                              \
-    if (wt) { BODY(TEXPR, XEXPR, wt[i]) } else { BODY(TEXPR, XEXPR, 1.0) }
-#define LF_WEIGHTED_3(BODY, A, B, C)                                         \
-    if (wt) { BODY(A, B, C, wt[i]) } else { BODY(A, B, C, 1.0) }
+#define LF_WEIGHTED_ARGS(BODY, ...)                                          \
+    if (wt) { BODY(__VA_ARGS__, wt[i]) } else { BODY(__VA_ARGS__, 1.0) }
 
 /* g and h at eta, with aux (sigmoid families) or lv (LF_VALUES_FUSED); pb->param is
  * log r for the negative binomial, lr = r */
@@ -488,15 +486,15 @@ lf_glm_family(const lf_glm_problem *pb, double lr, const double *restrict eta,
     const int n = pb->n;
     const double *restrict y = pb->y, *restrict wt = pb->wt, *restrict tr = pb->trials;
     switch (pb->family) {
-    case LF_LOGISTIC: LF_SIGMOID_WEIGHTED(LF_SIGMOID_DERIV, 1.0, eta[i]); break;
-    case LF_BINOMIAL: LF_SIGMOID_WEIGHTED(LF_SIGMOID_DERIV, tr[i], eta[i]); break;
-    case LF_NEGBIN: LF_SIGMOID_WEIGHTED(LF_SIGMOID_DERIV, yi + lr, eta[i] - pb->param); break;
+    case LF_LOGISTIC: LF_WEIGHTED_ARGS(LF_SIGMOID_DERIV, 1.0, eta[i]); break;
+    case LF_BINOMIAL: LF_WEIGHTED_ARGS(LF_SIGMOID_DERIV, tr[i], eta[i]); break;
+    case LF_NEGBIN: LF_WEIGHTED_ARGS(LF_SIGMOID_DERIV, yi + lr, eta[i] - pb->param); break;
     case LF_POISSON: {
         /* lf_exp_normal first: lf_exp's bits where every e^eta is a normal number; the
          * terms are computed again with lf_exp when one is not (or eta is not finite) */
         long long outside = 0;
         LF_WEIGHTED(LF_POISSON_NORMAL);
-        if (outside) LF_WEIGHTED(LF_POISSON_GENERAL);
+        if (outside) { LF_WEIGHTED(LF_POISSON_GENERAL) }
         break;
     }
     case LF_GAUSSIAN: {
@@ -526,9 +524,9 @@ lf_glm_values(const lf_glm_problem *pb, double lr, const double *restrict eta,
     const int n = pb->n;
     const double *restrict y = pb->y, *restrict wt = pb->wt, *restrict tr = pb->trials;
     switch (pb->family) {
-    case LF_LOGISTIC: LF_SIGMOID_WEIGHTED(LF_SIGMOID_VALUE, 1.0, eta[i]); break;
-    case LF_BINOMIAL: LF_SIGMOID_WEIGHTED(LF_SIGMOID_VALUE, tr[i], eta[i]); break;
-    case LF_NEGBIN: LF_SIGMOID_WEIGHTED(LF_SIGMOID_VALUE, yi + lr, eta[i] - pb->param); break;
+    case LF_LOGISTIC: LF_WEIGHTED_ARGS(LF_SIGMOID_VALUE, 1.0, eta[i]); break;
+    case LF_BINOMIAL: LF_WEIGHTED_ARGS(LF_SIGMOID_VALUE, tr[i], eta[i]); break;
+    case LF_NEGBIN: LF_WEIGHTED_ARGS(LF_SIGMOID_VALUE, yi + lr, eta[i] - pb->param); break;
     case LF_PROBIT:
         for (int i = 0; i < n; i++) {
             double w = wt ? wt[i] : 1.0, lam, tail;
@@ -570,31 +568,32 @@ lf_glm_start_terms(const lf_glm_problem *pb, double lr, double *restrict g,
     int any = 0;
     switch (pb->family) {
     case LF_LOGISTIC:       /* mu0 = 1/4, 3/4; h0 = mu0 (1 - mu0); R0 = y - mu0 */
-        LF_WEIGHTED_3(LF_START_TERMS, yi != 0.0 ? LF_START_LN3 : -LF_START_LN3, 0.1875,
-                      yi - (0.25 + 0.5 * yi));
+        LF_WEIGHTED_ARGS(LF_START_TERMS, yi != 0.0 ? LF_START_LN3 : -LF_START_LN3, 0.1875,
+                         yi - (0.25 + 0.5 * yi));
         break;
     case LF_PROBIT:         /* h0 = phi^2 / v, R0 = (y - mu0) phi / v, v = mu0 (1 - mu0) */
-        LF_WEIGHTED_3(LF_START_TERMS, yi != 0.0 ? LF_START_Q : -LF_START_Q,
-                      (LF_START_PHIQ * LF_START_PHIQ) / 0.1875,
-                      (yi - (0.25 + 0.5 * yi)) * (LF_START_PHIQ / 0.1875));
+        LF_WEIGHTED_ARGS(LF_START_TERMS, yi != 0.0 ? LF_START_Q : -LF_START_Q,
+                         (LF_START_PHIQ * LF_START_PHIQ) / 0.1875,
+                         (yi - (0.25 + 0.5 * yi)) * (LF_START_PHIQ / 0.1875));
         break;
     case LF_BINOMIAL: {     /* p0 = (y + 1/2) / (t + 1); h0 = t p0 (1 - p0); R0 = y - t p0 */
 #define LF_P0 ((yi + 0.5) / (tr[i] + 1.0))
-        LF_WEIGHTED_3(LF_START_TERMS, lf_log_pos(yi + 0.5) - lf_log_pos((tr[i] - yi) + 0.5),
-                      tr[i] * LF_P0 * (1.0 - LF_P0), yi - tr[i] * LF_P0);
+        LF_WEIGHTED_ARGS(LF_START_TERMS,
+                         lf_log_pos(yi + 0.5) - lf_log_pos((tr[i] - yi) + 0.5),
+                         tr[i] * LF_P0 * (1.0 - LF_P0), yi - tr[i] * LF_P0);
 #undef LF_P0
         break;
     }
     case LF_POISSON:        /* h0 = mu0; R0 = y - mu0 */
-        LF_WEIGHTED_3(LF_START_TERMS, lf_log_pos(yi + 0.1), yi + 0.1, -0.1);
+        LF_WEIGHTED_ARGS(LF_START_TERMS, lf_log_pos(yi + 0.1), yi + 0.1, -0.1);
         break;
     case LF_NEGBIN:         /* h0 = r mu0 / (r + mu0); R0 = r (y - mu0) / (r + mu0) */
-        LF_WEIGHTED_3(LF_START_TERMS, lf_log_pos(yi + 0.1), lr * (yi + 0.1) / (lr + (yi + 0.1)),
-                      -0.1 * lr / (lr + (yi + 0.1)));
+        LF_WEIGHTED_ARGS(LF_START_TERMS, lf_log_pos(yi + 0.1),
+                         lr * (yi + 0.1) / (lr + (yi + 0.1)), -0.1 * lr / (lr + (yi + 0.1)));
         break;
     case LF_GAUSSIAN: {     /* mu0 = y: h0 = 1 / sigma^2, R0 = 0 */
         double is2 = 1.0 / (pb->param * pb->param);
-        LF_WEIGHTED_3(LF_START_TERMS, yi, is2, 0.0);
+        LF_WEIGHTED_ARGS(LF_START_TERMS, yi, is2, 0.0);
         break;
     }
     }
@@ -632,9 +631,9 @@ lf_glm_value_bounded(const lf_glm_problem *pb, double lr, const double *restrict
     const double *restrict y = pb->y, *restrict wt = pb->wt, *restrict tr = pb->trials;
     double s[8] = {0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0};
     switch (pb->family) {
-    case LF_LOGISTIC: LF_SIGMOID_WEIGHTED(LF_SIGMOID_BOUND, 1.0, eta[i]); break;
-    case LF_BINOMIAL: LF_SIGMOID_WEIGHTED(LF_SIGMOID_BOUND, tr[i], eta[i]); break;
-    case LF_NEGBIN: LF_SIGMOID_WEIGHTED(LF_SIGMOID_BOUND, yi + lr, eta[i] - pb->param); break;
+    case LF_LOGISTIC: LF_WEIGHTED_ARGS(LF_SIGMOID_BOUND, 1.0, eta[i]); break;
+    case LF_BINOMIAL: LF_WEIGHTED_ARGS(LF_SIGMOID_BOUND, tr[i], eta[i]); break;
+    case LF_NEGBIN: LF_WEIGHTED_ARGS(LF_SIGMOID_BOUND, yi + lr, eta[i] - pb->param); break;
     default: return 0;
     }
     double b = LF_RED8(s) + fabs(cq);

@@ -436,6 +436,22 @@ def test_a_start_from_the_data_fits_what_the_prior_mean_cannot():
     assert res.log_evidence == pytest.approx(ev, rel=1e-11)
 
 
+def test_a_start_whose_matrix_fails_the_pivot_test_falls_back_to_the_prior_mean():
+    # Two identical columns under a flat prior: X^T H X + P fails the relative pivot test
+    # at the data's start (checked with an instrumented build), so the fit starts at the
+    # prior mean; the Hessian is singular along w1 - w2 and the two coefficients share
+    # the one column's effect.
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal(40)
+    X = np.column_stack([np.ones(40), x, x])
+    y = (rng.random(40) < special.expit(0.3 + x)).astype(float)
+    with pytest.warns(lf.LaplaceWarning, match="SINGULAR"):
+        res = lf.glm_laplace(X, y, prior_precision=1e-300)
+    assert res.status == lf.Status.SINGULAR and np.all(np.isfinite(res.mode))
+    w = reference_fit(X[:, :2], y, "logistic", P=1e-300 * np.eye(2))[0]
+    np.testing.assert_allclose([res.mode[0], res.mode[1] + res.mode[2]], w, rtol=1e-8)
+
+
 @pytest.mark.parametrize("family", ["logistic", "binomial", "negative_binomial"])
 def test_halved_steps_of_the_families_tested_on_derivatives(family):
     # These families accept a trial step on phi'(t) >= c1 phi'(0) without its value.
