@@ -1001,12 +1001,9 @@ LF_INLINE int lf_glm_fit_d(const lf_glm_problem *pb, lf_glm_out *out, double *sc
             pr[j] = -t;                 /* so that G = X^T g + P m */
         }
         lf_glm_derivs(&q, Xt, Z, g, h, pr, pb->P, sbuf, G, A, d, small);
-        from_data = lf_ldl(A, d, 0.0, 1e-15, Lf, Wk, &minpiv) == 0;
-        if (from_data) {
-            for (int j = 0; j < d; j++) w[j] = G[j];
-            lf_ldl_solve(Lf, Wk, d, w);
-            from_data = lf_all_finite(w, d);
-        }
+        for (int j = 0; j < d; j++) w[j] = G[j];
+        from_data = lf_ldl_factor_solve(A, d, 0.0, 1e-15, Lf, Wk, &minpiv, w) == 0 &&
+                    lf_all_finite(w, d);
     }
     if (!from_data)
         for (int j = 0; j < d; j++) w[j] = pb->m[j];
@@ -1050,8 +1047,9 @@ LF_INLINE int lf_glm_fit_d(const lf_glm_problem *pb, lf_glm_out *out, double *sc
         for (int j = 0; j < d; j++) dmax = A[j * d + j] > dmax ? A[j * d + j] : dmax;
         double shift = 0.0;
         int rc = 1;
+        for (int j = 0; j < d; j++) delta[j] = G[j];
         for (int tries = 0; tries < 60 && rc; tries++) {
-            rc = lf_ldl(A, d, shift, 1e-15, Lf, Wk, &minpiv);
+            rc = lf_ldl_factor_solve(A, d, shift, 1e-15, Lf, Wk, &minpiv, delta);
             step_shift = shift;
             shift = shift == 0.0 ? 1e-12 * (dmax > 0 ? dmax : 1.0) : 4.0 * shift;
         }
@@ -1059,8 +1057,6 @@ LF_INLINE int lf_glm_fit_d(const lf_glm_problem *pb, lf_glm_out *out, double *sc
             status = lf_all_finite(A, d * d) ? LF_SINGULAR : LF_HESSIAN_NONFINITE;
             break;
         }
-        for (int j = 0; j < d; j++) delta[j] = G[j];
-        lf_ldl_solve(Lf, Wk, d, delta);
         /* converged: the step is below tol, or (after a full Newton step) it stopped
          * shrinking at a small size - the rounding floor of the gradient, where a
          * quadratically convergent iteration cannot make further progress */
