@@ -748,6 +748,26 @@ LF_INLINE void lf_glm_value_block(const lf_glm_problem *pb, double lr, const dou
     bsum[bk] = lf_sum8(lv + c0, lenp, babs + bk);
 }
 
+/* Out-of-line copies, compiled per instruction set, of the work that one large problem
+ * shares among threads (pb->nt > 1): GCC outlines the body of an OpenMP region into a
+ * function of its own, compiled for the baseline instruction set even inside a
+ * target_clones function, so a region's body calls these (which run the clone of the
+ * CPU: W4's fit was no faster on two threads than on one, until they did). */
+LF_CLONES __attribute__((noinline)) static void
+lf_glm_eval_block_mt(const lf_glm_problem *pb, const double *Xt, const double *Z, double lr,
+                     const double *w, double *eta, double *aux, double *lv, double *g,
+                     double *h, int bk, int d)
+{
+    lf_glm_eval_block(pb, Xt, Z, lr, w, eta, aux, lv, g, h, bk, d);
+}
+
+LF_CLONES __attribute__((noinline)) static void
+lf_glm_value_block_mt(const lf_glm_problem *pb, double lr, const double *eta,
+                      const double *aux, double *lv, int bk, double *bsum, double *babs)
+{
+    lf_glm_value_block(pb, lr, eta, aux, lv, bk, bsum, babs);
+}
+
 /* The derivative terms at w: eta, aux, g and h into scratch, r = w - m and pr = P r;
  * returns q = r . pr.  The observations are taken in blocks of LF_GLM_BLOCK (in
  * parallel when pb->nt > 1). */
@@ -760,7 +780,7 @@ LF_INLINE double lf_glm_eval(const lf_glm_problem *pb, const double *Xt, const d
     if (!small && pb->nt > 1) {
         #pragma omp parallel for num_threads(pb->nt) schedule(static)
         for (int bk = 0; bk < nb; bk++)
-            lf_glm_eval_block(pb, Xt, Z, lr, w, eta, aux, lv, g, h, bk, d);
+            lf_glm_eval_block_mt(pb, Xt, Z, lr, w, eta, aux, lv, g, h, bk, d);
     } else {
         for (int bk = 0; bk < nb; bk++)
             lf_glm_eval_block(pb, Xt, Z, lr, w, eta, aux, lv, g, h, bk, d);
@@ -790,7 +810,7 @@ LF_INLINE double lf_glm_value(const lf_glm_problem *pb, double lr, double cconst
     if (!small && pb->nt > 1) {
         #pragma omp parallel for num_threads(pb->nt) schedule(static)
         for (int bk = 0; bk < nb; bk++)
-            lf_glm_value_block(pb, lr, eta, aux, lv, bk, bsum, babs);
+            lf_glm_value_block_mt(pb, lr, eta, aux, lv, bk, bsum, babs);
     } else {
         for (int bk = 0; bk < nb; bk++)
             lf_glm_value_block(pb, lr, eta, aux, lv, bk, bsum, babs);
@@ -868,6 +888,14 @@ LF_INLINE void lf_glm_super(const lf_glm_problem *pb, const double *Xt, const do
     }
 }
 
+/* lf_glm_super out of line, for the threads of lf_glm_super_all (see lf_glm_eval_block_mt) */
+LF_CLONES __attribute__((noinline)) static void
+lf_glm_super_mt(const lf_glm_problem *pb, const double *Xt, const double *v, int hess, int sb,
+                double *S, int d)
+{
+    lf_glm_super(pb, Xt, v, hess, sb, S, d);
+}
+
 /* the sums of lf_glm_super over all superblocks (in parallel when pb->nt > 1), added in
  * order into out */
 LF_INLINE void lf_glm_super_all(const lf_glm_problem *pb, const double *Xt, const double *v,
@@ -878,7 +906,7 @@ LF_INLINE void lf_glm_super_all(const lf_glm_problem *pb, const double *Xt, cons
     if (pb->nt > 1) {
         #pragma omp parallel for num_threads(pb->nt) schedule(dynamic, 1)
         for (int sb = 0; sb < nsb; sb++)
-            lf_glm_super(pb, Xt, v, hess, sb, sbuf + (size_t)sb * ss, d);
+            lf_glm_super_mt(pb, Xt, v, hess, sb, sbuf + (size_t)sb * ss, d);
     } else {
         for (int sb = 0; sb < nsb; sb++)
             lf_glm_super(pb, Xt, v, hess, sb, sbuf + (size_t)sb * ss, d);
