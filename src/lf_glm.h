@@ -27,8 +27,8 @@
  *   the end; eta is computed four rows at a time from Z's rows.
  * - d > 24 (or n > lf_pairs_maxn(d)): X transposed (feature-major); per block, the
  *   gradient as dot products of 8 interleaved partial sums, the Hessian in register
- *   tiles with four (lf_hess_tiles); block sums added in block order within
- *   superblocks of LF_GLM_SUPER rows, the superblock sums added in order.
+ *   tiles of four interleaved partial sums (lf_hess_tiles); block sums added in block
+ *   order within superblocks of LF_GLM_SUPER rows, the superblock sums added in order.
  * - a serial problem with d <= 8 runs a copy of the solver compiled for its d (every
  *   d-sized loop unrolled); the operations and their order are those of the generic
  *   copy, so the bits are too.
@@ -752,7 +752,8 @@ LF_INLINE void lf_glm_value_block(const lf_glm_problem *pb, double lr, const dou
  * shares among threads (pb->nt > 1): GCC outlines the body of an OpenMP region into a
  * function of its own, compiled for the baseline instruction set even inside a
  * target_clones function, so a region's body calls these (which run the clone of the
- * CPU: W4's fit was no faster on two threads than on one, until they did). */
+ * CPU: W4's fit was no faster on two threads than on one, until they did).  The one
+ * region left in line, lf_glm_fit_d's transpose of X, is bound by memory. */
 LF_CLONES __attribute__((noinline)) static void
 lf_glm_eval_block_mt(const lf_glm_problem *pb, const double *Xt, const double *Z, double lr,
                      const double *w, double *eta, double *aux, double *lv, double *g,
@@ -824,8 +825,8 @@ LF_INLINE double lf_glm_value(const lf_glm_problem *pb, double lr, double cconst
 /* S[j d + k] += sum_i v_i x_ij x_ik (k <= j) over the rows c0 <= i < c0 + len (a
  * multiple of four) of X transposed (Xt, d rows of ld): 4 x 2 register tiles (the four
  * products v x_j of a tile's rows serve two columns k), one vector accumulator per sum
- * with a lane per row mod 4, its lanes added (l0 + l2) + (l1 + l3).  Each row of X is
- * loaded once per tile, not once per sum: 1.7x the throughput of dot products at
+ * with a lane per row mod 4, its lanes added (l0 + l2) + (l1 + l3).  Each column of X
+ * is loaded once per tile, not once per sum: 1.7x the throughput of dot products at
  * d = 50 (the block's X sits in L2, whose bandwidth bounded them). */
 LF_INLINE void lf_hess_tiles(const double *restrict Xt, size_t ld, const double *restrict v,
                              int c0, int len, int d, double *restrict S)
@@ -888,10 +889,10 @@ LF_INLINE void lf_glm_super(const lf_glm_problem *pb, const double *Xt, const do
     }
 }
 
-/* lf_glm_super out of line, for the threads of lf_glm_super_all (see lf_glm_eval_block_mt) */
+/* lf_glm_super out of line, for lf_glm_super_all's threads (see lf_glm_eval_block_mt) */
 LF_CLONES __attribute__((noinline)) static void
-lf_glm_super_mt(const lf_glm_problem *pb, const double *Xt, const double *v, int hess, int sb,
-                double *S, int d)
+lf_glm_super_mt(const lf_glm_problem *pb, const double *Xt, const double *v, int hess,
+                int sb, double *S, int d)
 {
     lf_glm_super(pb, Xt, v, hess, sb, S, d);
 }
