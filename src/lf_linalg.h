@@ -30,16 +30,19 @@ LF_LA_INLINE int lf_ldl(const double *A, int d, double shift, double rtol, doubl
                         double *dinv, double *minpiv)
 {
     double scale = 0.0;
+    #pragma GCC unroll 8
     for (int i = 0; i < d; i++) {
         double a = A[i * d + i] + shift;
         if (!(a - a == 0.0)) return i + 1;
         scale = a > scale ? a : scale;
     }
     double mp = HUGE_VAL, fl = rtol * scale;
+    #pragma GCC unroll 8
     for (int j = 0; j < d; j++) {
         const double *Lj = F + j * d;
         /* D_j = a_jj - sum_k T_jk L_jk */
         double dj = A[j * d + j] + shift;
+        #pragma GCC unroll 8
         for (int k = 0; k < j; k++) dj -= F[k * d + j] * Lj[k];
         if (!(dj > fl) || !(dj - dj == 0.0)) return j + 1;
         mp = dj < mp ? dj : mp;
@@ -47,8 +50,10 @@ LF_LA_INLINE int lf_ldl(const double *A, int d, double shift, double rtol, doubl
         F[j * d + j] = dj;
         dinv[j] = ij;
         /* T_ij = a_ij - sum_k T_ik L_jk, L_ij = T_ij / D_j */
+        #pragma GCC unroll 8
         for (int i = j + 1; i < d; i++) {
             double t = A[i * d + j];
+            #pragma GCC unroll 8
             for (int k = 0; k < j; k++) t -= F[k * d + i] * Lj[k];
             F[j * d + i] = t;
             F[i * d + j] = t * ij;
@@ -61,86 +66,22 @@ LF_LA_INLINE int lf_ldl(const double *A, int d, double shift, double rtol, doubl
 /* Solve L D L^T x = b in place (F, dinv from lf_ldl). */
 LF_LA_INLINE void lf_ldl_solve(const double *F, const double *dinv, int d, double *b)
 {
+    #pragma GCC unroll 8
     for (int i = 0; i < d; i++) {
         double t = b[i];
+        #pragma GCC unroll 8
         for (int k = 0; k < i; k++) t -= F[i * d + k] * b[k];
         b[i] = t;
     }
+    #pragma GCC unroll 8
     for (int i = 0; i < d; i++) b[i] *= dinv[i];
+    #pragma GCC unroll 8
     for (int i = d - 1; i >= 0; i--) {
         double t = b[i];
+        #pragma GCC unroll 8
         for (int k = i + 1; k < d; k++) t -= F[k * d + i] * b[k];
         b[i] = t;
     }
-}
-
-/* lf_ldl, then (when it passes) lf_ldl_solve, for d <= LF_LA_SMALL: the same operations
- * in the same order, so the same bits, but on local arrays that the compiler keeps in
- * registers when d is a compile-time constant and the loops unroll, with the forward
- * solve inside the factorisation.  Through F and b in memory, every step of the chain
- * of dependent divisions and subtractions also waited for a store and a load: factor +
- * solve of d = 5 took ~280 cycles, here ~215 (8 % of W1's time on one core).  F, dinv
- * and *minpiv are written as lf_ldl writes them; b is left alone when a pivot fails. */
-#define LF_LA_SMALL 8
-LF_LA_INLINE int lf_ldl_solve_small(const double *A, const int d, double shift,
-                                    double rtol, double *F, double *dinv, double *minpiv,
-                                    double *b)
-{
-    double L[LF_LA_SMALL][LF_LA_SMALL], T[LF_LA_SMALL][LF_LA_SMALL];
-    double D[LF_LA_SMALL], iv[LF_LA_SMALL], y[LF_LA_SMALL];
-    double scale = 0.0;
-    #pragma GCC unroll 8
-    for (int i = 0; i < d; i++) {
-        double a = A[i * d + i] + shift;
-        if (!(a - a == 0.0)) return i + 1;
-        scale = a > scale ? a : scale;
-    }
-    double mp = HUGE_VAL, fl = rtol * scale;
-    #pragma GCC unroll 8
-    for (int j = 0; j < d; j++) {
-        double dj = A[j * d + j] + shift;
-        #pragma GCC unroll 8
-        for (int k = 0; k < j; k++) dj -= T[j][k] * L[j][k];
-        if (!(dj > fl) || !(dj - dj == 0.0)) return j + 1;
-        mp = dj < mp ? dj : mp;
-        double ij = 1.0 / dj;
-        D[j] = dj;
-        iv[j] = ij;
-        double t = b[j];                        /* forward solve, row j */
-        #pragma GCC unroll 8
-        for (int k = 0; k < j; k++) t -= L[j][k] * y[k];
-        y[j] = t;
-        #pragma GCC unroll 8
-        for (int i = j + 1; i < d; i++) {
-            double s = A[i * d + j];
-            #pragma GCC unroll 8
-            for (int k = 0; k < j; k++) s -= T[i][k] * L[j][k];
-            T[i][j] = s;
-            L[i][j] = s * ij;
-        }
-    }
-    #pragma GCC unroll 8
-    for (int i = 0; i < d; i++) y[i] *= iv[i];
-    #pragma GCC unroll 8
-    for (int i = d - 1; i >= 0; i--) {
-        double t = y[i];
-        #pragma GCC unroll 8
-        for (int k = i + 1; k < d; k++) t -= L[k][i] * y[k];
-        y[i] = t;
-    }
-    #pragma GCC unroll 8
-    for (int j = 0; j < d; j++) {
-        F[j * d + j] = D[j];
-        dinv[j] = iv[j];
-        b[j] = y[j];
-        #pragma GCC unroll 8
-        for (int i = j + 1; i < d; i++) {
-            F[j * d + i] = T[i][j];
-            F[i * d + j] = L[i][j];
-        }
-    }
-    *minpiv = scale > 0.0 ? mp / scale : 0.0;
-    return 0;
 }
 
 /* whether d is known at compile time (after inlining) */
@@ -151,15 +92,34 @@ LF_LA_INLINE int lf_ldl_solve_small(const double *A, const int d, double shift,
 #endif
 
 /* Factor A + shift I (lf_ldl) and, when every pivot passes, solve for b in place;
- * returns lf_ldl's code, and leaves b alone when it is not 0.  The local-array version
- * serves the callers whose d is a compile-time constant (at run time its loops would
- * not unroll, and it would gain nothing). */
+ * returns lf_ldl's code, and leaves b alone when it is not 0.  When d is a compile-time
+ * constant up to LF_LA_SMALL (the GLM solver's copies per d), the factor and the
+ * solution live in local arrays, which the unrolled loops keep in registers: the same
+ * operations in the same order, but the chain of dependent divisions and subtractions
+ * no longer waits for a store and a load through F and b at each step (factor + solve
+ * of d = 5: ~280 -> ~215 cycles, 8 % of W1's time on one core); F and dinv are copied
+ * out at the end. */
+#define LF_LA_SMALL 8
 LF_LA_INLINE int lf_ldl_factor_solve(const double *A, const int d, double shift,
                                      double rtol, double *F, double *dinv, double *minpiv,
                                      double *b)
 {
-    if (LF_LA_CONSTANT(d) && d <= LF_LA_SMALL)
-        return lf_ldl_solve_small(A, d, shift, rtol, F, dinv, minpiv, b);
+    if (LF_LA_CONSTANT(d) && d <= LF_LA_SMALL) {
+        double Fl[LF_LA_SMALL * LF_LA_SMALL], dl[LF_LA_SMALL], x[LF_LA_SMALL];
+        int rc = lf_ldl(A, d, shift, rtol, Fl, dl, minpiv);
+        if (rc) return rc;
+        #pragma GCC unroll 8
+        for (int i = 0; i < d; i++) x[i] = b[i];
+        lf_ldl_solve(Fl, dl, d, x);
+        #pragma GCC unroll 8
+        for (int i = 0; i < d; i++) {
+            b[i] = x[i];
+            dinv[i] = dl[i];
+        }
+        #pragma GCC unroll 64
+        for (int i = 0; i < d * d; i++) F[i] = Fl[i];
+        return 0;
+    }
     int rc = lf_ldl(A, d, shift, rtol, F, dinv, minpiv);
     if (rc == 0) lf_ldl_solve(F, dinv, d, b);
     return rc;
