@@ -222,6 +222,30 @@ LF_INLINE lf_v4 lf_v4_hsum4(lf_v4 a, lf_v4 b, lf_v4 c, lf_v4 e)
 #undef LF_SHUF
 #endif
 }
+LF_INLINE lf_v4 lf_v4_sub(lf_v4 a, lf_v4 b)
+{
+#ifdef LF_V4_SCALAR
+    for (int k = 0; k < 4; k++) a.v[k] -= b.v[k];
+    return a;
+#else
+    return a - b;
+#endif
+}
+/* a > 0 ? a : 0, element-wise (0 for NaN) */
+LF_INLINE lf_v4 lf_v4_pos(lf_v4 a)
+{
+#ifdef LF_V4_SCALAR
+    for (int k = 0; k < 4; k++) a.v[k] = a.v[k] > 0.0 ? a.v[k] : 0.0;
+    return a;
+#else
+    typedef long long lf_s4 __attribute__((vector_size(32)));
+    lf_s4 m = a > lf_v4_zero(), u;      /* all ones where a > 0 */
+    memcpy(&u, &a, sizeof u);
+    u &= m;
+    memcpy(&a, &u, sizeof a);
+    return a;
+#endif
+}
 /* |a|, element-wise (the sign bit cleared) */
 LF_INLINE lf_v4 lf_v4_abs(lf_v4 a)
 {
@@ -530,6 +554,52 @@ lf_glm_values(const lf_glm_problem *pb, double lr, const double *restrict eta,
     }
 }
 
+/* The unweighted logistic log-likelihood of one block of len <= LF_GLM_BLOCK rows, from
+ * eta and aux = e = exp(-|eta|): the sum of (y x - max(x, 0)) - log1p(e), with the
+ * log1p terms summed as one log of their product, log prod (1 + e_i): each factor is in
+ * [1, 2], so the eight partial products stay below 2^32 and their product below 2^256.
+ * *abs_sum bounds the magnitudes of the terms, plus len / 16 for the product's rounding
+ * (the solver's noise, 4e-15 *abs_sum, then allows 2.5e-16 a row: above the 2^-52 a row,
+ * one rounding of 1 + e and one of the product, that it can cost).  Lane k of the
+ * partial sums takes the rows k mod 8, as in lf_sum8: the same bits for every SIMD
+ * width.  NaN in eta gives NaN. */
+LF_CLONES __attribute__((noinline)) static double
+lf_logistic_block_value(const double *restrict y, const double *restrict eta,
+                        const double *restrict e, int len, double *abs_sum)
+{
+    const lf_v4 one = lf_v4_set(1.0, 1.0, 1.0, 1.0);
+    lf_v4 s[2] = {lf_v4_zero(), lf_v4_zero()}, a[2] = {lf_v4_zero(), lf_v4_zero()};
+    lf_v4 p[2] = {one, one};
+    double yt[8], xt[8], et[8];         /* the last rows, padded with neutral ones */
+    const int full = len & ~7;
+    for (int k = 0; k < 8; k++) {
+        int in = full + k < len;
+        yt[k] = in ? y[full + k] : 0.0;
+        xt[k] = in ? eta[full + k] : 0.0;
+        et[k] = in ? e[full + k] : 0.0;
+    }
+    for (int i = 0; i < len; i += 8) {
+        const int tail = i == full;
+        for (int hf = 0; hf < 2; hf++) {
+            lf_v4 x = lf_v4_load(tail ? xt + 4 * hf : eta + i + 4 * hf);
+            lf_v4 yv = lf_v4_load(tail ? yt + 4 * hf : y + i + 4 * hf);
+            lf_v4 ev = lf_v4_load(tail ? et + 4 * hf : e + i + 4 * hf);
+            lf_v4 u = lf_v4_sub(lf_v4_mul(yv, x), lf_v4_pos(x));
+            s[hf] = lf_v4_add(s[hf], u);
+            a[hf] = lf_v4_add(a[hf], lf_v4_abs(u));
+            p[hf] = lf_v4_mul(p[hf], lf_v4_add(one, ev));
+        }
+    }
+    double ss[8], aa[8], pp[8];
+    lf_v4_store(ss, s[0]); lf_v4_store(ss + 4, s[1]);
+    lf_v4_store(aa, a[0]); lf_v4_store(aa + 4, a[1]);
+    lf_v4_store(pp, p[0]); lf_v4_store(pp + 4, p[1]);
+    double prod = ((pp[0] * pp[4]) * (pp[2] * pp[6])) * ((pp[1] * pp[5]) * (pp[3] * pp[7]));
+    double lg = prod == prod ? lf_log_pos(prod) : prod;     /* prod >= 1, or NaN */
+    *abs_sum = (LF_RED8(aa) + lg) + len * (1.0 / 16.0);
+    return LF_RED8(ss) - lg;
+}
+
 /* The solver's start: one iteratively reweighted least squares step from fitted means
  * made of the data (McCullagh & Nelder, Generalized Linear Models, 2nd ed., sec. 2.5;
  * the means of R's glm families): mu0 = y + 0.1 (poisson, negative binomial),
@@ -743,6 +813,10 @@ LF_INLINE void lf_glm_value_block(const lf_glm_problem *pb, double lr, const dou
     const int n = pb->n, ld = lf_pad8(n), c0 = bk * LF_GLM_BLOCK;
     const int len = n - c0 < LF_GLM_BLOCK ? n - c0 : LF_GLM_BLOCK;
     const int lenp = ld - c0 < LF_GLM_BLOCK ? ld - c0 : LF_GLM_BLOCK;
+    if (pb->family == LF_LOGISTIC && !pb->wt) {
+        bsum[bk] = lf_logistic_block_value(pb->y + c0, eta + c0, aux + c0, len, babs + bk);
+        return;
+    }
     lf_glm_problem sub = lf_glm_rows(pb, c0, len);
     if (!LF_VALUES_FUSED(pb->family)) lf_glm_values(&sub, lr, eta + c0, aux + c0, lv + c0);
     bsum[bk] = lf_sum8(lv + c0, lenp, babs + bk);

@@ -270,6 +270,26 @@ def test_single_problem_matches_numpy_reference(family):
     assert res.log_evidence == pytest.approx(ev, rel=1e-11, abs=1e-10)
 
 
+@pytest.mark.parametrize("n", [1, 7, 8, 9, 255, 256, 257, 1000, 5000])
+def test_unweighted_logistic_value_at_the_mode_matches_scipy(n):
+    # the kernel sums log1p(exp(-|eta|)) over a block as the log of a product; the value
+    # at the returned mode must be scipy's to rounding, for every tail and block count,
+    # and with |eta| above 15 (factors 1 + e that round to 1)
+    rng = np.random.default_rng(n)
+    X = np.column_stack([np.ones(n), rng.uniform(-16, 16, n)])
+    y = (rng.random(n) < special.expit(X @ [0.3, 1.5])).astype(float)
+    P = np.diag([1.0, 0.2])
+    with warnings.catch_warnings():     # small n: separable, status 3 (EXTREME_PREDICTOR)
+        warnings.simplefilter("ignore", lf.LaplaceWarning)
+        res = lf.glm_laplace(X, y, prior_precision=P)
+    assert res.status in (0, 3) and res.converged
+    eta = X @ res.mode
+    assert n < 255 or np.abs(eta).max() > 15
+    L = (np.sum(loglik("logistic", eta, y))
+         + stats.multivariate_normal.logpdf(res.mode, np.zeros(2), np.linalg.inv(P)))
+    assert res.logp == pytest.approx(L, rel=1e-13, abs=1e-13)
+
+
 def test_gaussian_equals_conjugate_closed_form():
     rng = np.random.default_rng(6)
     n, d, s = 40, 4, 0.7
