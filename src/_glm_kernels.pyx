@@ -66,10 +66,10 @@ cdef extern from "lf_glm.h" nogil:
     double lf_log_ndtr(double z, double *lam, double *tail)
     double lf_lgamma(double x)
     double lf_logfact(double y)
-    void lf_logfact_init()
+    void lf_tables_init()
     int LF_GLM_BLOCK
 
-lf_logfact_init()
+lf_tables_init()
 
 FAMILIES = {"logistic": 0, "probit": 1, "poisson": 2, "binomial": 3,
             "negative_binomial": 4, "gaussian": 5}

@@ -608,6 +608,7 @@ lf_logistic_block_value(const double *restrict y, const double *restrict eta,
  * deta/dmu, this writes h = wt h0 and g = wt h0 z0 - h offset; the start is then
  * (X^T H X + P)^-1 (X^T g + P m).  Elementwise and branch-free (vectorises).
  * Returns 1 when some h > 0 (the data say something), else 0. */
+__attribute__((noinline)) static double lf_log_pos_call(double x) { return lf_log_pos(x); }
 #define LF_START_LN3 1.0986122886681098      /* logit(3/4) */
 #define LF_START_Q 0.6744897501960817        /* probit(3/4) */
 #define LF_START_PHIQ 0.317776572684107      /* standard normal density at Q */
@@ -646,13 +647,22 @@ lf_glm_start_terms(const lf_glm_problem *pb, double lr, double *restrict g,
 #undef LF_P0
         break;
     }
-    case LF_POISSON:        /* h0 = mu0; R0 = y - mu0 */
-        LF_WEIGHTED_ARGS(LF_START_TERMS, lf_log_pos(yi + 0.1), yi + 0.1, -0.1);
+    case LF_POISSON: case LF_NEGBIN: {
+        /* eta0 = log(y + 0.1), first into g: from a table for counts below
+         * LF_LOGFACT_N (a lookup, not a series a row), lf_log_pos for the others (out
+         * of line, so that the loop branches rather than computing both) */
+        for (int i = 0; i < n; i++) {
+            double yi = y[i];
+            g[i] = yi < LF_LOGFACT_N ? lf_logy01_table[(int)yi] : lf_log_pos_call(yi + 0.1);
+        }
+        if (pb->family == LF_POISSON) {     /* h0 = mu0; R0 = y - mu0 */
+            LF_WEIGHTED_ARGS(LF_START_TERMS, g[i], yi + 0.1, -0.1);
+        } else {    /* h0 = r mu0 / (r + mu0); R0 = r (y - mu0) / (r + mu0) */
+            LF_WEIGHTED_ARGS(LF_START_TERMS, g[i], lr * (yi + 0.1) / (lr + (yi + 0.1)),
+                             -0.1 * lr / (lr + (yi + 0.1)));
+        }
         break;
-    case LF_NEGBIN:         /* h0 = r mu0 / (r + mu0); R0 = r (y - mu0) / (r + mu0) */
-        LF_WEIGHTED_ARGS(LF_START_TERMS, lf_log_pos(yi + 0.1),
-                         lr * (yi + 0.1) / (lr + (yi + 0.1)), -0.1 * lr / (lr + (yi + 0.1)));
-        break;
+    }
     case LF_GAUSSIAN: {     /* mu0 = y: h0 = 1 / sigma^2, R0 = 0 */
         double is2 = 1.0 / (pb->param * pb->param);
         LF_WEIGHTED_ARGS(LF_START_TERMS, yi, is2, 0.0);
@@ -708,9 +718,18 @@ __attribute__((noinline)) static double lf_glm_constant(const lf_glm_problem *pb
     const int n = pb->n;
     double c = 0.0;
     if (pb->family == LF_LOGISTIC || pb->family == LF_PROBIT) return c;   /* none */
-    if (pb->family == LF_POISSON && !pb->wt) {                            /* the common case */
-        for (int i = 0; i < n; i++) c -= lf_logfact(pb->y[i]);
-        return c;
+    if (pb->family == LF_POISSON && !pb->wt) {  /* the common case: four partial sums */
+        const double *y = pb->y;
+        double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0;
+        int i = 0;
+        for (; i + 4 <= n; i += 4) {
+            s0 += lf_logfact(y[i]);
+            s1 += lf_logfact(y[i + 1]);
+            s2 += lf_logfact(y[i + 2]);
+            s3 += lf_logfact(y[i + 3]);
+        }
+        for (; i < n; i++) s0 += lf_logfact(y[i]);
+        return -((s0 + s2) + (s1 + s3));
     }
     for (int i = 0; i < n; i++) {
         double w = pb->wt ? pb->wt[i] : 1.0, y = pb->y[i], t;

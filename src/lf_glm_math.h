@@ -27,7 +27,8 @@
  * - lf_lgamma (x > 0): recurrence up to x >= 10, then Stirling's series to
  *   x^-13 (A&S 6.1.40), absolute error ~1e-15 * |lgamma|.
  * - log(y!) for integer y: a table of glibc lgamma for y < LF_LOGFACT_N,
- *   Stirling's series beyond (error < 1e-25 relative there).
+ *   Stirling's series beyond (error < 1e-25 relative there); likewise a table of
+ *   lf_log_pos(y + 0.1), for the solver's start.
  */
 #ifndef LF_GLM_MATH_H
 #define LF_GLM_MATH_H
@@ -194,10 +195,16 @@ LF_INLINE double lf_lgamma(double x)
 
 #define LF_LOGFACT_N 1024
 static double lf_logfact_table[LF_LOGFACT_N];
+/* lf_log_pos(y + 0.1) for counts y < LF_LOGFACT_N (the Poisson and negative binomial
+ * start), with that function's bits */
+static double lf_logy01_table[LF_LOGFACT_N];
 
-LF_INLINE void lf_logfact_init(void)
+LF_INLINE void lf_tables_init(void)
 {
-    for (int i = 0; i < LF_LOGFACT_N; i++) lf_logfact_table[i] = lgamma(i + 1.0);
+    for (int i = 0; i < LF_LOGFACT_N; i++) {
+        lf_logfact_table[i] = lgamma(i + 1.0);
+        lf_logy01_table[i] = lf_log_pos(i + 0.1);
+    }
 }
 
 /* log(y!) for y a non-negative integer (as a double) */
