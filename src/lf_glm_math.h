@@ -8,13 +8,16 @@
  * -ffp-contract=off), so results do not depend on the instruction set.
  *
  * - lf_exp: Cody & Waite range reduction x = k ln2 + r, |r| <= ln2/2, with ln2
- *   split in a 32-bit-exact high part (the fdlibm constants), a degree-13
- *   Taylor polynomial for exp(r) (truncation < 5e-18, evaluated by Estrin's scheme
- *   for a short dependency chain), and 2^k applied as two
- *   factors built from exponent bits so that subnormal results are right.
- *   Overflow gives +inf, underflow 0, NaN propagates.  ~1-2 ulp.  lf_exp_neg is the
- *   cheaper form for x <= 0 that the sigmoid families use; lf_exp_normal the cheaper
- *   form, with lf_exp's bits, where e^x is a normal number (the Poisson terms).
+ *   split in a 32-bit-exact high part (the fdlibm constants), a degree-11
+ *   polynomial for exp(r) on |r| <= ln2/2 (a Chebyshev fit, mpmath.chebyfit: relative
+ *   error 4e-18, 1.7e-17 with its coefficients rounded to double; evaluated by Estrin's
+ *   scheme for a short dependency chain), and 2^k applied as two factors built from
+ *   exponent bits so that subnormal results are right.  Overflow gives +inf,
+ *   underflow 0, NaN propagates.  At most ~2 ulp, 0.47 ulp on average (60,000
+ *   arguments against mpmath; the rounding of the evaluation, not the fit, sets it:
+ *   the degree-13 Taylor polynomial used before measured the same).  lf_exp_neg is
+ *   the cheaper form for x <= 0 that the sigmoid families use; lf_exp_normal the
+ *   cheaper form, with lf_exp's bits, where e^x is a normal number (the Poisson terms).
  *   (Cody & Waite, Software Manual for the Elementary Functions, 1980, ch. 6;
  *   Muller, Elementary Functions, 3rd ed., ch. 11.)
  * - lf_log1p_unit(e), 0 <= e <= 1: log1p(e) = 2 atanh(s), s = e / (2 + e),
@@ -62,18 +65,18 @@ LF_INLINE double lf_exp_reduced(double xc, double *kd)
 {
     double k = (xc * LF_LOG2E + LF_SHIFT) - LF_SHIFT;      /* round to nearest */
     double r = (xc - k * LF_LN2_HI) - k * LF_LN2_LO;
-    /* degree-13 Taylor polynomial by Estrin's scheme: a short dependency chain
-     * (Knuth, TAOCP vol. 2, 4.6.4) so that several vectors are in flight at once */
+    /* degree-11 polynomial (mpmath.chebyfit(exp, [-ln2/2, ln2/2], 12) at 50 digits,
+     * rounded to double) by Estrin's scheme: a short dependency chain (Knuth, TAOCP
+     * vol. 2, 4.6.4) so that several vectors are in flight at once */
     double r2 = r * r, r4 = r2 * r2, r8 = r4 * r4;
-    double a0 = 1.0 + r, a1 = 0.5 + r * (1.0 / 6.0);
-    double a2 = 1.0 / 24.0 + r * (1.0 / 120.0), a3 = 1.0 / 720.0 + r * (1.0 / 5040.0);
-    double a4 = 1.0 / 40320.0 + r * (1.0 / 362880.0);
-    double a5 = 1.0 / 3628800.0 + r * (1.0 / 39916800.0);
-    double a6 = 1.0 / 479001600.0 + r * (1.0 / 6227020800.0);
+    double a0 = 1.0 + r, a1 = 0.5000000000000019 + r * 0.1666666666666668;
+    double a2 = 0.0416666666664881 + r * 0.008333333333319601;
+    double a3 = 0.0013888888952314775 + r * 0.00019841269890047113;
+    double a4 = 2.4801485482328494e-05 + r * 2.755724091857897e-06;
+    double a5 = 2.763263963904103e-07 + r * 2.5110037605963777e-08;
     double b0 = a0 + a1 * r2, b1 = a2 + a3 * r2, b2 = a4 + a5 * r2;
-    double c0 = b0 + b1 * r4, c1 = b2 + a6 * r4;
     *kd = k;
-    return c0 + c1 * r8;
+    return (b0 + b1 * r4) + b2 * r8;
 }
 
 /* 2^k for an integer-valued k with -1022 <= k <= 1023, from exponent bits */
