@@ -600,15 +600,18 @@ lf_logistic_block_value(const double *restrict y, const double *restrict eta,
     return LF_RED8(ss) - lg;
 }
 
+/* lf_log_pos out of line: a call that a loop branches around rather than computes */
+__attribute__((noinline)) static double lf_log_pos_call(double x) { return lf_log_pos(x); }
+
 /* The solver's start: one iteratively reweighted least squares step from fitted means
  * made of the data (McCullagh & Nelder, Generalized Linear Models, 2nd ed., sec. 2.5;
  * the means of R's glm families): mu0 = y + 0.1 (poisson, negative binomial),
  * (y + 1/2) / 2 (logistic, probit), t (y + 1/2) / (t + 1) (binomial), y (gaussian).
  * With eta0 = link(mu0), IRLS weight h0 and working response z0 = eta0 + (y - mu0)
  * deta/dmu, this writes h = wt h0 and g = wt h0 z0 - h offset; the start is then
- * (X^T H X + P)^-1 (X^T g + P m).  Elementwise and branch-free (vectorises).
+ * (X^T H X + P)^-1 (X^T g + P m).  Elementwise and branch-free (vectorises), but for
+ * the count families' table lookups.
  * Returns 1 when some h > 0 (the data say something), else 0. */
-__attribute__((noinline)) static double lf_log_pos_call(double x) { return lf_log_pos(x); }
 #define LF_START_LN3 1.0986122886681098      /* logit(3/4) */
 #define LF_START_Q 0.6744897501960817        /* probit(3/4) */
 #define LF_START_PHIQ 0.317776572684107      /* standard normal density at Q */
@@ -649,8 +652,7 @@ lf_glm_start_terms(const lf_glm_problem *pb, double lr, double *restrict g,
     }
     case LF_POISSON: case LF_NEGBIN: {
         /* eta0 = log(y + 0.1), first into g: from a table for counts below
-         * LF_LOGFACT_N (a lookup, not a series a row), lf_log_pos for the others (out
-         * of line, so that the loop branches rather than computing both) */
+         * LF_LOGFACT_N (a lookup, not a series a row), lf_log_pos for the others */
         for (int i = 0; i < n; i++) {
             double yi = y[i];
             g[i] = yi < LF_LOGFACT_N ? lf_logy01_table[(int)yi] : lf_log_pos_call(yi + 0.1);
