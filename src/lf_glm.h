@@ -532,7 +532,8 @@ lf_glm_family(const lf_glm_problem *pb, double lr, const double *restrict eta,
 }
 
 /* the weighted log-likelihood terms lv at eta of the families that lf_glm_family leaves
- * them to (not LF_VALUES_FUSED), from the aux it left */
+ * them to (not LF_VALUES_FUSED), from the aux it left; not unweighted logistic, whose
+ * block sums lf_logistic_block_value forms without the terms */
 LF_CLONES __attribute__((noinline)) static void
 lf_glm_values(const lf_glm_problem *pb, double lr, const double *restrict eta,
               const double *restrict aux, double *restrict lv)
@@ -540,7 +541,7 @@ lf_glm_values(const lf_glm_problem *pb, double lr, const double *restrict eta,
     const int n = pb->n;
     const double *restrict y = pb->y, *restrict wt = pb->wt, *restrict tr = pb->trials;
     switch (pb->family) {
-    case LF_LOGISTIC: LF_WEIGHTED_ARGS(LF_SIGMOID_VALUE, 1.0, eta[i]); break;
+    case LF_LOGISTIC: LF_SIGMOID_VALUE(1.0, eta[i], wt[i]); break;     /* weighted */
     case LF_BINOMIAL: LF_WEIGHTED_ARGS(LF_SIGMOID_VALUE, tr[i], eta[i]); break;
     case LF_NEGBIN: LF_WEIGHTED_ARGS(LF_SIGMOID_VALUE, yi + lr, eta[i] - pb->param); break;
     case LF_PROBIT:
@@ -826,7 +827,8 @@ LF_INLINE void lf_glm_eval_block(const lf_glm_problem *pb, const double *Xt,
     lf_glm_family(&sub, lr, e, aux + c0, lv + c0, g + c0, h + c0);
 }
 
-/* one block's log-likelihood terms (into lv) and their sum and sum of magnitudes */
+/* one block's log-likelihood sum and sum of magnitudes (the terms into lv, except for
+ * unweighted logistic) */
 LF_INLINE void lf_glm_value_block(const lf_glm_problem *pb, double lr, const double *eta,
                                    const double *aux, double *lv, int bk, double *bsum,
                                    double *babs)
