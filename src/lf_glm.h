@@ -866,6 +866,21 @@ lf_glm_value_block_mt(const lf_glm_problem *pb, double lr, const double *eta,
     lf_glm_value_block(pb, lr, eta, aux, lv, bk, bsum, babs);
 }
 
+/* r = w - m and pr = P r; returns q = r . pr */
+LF_INLINE double lf_glm_prior_terms(const lf_glm_problem *pb, const double *w,
+                                    double *restrict r, double *restrict pr, const int d)
+{
+    double q = 0.0;
+    for (int j = 0; j < d; j++) r[j] = w[j] - pb->m[j];
+    for (int j = 0; j < d; j++) {
+        double t = 0.0;
+        for (int k = 0; k < d; k++) t += pb->P[j * d + k] * r[k];
+        pr[j] = t;
+        q += r[j] * t;
+    }
+    return q;
+}
+
 /* The derivative terms at w: eta, aux, g and h into scratch, r = w - m and pr = P r;
  * returns q = r . pr.  The observations are taken in blocks of LF_GLM_BLOCK (in
  * parallel when pb->nt > 1). */
@@ -883,15 +898,7 @@ LF_INLINE double lf_glm_eval(const lf_glm_problem *pb, const double *Xt, const d
         for (int bk = 0; bk < nb; bk++)
             lf_glm_eval_block(pb, Xt, Z, lr, w, eta, aux, lv, g, h, bk, d);
     }
-    double q = 0.0;
-    for (int j = 0; j < d; j++) r[j] = w[j] - pb->m[j];
-    for (int j = 0; j < d; j++) {
-        double t = 0.0;
-        for (int k = 0; k < d; k++) t += pb->P[j * d + k] * r[k];
-        pr[j] = t;
-        q += r[j] * t;
-    }
-    return q;
+    return lf_glm_prior_terms(pb, w, r, pr, d);
 }
 
 /* log post at the point whose eta and aux lf_glm_eval left (q: what it returned); lv is
@@ -1014,6 +1021,21 @@ LF_INLINE void lf_glm_super_all(const lf_glm_problem *pb, const double *Xt, cons
         for (int j = 0; j < ns; j++) out[j] += sbuf[(size_t)sb * ss + j];
 }
 
+/* the prior's part of the gradient and negative Hessian: G -= pr, A's lower half += P,
+ * and A made full symmetric */
+LF_INLINE void lf_glm_add_prior(const double *pr, const double *restrict P, double *G,
+                                double *A, const int d)
+{
+    for (int j = 0; j < d; j++) {
+        G[j] -= pr[j];
+        for (int k = 0; k <= j; k++) {
+            double a = A[j * d + k] + P[j * d + k];
+            A[j * d + k] = a;
+            A[k * d + j] = a;
+        }
+    }
+}
+
 /* gradient G and negative Hessian A (full symmetric) of log post, from the g, h and
  * pr = P (w - m) that lf_glm_eval left, and the prior precision P (symmetric) */
 LF_INLINE void lf_glm_derivs(const lf_glm_problem *pb, const double *Xt, const double *Z,
@@ -1029,14 +1051,70 @@ LF_INLINE void lf_glm_derivs(const lf_glm_problem *pb, const double *Xt, const d
         lf_glm_super_all(pb, Xt, g, 0, sbuf, G, d);
         lf_glm_super_all(pb, Xt, h, 1, sbuf, A, d);
     }
-    for (int j = 0; j < d; j++) {
-        G[j] -= pr[j];
-        for (int k = 0; k <= j; k++) {
-            double a = A[j * d + k] + P[j * d + k];
-            A[j * d + k] = a;
-            A[k * d + j] = a;
-        }
+    lf_glm_add_prior(pr, P, G, A, d);
+}
+
+/* lf_glm_eval followed by lf_glm_derivs at the same point, for the layout with X
+ * transposed (no pairs): one pass over X instead of three, each block's terms formed
+ * and at once summed into the gradient and Hessian while its rows of X are in cache
+ * (the eval and the gradient passes are bound by memory on large problems: W4's Newton
+ * iteration took 28 ms on two threads, 16 of them the Hessian).  The sums, and their
+ * order, are those of the two calls, so are the bits.  One superblock (its partial sums:
+ * the lower triangle of the Hessian in S, the gradient in S + d d, d more of scratch): */
+LF_INLINE void lf_glm_super_fused(const lf_glm_problem *pb, const double *Xt, double lr,
+                                  const double *w, double *eta, double *aux, double *lv,
+                                  double *g, double *h, int sb, double *S, const int d)
+{
+    const int ld = lf_pad8(pb->n);
+    double *Sg = S + d * d, *o = Sg + d;
+    for (int j = 0; j < d * d + d; j++) S[j] = 0.0;
+    const int end = (sb + 1) * LF_GLM_SUPER < ld ? (sb + 1) * LF_GLM_SUPER : ld;
+    for (int c0 = sb * LF_GLM_SUPER; c0 < end; c0 += LF_GLM_BLOCK) {
+        int len = ld - c0 < LF_GLM_BLOCK ? ld - c0 : LF_GLM_BLOCK;
+        lf_glm_eval_block(pb, Xt, NULL, lr, w, eta, aux, lv, g, h, c0 / LF_GLM_BLOCK, d);
+        lf_hess_tiles(Xt, (size_t)ld, h, c0, len, d, S);
+        lf_dots(g + c0, Xt + c0, (size_t)ld, d, len, o);
+        for (int k = 0; k < d; k++) Sg[k] += o[k];
     }
+}
+
+/* lf_glm_super_fused out of line, for the threads (see lf_glm_eval_block_mt) */
+LF_CLONES __attribute__((noinline)) static void
+lf_glm_super_fused_mt(const lf_glm_problem *pb, const double *Xt, double lr, const double *w,
+                      double *eta, double *aux, double *lv, double *g, double *h, int sb,
+                      double *S, int d)
+{
+    lf_glm_super_fused(pb, Xt, lr, w, eta, aux, lv, g, h, sb, S, d);
+}
+
+LF_INLINE double lf_glm_eval_derivs(const lf_glm_problem *pb, const double *Xt, double lr,
+                                    const double *w, double *eta, double *aux, double *lv,
+                                    double *g, double *h, double *restrict r,
+                                    double *restrict pr, double *sbuf, double *G, double *A,
+                                    const int d)
+{
+    const int ld = lf_pad8(pb->n), nsb = (ld + LF_GLM_SUPER - 1) / LF_GLM_SUPER;
+    const int ss = d * d + 2 * d;
+    if (pb->nt > 1) {
+        #pragma omp parallel for num_threads(pb->nt) schedule(dynamic, 1)
+        for (int sb = 0; sb < nsb; sb++)
+            lf_glm_super_fused_mt(pb, Xt, lr, w, eta, aux, lv, g, h, sb,
+                                  sbuf + (size_t)sb * ss, d);
+    } else {
+        for (int sb = 0; sb < nsb; sb++)
+            lf_glm_super_fused(pb, Xt, lr, w, eta, aux, lv, g, h, sb, sbuf + (size_t)sb * ss,
+                               d);
+    }
+    for (int j = 0; j < d * d; j++) A[j] = 0.0;
+    for (int j = 0; j < d; j++) G[j] = 0.0;
+    for (int sb = 0; sb < nsb; sb++) {
+        const double *S = sbuf + (size_t)sb * ss;
+        for (int j = 0; j < d * d; j++) A[j] += S[j];
+        for (int j = 0; j < d; j++) G[j] += S[d * d + j];
+    }
+    double q = lf_glm_prior_terms(pb, w, r, pr, d);
+    lf_glm_add_prior(pr, pb->P, G, A, d);
+    return q;
 }
 
 LF_INLINE int lf_all_finite(const double *a, int n)
@@ -1173,8 +1251,14 @@ LF_INLINE int lf_glm_fit_d(const lf_glm_problem *pb, lf_glm_out *out, double *sc
      * observation (softplus, log Phi), on the values first where they are nearly free */
     const int deriv_first = !LF_VALUES_FUSED(pb->family);
     double qc, qt, L = 0.0, Lnoise = 0.0, Ltnoise = 0.0;
+    /* with X transposed, each evaluation that derivatives follow is one pass over X */
+    const int fused = !small && !Z;
     for (;;) {
-        qc = lf_glm_eval(&q, Xt, Z, lr, w, eta_[0], aux_[0], lv, g, h, r, pr, d, small);
+        if (fused)
+            qc = lf_glm_eval_derivs(&q, Xt, lr, w, eta_[0], aux_[0], lv, g, h, r, pr, sbuf,
+                                    G, A, d);
+        else
+            qc = lf_glm_eval(&q, Xt, Z, lr, w, eta_[0], aux_[0], lv, g, h, r, pr, d, small);
         nfev++;
         /* The value at the start: the sigmoid families leave it until a line search or
          * the end needs it, when a bound shows it is finite; otherwise it is computed
@@ -1184,7 +1268,7 @@ LF_INLINE int lf_glm_fit_d(const lf_glm_problem *pb, lf_glm_out *out, double *sc
             L = lf_glm_value(&q, lr, cconst, qc, eta_[0], aux_[0], lv, bsum, &Lnoise, small);
         int fine = !known || isfinite(L);
         if (fine) {
-            lf_glm_derivs(&q, Xt, Z, g, h, pr, pb->P, sbuf, G, A, d, small);
+            if (!fused) lf_glm_derivs(&q, Xt, Z, g, h, pr, pb->P, sbuf, G, A, d, small);
             fine = lf_all_finite(G, d) && lf_all_finite(A, d * d);
         }
         if (fine || !from_data) break;
@@ -1238,8 +1322,12 @@ LF_INLINE int lf_glm_fit_d(const lf_glm_problem *pb, lf_glm_out *out, double *sc
         int accepted = 0;
         for (int ls = 0; ls < 60; ls++) {
             for (int j = 0; j < d; j++) wt[j] = w[j] + step * delta[j];
-            qt = lf_glm_eval(&q, Xt, Z, lr, wt, eta_[1 - cur], aux_[1 - cur], lv, g, h, r, pr, d,
-                             small);
+            if (fused && deriv_first)
+                qt = lf_glm_eval_derivs(&q, Xt, lr, wt, eta_[1 - cur], aux_[1 - cur], lv, g, h,
+                                        r, pr, sbuf, Gt, At, d);
+            else
+                qt = lf_glm_eval(&q, Xt, Z, lr, wt, eta_[1 - cur], aux_[1 - cur], lv, g, h, r,
+                                 pr, d, small);
             nfev++;
             if (deriv_first) {
                 /* phi(t) = log post(w + t delta) is concave (every family here is log-
@@ -1247,7 +1335,7 @@ LF_INLINE int lf_glm_fit_d(const lf_glm_problem *pb, lf_glm_out *out, double *sc
                  * + c1 t phi'(0) without the value phi(t); tau is a lower bound of the
                  * value test's rounding slack.  The trial's Hessian comes in the same
                  * pass over Z: the next step needs it when this one is accepted. */
-                lf_glm_derivs(&q, Xt, Z, g, h, pr, pb->P, sbuf, Gt, At, d, small);
+                if (!fused) lf_glm_derivs(&q, Xt, Z, g, h, pr, pb->P, sbuf, Gt, At, d, small);
                 double dphi = 0.0;
                 for (int j = 0; j < d; j++) dphi += Gt[j] * delta[j];
                 double tau = 4e-15 * (2.0 * fabs(cconst) + 0.5 * (fabs(qc) + fabs(qt)));
