@@ -1251,7 +1251,8 @@ LF_INLINE int lf_glm_fit_d(const lf_glm_problem *pb, lf_glm_out *out, double *sc
      * observation (softplus, log Phi), on the values first where they are nearly free */
     const int deriv_first = !LF_VALUES_FUSED(pb->family);
     double qc, qt, L = 0.0, Lnoise = 0.0, Ltnoise = 0.0;
-    /* with X transposed, each evaluation that derivatives follow is one pass over X */
+    /* with X transposed, each evaluation is one pass over X that gives the derivatives
+     * too (the values-first families use them when the step is accepted, almost always) */
     const int fused = !small && !Z;
     for (;;) {
         if (fused)
@@ -1322,7 +1323,7 @@ LF_INLINE int lf_glm_fit_d(const lf_glm_problem *pb, lf_glm_out *out, double *sc
         int accepted = 0;
         for (int ls = 0; ls < 60; ls++) {
             for (int j = 0; j < d; j++) wt[j] = w[j] + step * delta[j];
-            if (fused && deriv_first)
+            if (fused)
                 qt = lf_glm_eval_derivs(&q, Xt, lr, wt, eta_[1 - cur], aux_[1 - cur], lv, g, h,
                                         r, pr, sbuf, Gt, At, d);
             else
@@ -1360,7 +1361,8 @@ LF_INLINE int lf_glm_fit_d(const lf_glm_problem *pb, lf_glm_out *out, double *sc
             status = LF_NO_PROGRESS;
             break;
         }
-        if (!deriv_first) lf_glm_derivs(&q, Xt, Z, g, h, pr, pb->P, sbuf, Gt, At, d, small);
+        if (!deriv_first && !fused)
+            lf_glm_derivs(&q, Xt, Z, g, h, pr, pb->P, sbuf, Gt, At, d, small);
         for (int j = 0; j < d; j++) { w[j] = wt[j]; G[j] = Gt[j]; }
         double *swap = A;
         A = At;

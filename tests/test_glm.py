@@ -797,6 +797,28 @@ def test_ragged_batch_across_the_layout_threshold():
     np.testing.assert_allclose(res.mode[0], ref[0], rtol=1e-9)
 
 
+def test_transposed_layout_with_halved_steps_matches_reference():
+    # d > 24: each evaluation also forms the derivatives in the same pass over X; a
+    # values-first family (poisson) discards them when its step is halved.  Heavy
+    # counts make the first steps overshoot here (more evaluations than iterations + 1)
+    rng = np.random.default_rng(4)
+    n, d = 400, 26
+    X = np.column_stack([np.ones(n), 0.5 * rng.standard_normal((n, d - 1))])
+    w = 0.6 * rng.standard_normal(d)
+    y = rng.poisson(np.exp(np.clip(X @ w, -30, 14))).astype(float)
+    y[rng.choice(n, 3)] = [2e6, 5e5, 3e4]
+    with pytest.warns(lf.LaplaceWarning, match="EXTREME_PREDICTOR"):   # eta down to -73
+        a = lf.glm_laplace(X, y, family="poisson", n_threads=1)
+    with pytest.warns(lf.LaplaceWarning, match="EXTREME_PREDICTOR"):
+        b = lf.glm_laplace(X, y, family="poisson", n_threads=2)
+    _same(a, b)
+    assert a.nfev > a.niter + 1
+    ref = reference_fit(X, y, "poisson")
+    np.testing.assert_allclose(a.mode, ref[0], rtol=1e-9, atol=1e-10)
+    np.testing.assert_allclose(a.cov, ref[1], rtol=1e-8, atol=1e-9 * np.abs(ref[1]).max())
+    assert a.log_evidence == pytest.approx(ref[3], rel=1e-11)
+
+
 def test_one_large_problem_uses_threads_inside_bitwise():
     # a single problem spans blocks and superblocks (4096 rows); with 2 threads the
     # blocks run in parallel, with the same sums in the same order
