@@ -5,6 +5,7 @@ The compiled kernel (``_glm_kernels``) fits every problem by damped Newton with 
 derivatives; this module validates and lays out the input, and wraps the results.
 """
 
+import math
 import numbers
 import os
 
@@ -263,14 +264,16 @@ def _prior_index(prior_batch, batch_shape, name):
     except ValueError:
         raise ValueError(f"{name} batch dimensions {prior_batch} do not broadcast "
                          f"against the batch shape {tuple(batch_shape)}") from None
-    n = int(np.prod(prior_batch, dtype=np.int64))
+    if prior_batch == ():     # one prior for every problem (the common case)
+        return np.zeros(math.prod(batch_shape), dtype=np.int64)
+    n = math.prod(prior_batch)
     return np.ascontiguousarray(np.broadcast_to(
         np.arange(n, dtype=np.int64).reshape(prior_batch), batch_shape).reshape(-1))
 
 
 def _prior(prior_precision, prior_mean, d, batch_shape, labels, single):
     """Distinct prior matrices/means and, per problem, which one it uses."""
-    B = int(np.prod(batch_shape, dtype=np.int64))
+    B = math.prod(batch_shape)
     P = real_array(prior_precision, "prior_precision")
     if P.ndim == 0:
         kind, pbatch = "scalar", ()
@@ -288,7 +291,7 @@ def _prior(prior_precision, prior_mean, d, batch_shape, labels, single):
         hit = np.flatnonzero(bad_prior[pidx]) if B else []
         return None if single or len(hit) == 0 else int(hit[0])
 
-    npri = int(np.prod(pbatch, dtype=np.int64))
+    npri = math.prod(pbatch)
     bad = ~np.all(np.isfinite(P).reshape(npri, P.size // npri if npri else 0), axis=1)
     if bad.any():
         raise ValueError("prior_precision contains NaN or inf"
@@ -559,7 +562,7 @@ def glm_laplace(X, y, *, family="logistic", prior_precision=1.0, prior_mean=0.0,
         batch_shape = X.shape[:-2]
         single = X.ndim == 2
         n = X.shape[-2]
-        B = int(np.prod(batch_shape, dtype=np.int64))
+        B = math.prod(batch_shape)
         flat = (lambda a: None if a is None else np.ascontiguousarray(a).reshape(B * n))
         Xf = np.ascontiguousarray(X).reshape(B * n, d)
         yf, off_f, w_f, t_f = flat(y), flat(offset), flat(weights), flat(trials)
