@@ -11,7 +11,8 @@ Design
    Each P must be exactly symmetric (the Python layer symmetrises it).  Each distinct
    precision's normalising constant (its log det) is computed once.
 3. ``fit`` runs ``prange`` over problems (``schedule='dynamic'``), each thread owning
-   one scratch buffer allocated inside the parallel block.  Each problem is computed by
+   one scratch buffer allocated inside the parallel block (``lf_scratch.h``: huge pages
+   for a large problem's).  Each problem is computed by
    the same code on its own data with no reduction across problems, so results are
    bit for bit independent of the thread count and of the batch a problem sits in.
    A long batch runs in slices with a Ctrl-C check between them.  While a problem is
@@ -23,11 +24,14 @@ Design
 
 from cython.parallel cimport parallel, prange
 from libc.stdint cimport int64_t
-from libc.stdlib cimport free, malloc
+from libc.stdlib cimport free
 from cpython.exc cimport PyErr_CheckSignals
 
 import numpy as np
 
+
+cdef extern from "lf_scratch.h" nogil:
+    double *lf_scratch_alloc(size_t n)
 
 cdef extern from "lf_glm.h" nogil:
     ctypedef struct lf_glm_problem:
@@ -232,7 +236,7 @@ def fit(int family, const double[:, ::1] X, const double[::1] y, const double[::
         outer = 1 if b1 - b0 < n_threads else n_threads
         inner = n_threads if outer == 1 else 1
         with nogil, parallel(num_threads=outer):
-            scratch = <double *>malloc(ssize * sizeof(double))
+            scratch = lf_scratch_alloc(ssize)
             for b in prange(b0, b1, schedule='dynamic', chunksize=chunk):
                 if scratch == NULL:
                     status[b] = -99
