@@ -29,6 +29,8 @@
  *   gradient as dot products of 8 interleaved partial sums, the Hessian in register
  *   tiles of four interleaved partial sums (lf_hess_tiles); block sums added in block
  *   order within superblocks of LF_GLM_SUPER rows, the superblock sums added in order.
+ *   Each evaluation of the solver's loop is one pass over X (lf_glm_eval_derivs): a
+ *   block's eta and terms, then at once its gradient and Hessian sums.
  * - a serial problem with d <= 8 runs a copy of the solver compiled for its d (every
  *   d-sized loop unrolled); the operations and their order are those of the generic
  *   copy, so the bits are too.
