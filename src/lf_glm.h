@@ -21,11 +21,11 @@
  * vectorises (the elementary functions are branch-free, lf_glm_math.h).
  * - log-likelihood: per block of LF_GLM_BLOCK rows, eight interleaved partial sums in
  *   a fixed tree (lf_sum8); block sums added in block order.
- * - d <= 24: the rows and the products x_ij x_ik of each row are formed once per
+ * - d <= 8: the rows and the products x_ij x_ik of each row are formed once per
  *   problem (Z, blocks of four rows); each gradient + Hessian is one pass Z^T [h | g]
  *   with a four-wide vector accumulator per column, its lanes added in a fixed tree at
  *   the end; eta is computed four rows at a time from Z's rows.
- * - d > 24 (or n > lf_pairs_maxn(d)): X transposed (feature-major); per block, the
+ * - d > 8 (or n > LF_PAIRS_MAXN): X transposed (feature-major); per block, the
  *   gradient as dot products of 8 interleaved partial sums, the Hessian in register
  *   tiles of four interleaved partial sums (lf_hess_tiles); block sums added in block
  *   order within superblocks of LF_GLM_SUPER rows, the superblock sums added in order.
@@ -264,27 +264,34 @@ LF_INLINE lf_v4 lf_v4_abs(lf_v4 a)
 #endif
 }
 
-/* Small d (1..24): the products x_ij x_ik (k <= j) of every row are formed once per
+/* Small d (1..8): the products x_ij x_ik (k <= j) of every row are formed once per
  * problem, with the row itself: Z holds NC = d(d+1)/2 + d columns in blocks of four
  * rows, column-major inside a block (Z[(r NC + q) 4 + l] is column q of row 4r + l), so
  * each gradient and Hessian is one pass of four-wide multiply-adds, h (pair columns)
  * or g (the x columns) times a column, with no broadcasts.  Accumulators: one vector
  * per column, in groups of LF_ZGROUP so that they stay in registers; each column's
  * four lanes are added (l0 + l2) + (l1 + l3) at the end.  A fixed order, independent
- * of the SIMD width.  D is a compile-time constant in the solver's copies for d <= 8
- * (every loop unrolls); above, the same code runs with D known at run time. */
+ * of the SIMD width.  D is a compile-time constant in the solver's copies (every loop
+ * unrolls); the generic copy, which takes a problem that shares threads, runs the same
+ * code with D known at run time.
+ * Above d = 8 the transposed layout is as fast or faster: Z has d(d+1)/2 + d columns,
+ * which at d = 20 no longer fit in L1 and L2 (n = 100: 191 KB; n = 1,000: 1.9 MB) and
+ * are read once per derivative pass, while X transposed stays in cache and the Hessian
+ * tiles form the products again (C driver, one thread, interleaved runs, us a problem:
+ * n = 100, d = 20 58 -> 52; n = 1,000, d = 20 272 -> 184; n = 200, d = 12 27 -> 23;
+ * n = 50, d = 24 42 -> 43). */
 #define LF_ZGROUP 12                /* a multiple of four (lf_v4_hsum4) */
 #define LF_SPECIAL_MAXD 8          /* d with a copy of the solver of their own */
-#define LF_PAIRS_MAXD 24
+#define LF_PAIRS_MAXD LF_SPECIAL_MAXD
 #define LF_ZMAXNC (LF_PAIRS_MAXD * (LF_PAIRS_MAXD + 1) / 2 + LF_PAIRS_MAXD)
+/* the largest n that uses the pair layout: Z stays within 23 MB of scratch per thread */
+#define LF_PAIRS_MAXN 65536
 
 LF_INLINE int lf_zcols(int d) { return d * (d + 1) / 2 + d; }
-/* the largest n that uses the pair layout: Z stays within 23 MB of scratch per thread */
-LF_INLINE int lf_pairs_maxn(int d) { return d <= LF_SPECIAL_MAXD ? 65536 : 8192; }
 /* whether a problem uses the pair layout: a function of its own n and d only */
 LF_INLINE int lf_use_pairs(int n, int d)
 {
-    return d >= 1 && d <= LF_PAIRS_MAXD && n <= lf_pairs_maxn(d);
+    return d >= 1 && d <= LF_PAIRS_MAXD && n <= LF_PAIRS_MAXN;
 }
 
 /* Z from the rows of X (n x D, row-major; the padding rows n <= i < ld are zero) */
@@ -395,16 +402,15 @@ lf_zderivs_call(const double *Z, const double *g, const double *h, int ld, doubl
     case 5: lf_zderivs(Z, g, h, ld, G, A, 5); break;
     case 6: lf_zderivs(Z, g, h, ld, G, A, 6); break;
     case 7: lf_zderivs(Z, g, h, ld, G, A, 7); break;
-    case 8: lf_zderivs(Z, g, h, ld, G, A, 8); break;
-    default: lf_zderivs(Z, g, h, ld, G, A, d); break;
+    case 8: lf_zderivs(Z, g, h, ld, G, A, 8); break;   /* the pair layout's largest d */
     }
 }
 
 /* doubles of scratch needed for a problem of n observations and d parameters */
 LF_INLINE size_t lf_glm_scratch_size(size_t n, size_t d)
 {
-    /* pair layout space for the largest problem that may use it (n <= lf_pairs_maxn) */
-    size_t maxn = (size_t)lf_pairs_maxn((int)d), nz = n < maxn ? n : maxn;
+    /* pair layout space for the largest problem that may use it (n <= LF_PAIRS_MAXN) */
+    size_t maxn = LF_PAIRS_MAXN, nz = n < maxn ? n : maxn;
     size_t zs = lf_use_pairs(1, (int)d) ? (nz + 8) * (size_t)lf_zcols((int)d) : 0;
     size_t nb = n / LF_GLM_BLOCK + 2, nsb = n / LF_GLM_SUPER + 2;
     return (d + 8) * (n + 8) + 6 * d * d + 12 * d + 64 + zs + 2 * nb + nsb * (d * d + 2 * d);

@@ -568,8 +568,8 @@ def test_batch_equals_single_and_threads_bitwise(family):
 def test_solver_copy_for_each_d_gives_the_generic_bits(d):
     # alone with one thread, a problem of d <= 8 runs the solver compiled for its d;
     # alone with two threads it runs the generic copy: the bits must agree, and both
-    # must match the reference fit.  9 <= d <= 24 uses the pair products with d known
-    # at run time, d = 25 the dot products.
+    # must match the reference fit.  d >= 9 uses X transposed (blocked dot products and
+    # Hessian tiles) with either thread count.
     rng = np.random.default_rng(100 + d)
     n = 45
     X = np.concatenate([np.ones((n, 1)), rng.standard_normal((n, d - 1))], 1)
@@ -764,9 +764,9 @@ def test_linear_predictor_and_predict():
 
 @pytest.mark.parametrize("d", [1, 2, 7, 8, 9, 12, 25, 26, 27, 28])
 def test_every_d_and_both_layouts_match_reference(d):
-    # d <= 24 uses the pair layout (d <= 8 with a solver copy of its own); larger d the
-    # blocked sums, whose Hessian tiles of 4 x 2 meet every remainder of d mod 4 here;
-    # n > 256 spans blocks
+    # d <= 8 uses the pair layout (and a solver copy of its own); larger d the blocked
+    # sums, whose Hessian tiles of 4 x 2 meet every remainder of d mod 4 here; n > 256
+    # spans blocks
     for family in ("logistic", "poisson"):
         X, y, kw = make_data(family, n=300, d=d, seed=30 + d)
         X[:, 1:] *= 0.5
@@ -798,7 +798,7 @@ def test_ragged_batch_across_the_layout_threshold():
 
 
 def test_transposed_layout_with_halved_steps_matches_reference():
-    # d > 24: each evaluation also forms the derivatives in the same pass over X; a
+    # d > 8: each evaluation also forms the derivatives in the same pass over X; a
     # values-first family (poisson) discards them when its step is halved.  Heavy
     # counts make the first steps overshoot here (more evaluations than iterations + 1)
     rng = np.random.default_rng(4)
