@@ -11,10 +11,10 @@ Design
    Each P must be exactly symmetric (the Python layer symmetrises it).  Each distinct
    precision's normalising constant (its log det) is computed once.
 3. ``fit`` runs ``prange`` over problems (``schedule='dynamic'``), each thread owning
-   one scratch buffer allocated inside the parallel block (``lf_scratch.h``: huge pages
-   for a large problem's).  Each problem is computed by
-   the same code on its own data with no reduction across problems, so results are
-   bit for bit independent of the thread count and of the batch a problem sits in.
+   one scratch buffer allocated inside the parallel block (``lf_scratch.h``: on huge
+   pages for a large problem).  Each problem is computed by the same code on its own
+   data with no reduction across problems, so results are bit for bit independent of
+   the thread count and of the batch a problem sits in.
    A long batch runs in slices with a Ctrl-C check between them.  While a problem is
    fitted, the next problem's rows are prefetched (they arrive during the fit).
 4. The per-problem maths is C in ``lf_glm.h`` / ``lf_glm_math.h``; this module only

@@ -1343,7 +1343,8 @@ LF_INLINE int lf_glm_fit_d(const lf_glm_problem *pb, lf_glm_out *out, double *sc
                  * concave), so phi'(t) >= c1 phi'(0) implies Armijo's phi(t) >= phi(0)
                  * + c1 t phi'(0) without the value phi(t); tau is a lower bound of the
                  * value test's rounding slack.  The trial's Hessian comes in the same
-                 * pass over Z: the next step needs it when this one is accepted. */
+                 * pass over Z (or X, fused): the next step needs it when this one is
+                 * accepted. */
                 if (!fused) lf_glm_derivs(&q, Xt, Z, g, h, pr, pb->P, sbuf, Gt, At, d, small);
                 double dphi = 0.0;
                 for (int j = 0; j < d; j++) dphi += Gt[j] * delta[j];
