@@ -889,22 +889,23 @@ LF_INLINE double lf_glm_prior_terms(const lf_glm_problem *pb, const double *w,
     return q;
 }
 
-/* The derivative terms at w: eta, aux, g and h into scratch, r = w - m and pr = P r;
- * returns q = r . pr.  The observations are taken in blocks of LF_GLM_BLOCK (in
- * parallel when pb->nt > 1). */
-LF_INLINE double lf_glm_eval(const lf_glm_problem *pb, const double *Xt, const double *Z,
-                             double lr, const double *w, double *eta, double *aux,
-                             double *lv, double *g, double *h, double *restrict r,
-                             double *restrict pr, const int d, const int small)
+/* The derivative terms at w in the pair layout (Z): eta, aux, g and h into scratch,
+ * r = w - m and pr = P r; returns q = r . pr.  The observations are taken in blocks of
+ * LF_GLM_BLOCK (in parallel when pb->nt > 1).  With X transposed the solver evaluates
+ * through lf_glm_eval_derivs instead. */
+LF_INLINE double lf_glm_eval(const lf_glm_problem *pb, const double *Z, double lr,
+                             const double *w, double *eta, double *aux, double *lv,
+                             double *g, double *h, double *restrict r, double *restrict pr,
+                             const int d, const int small)
 {
     const int nb = (lf_pad8(pb->n) + LF_GLM_BLOCK - 1) / LF_GLM_BLOCK;
     if (!small && pb->nt > 1) {
         #pragma omp parallel for num_threads(pb->nt) schedule(static)
         for (int bk = 0; bk < nb; bk++)
-            lf_glm_eval_block_mt(pb, Xt, Z, lr, w, eta, aux, lv, g, h, bk, d);
+            lf_glm_eval_block_mt(pb, NULL, Z, lr, w, eta, aux, lv, g, h, bk, d);
     } else {
         for (int bk = 0; bk < nb; bk++)
-            lf_glm_eval_block(pb, Xt, Z, lr, w, eta, aux, lv, g, h, bk, d);
+            lf_glm_eval_block(pb, NULL, Z, lr, w, eta, aux, lv, g, h, bk, d);
     }
     return lf_glm_prior_terms(pb, w, r, pr, d);
 }
@@ -980,53 +981,63 @@ LF_INLINE void lf_hess_tiles(const double *restrict Xt, size_t ld, const double 
     }
 }
 
-/* one superblock's sums into S (then d of scratch), blocks of LF_GLM_BLOCK added in
- * order: hess = 0, the d sums v x_k; hess = 1, the lower triangle of the sums
- * v x_j x_k (d x d, row-major) */
-LF_INLINE void lf_glm_super(const lf_glm_problem *pb, const double *Xt, const double *v,
-                            int hess, int sb, double *S, const int d)
+/* One superblock's sums, blocks of LF_GLM_BLOCK added in order: the lower triangle of
+ * the Hessian sums h x_j x_k (d x d, row-major) in S, the gradient sums g x_k in
+ * S + d d, then d of scratch.  With w given, each block's eta and terms (g, h) are
+ * formed first (lf_glm_eval_block), so that one pass over X serves the evaluation and
+ * its derivatives while the block's rows are in cache; with w NULL, g and h are those
+ * already in scratch (the solver's start). */
+LF_INLINE void lf_glm_super(const lf_glm_problem *pb, const double *Xt, double lr,
+                            const double *w, double *eta, double *aux, double *lv,
+                            double *g, double *h, int sb, double *S, const int d)
 {
-    const int ld = lf_pad8(pb->n), ns = hess ? d * d : d;
-    double *o = S + ns;
-    for (int j = 0; j < ns; j++) S[j] = 0.0;
+    const int ld = lf_pad8(pb->n);
+    double *Sg = S + d * d, *o = Sg + d;
+    for (int j = 0; j < d * d + d; j++) S[j] = 0.0;
     const int end = (sb + 1) * LF_GLM_SUPER < ld ? (sb + 1) * LF_GLM_SUPER : ld;
     for (int c0 = sb * LF_GLM_SUPER; c0 < end; c0 += LF_GLM_BLOCK) {
         int len = ld - c0 < LF_GLM_BLOCK ? ld - c0 : LF_GLM_BLOCK;
-        if (hess) {
-            lf_hess_tiles(Xt, (size_t)ld, v, c0, len, d, S);
-            continue;
-        }
-        lf_dots(v + c0, Xt + c0, (size_t)ld, d, len, o);
-        for (int k = 0; k < d; k++) S[k] += o[k];
+        if (w)
+            lf_glm_eval_block(pb, Xt, NULL, lr, w, eta, aux, lv, g, h, c0 / LF_GLM_BLOCK, d);
+        lf_hess_tiles(Xt, (size_t)ld, h, c0, len, d, S);
+        lf_dots(g + c0, Xt + c0, (size_t)ld, d, len, o);
+        for (int k = 0; k < d; k++) Sg[k] += o[k];
     }
 }
 
 /* lf_glm_super out of line, for lf_glm_super_all's threads (see lf_glm_eval_block_mt) */
 LF_CLONES __attribute__((noinline)) static void
-lf_glm_super_mt(const lf_glm_problem *pb, const double *Xt, const double *v, int hess,
-                int sb, double *S, int d)
+lf_glm_super_mt(const lf_glm_problem *pb, const double *Xt, double lr, const double *w,
+                double *eta, double *aux, double *lv, double *g, double *h, int sb,
+                double *S, int d)
 {
-    lf_glm_super(pb, Xt, v, hess, sb, S, d);
+    lf_glm_super(pb, Xt, lr, w, eta, aux, lv, g, h, sb, S, d);
 }
 
-/* the sums of lf_glm_super over all superblocks (in parallel when pb->nt > 1), added in
- * order into out */
-LF_INLINE void lf_glm_super_all(const lf_glm_problem *pb, const double *Xt, const double *v,
-                                int hess, double *sbuf, double *out, const int d)
+/* lf_glm_super over all superblocks (in parallel when pb->nt > 1); their sums added in
+ * order into G and A's lower half */
+LF_INLINE void lf_glm_super_all(const lf_glm_problem *pb, const double *Xt, double lr,
+                                const double *w, double *eta, double *aux, double *lv,
+                                double *g, double *h, double *sbuf, double *G, double *A,
+                                const int d)
 {
     const int ld = lf_pad8(pb->n), nsb = (ld + LF_GLM_SUPER - 1) / LF_GLM_SUPER;
-    const int ns = hess ? d * d : d, ss = ns + d;
+    const int ss = d * d + 2 * d;
     if (pb->nt > 1) {
         #pragma omp parallel for num_threads(pb->nt) schedule(dynamic, 1)
         for (int sb = 0; sb < nsb; sb++)
-            lf_glm_super_mt(pb, Xt, v, hess, sb, sbuf + (size_t)sb * ss, d);
+            lf_glm_super_mt(pb, Xt, lr, w, eta, aux, lv, g, h, sb, sbuf + (size_t)sb * ss, d);
     } else {
         for (int sb = 0; sb < nsb; sb++)
-            lf_glm_super(pb, Xt, v, hess, sb, sbuf + (size_t)sb * ss, d);
+            lf_glm_super(pb, Xt, lr, w, eta, aux, lv, g, h, sb, sbuf + (size_t)sb * ss, d);
     }
-    for (int j = 0; j < ns; j++) out[j] = 0.0;
-    for (int sb = 0; sb < nsb; sb++)
-        for (int j = 0; j < ns; j++) out[j] += sbuf[(size_t)sb * ss + j];
+    for (int j = 0; j < d * d; j++) A[j] = 0.0;
+    for (int j = 0; j < d; j++) G[j] = 0.0;
+    for (int sb = 0; sb < nsb; sb++) {
+        const double *S = sbuf + (size_t)sb * ss;
+        for (int j = 0; j < d * d; j++) A[j] += S[j];
+        for (int j = 0; j < d; j++) G[j] += S[d * d + j];
+    }
 }
 
 /* the prior's part of the gradient and negative Hessian: G -= pr, A's lower half += P,
@@ -1047,7 +1058,7 @@ LF_INLINE void lf_glm_add_prior(const double *pr, const double *restrict P, doub
 /* gradient G and negative Hessian A (full symmetric) of log post, from the g, h and
  * pr = P (w - m) that lf_glm_eval left, and the prior precision P (symmetric) */
 LF_INLINE void lf_glm_derivs(const lf_glm_problem *pb, const double *Xt, const double *Z,
-                             const double *g, const double *h, const double *pr,
+                             double *g, double *h, const double *pr,
                              const double *restrict P, double *sbuf, double *G, double *A,
                              const int d, const int small)
 {
@@ -1056,70 +1067,23 @@ LF_INLINE void lf_glm_derivs(const lf_glm_problem *pb, const double *Xt, const d
         if (d >= 5) lf_zderivs_call(Z, g, h, lf_pad8(pb->n), G, A, d);
         else lf_zderivs(Z, g, h, lf_pad8(pb->n), G, A, d);
     } else {
-        lf_glm_super_all(pb, Xt, g, 0, sbuf, G, d);
-        lf_glm_super_all(pb, Xt, h, 1, sbuf, A, d);
+        lf_glm_super_all(pb, Xt, 0.0, NULL, NULL, NULL, NULL, g, h, sbuf, G, A, d);
     }
     lf_glm_add_prior(pr, P, G, A, d);
 }
 
 /* lf_glm_eval followed by lf_glm_derivs at the same point, for the layout with X
- * transposed (no pairs): one pass over X instead of three, each block's terms formed
- * and at once summed into the gradient and Hessian while its rows of X are in cache
- * (the eval and the gradient passes are bound by memory on large problems: W4's Newton
+ * transposed (no pairs): one pass over X (lf_glm_super with w) instead of three (the
+ * eval and the gradient passes are bound by memory on large problems: W4's Newton
  * iteration took 28 ms on two threads, 16 of them the Hessian).  The sums, and their
- * order, are those of the two calls, so are the bits.  One superblock (its partial sums:
- * the lower triangle of the Hessian in S, the gradient in S + d d, d more of scratch): */
-LF_INLINE void lf_glm_super_fused(const lf_glm_problem *pb, const double *Xt, double lr,
-                                  const double *w, double *eta, double *aux, double *lv,
-                                  double *g, double *h, int sb, double *S, const int d)
-{
-    const int ld = lf_pad8(pb->n);
-    double *Sg = S + d * d, *o = Sg + d;
-    for (int j = 0; j < d * d + d; j++) S[j] = 0.0;
-    const int end = (sb + 1) * LF_GLM_SUPER < ld ? (sb + 1) * LF_GLM_SUPER : ld;
-    for (int c0 = sb * LF_GLM_SUPER; c0 < end; c0 += LF_GLM_BLOCK) {
-        int len = ld - c0 < LF_GLM_BLOCK ? ld - c0 : LF_GLM_BLOCK;
-        lf_glm_eval_block(pb, Xt, NULL, lr, w, eta, aux, lv, g, h, c0 / LF_GLM_BLOCK, d);
-        lf_hess_tiles(Xt, (size_t)ld, h, c0, len, d, S);
-        lf_dots(g + c0, Xt + c0, (size_t)ld, d, len, o);
-        for (int k = 0; k < d; k++) Sg[k] += o[k];
-    }
-}
-
-/* lf_glm_super_fused out of line, for the threads (see lf_glm_eval_block_mt) */
-LF_CLONES __attribute__((noinline)) static void
-lf_glm_super_fused_mt(const lf_glm_problem *pb, const double *Xt, double lr, const double *w,
-                      double *eta, double *aux, double *lv, double *g, double *h, int sb,
-                      double *S, int d)
-{
-    lf_glm_super_fused(pb, Xt, lr, w, eta, aux, lv, g, h, sb, S, d);
-}
-
+ * order, are those of the two calls, so are the bits. */
 LF_INLINE double lf_glm_eval_derivs(const lf_glm_problem *pb, const double *Xt, double lr,
                                     const double *w, double *eta, double *aux, double *lv,
                                     double *g, double *h, double *restrict r,
                                     double *restrict pr, double *sbuf, double *G, double *A,
                                     const int d)
 {
-    const int ld = lf_pad8(pb->n), nsb = (ld + LF_GLM_SUPER - 1) / LF_GLM_SUPER;
-    const int ss = d * d + 2 * d;
-    if (pb->nt > 1) {
-        #pragma omp parallel for num_threads(pb->nt) schedule(dynamic, 1)
-        for (int sb = 0; sb < nsb; sb++)
-            lf_glm_super_fused_mt(pb, Xt, lr, w, eta, aux, lv, g, h, sb,
-                                  sbuf + (size_t)sb * ss, d);
-    } else {
-        for (int sb = 0; sb < nsb; sb++)
-            lf_glm_super_fused(pb, Xt, lr, w, eta, aux, lv, g, h, sb, sbuf + (size_t)sb * ss,
-                               d);
-    }
-    for (int j = 0; j < d * d; j++) A[j] = 0.0;
-    for (int j = 0; j < d; j++) G[j] = 0.0;
-    for (int sb = 0; sb < nsb; sb++) {
-        const double *S = sbuf + (size_t)sb * ss;
-        for (int j = 0; j < d * d; j++) A[j] += S[j];
-        for (int j = 0; j < d; j++) G[j] += S[d * d + j];
-    }
+    lf_glm_super_all(pb, Xt, lr, w, eta, aux, lv, g, h, sbuf, G, A, d);
     double q = lf_glm_prior_terms(pb, w, r, pr, d);
     lf_glm_add_prior(pr, pb->P, G, A, d);
     return q;
@@ -1267,7 +1231,7 @@ LF_INLINE int lf_glm_fit_d(const lf_glm_problem *pb, lf_glm_out *out, double *sc
             qc = lf_glm_eval_derivs(&q, Xt, lr, w, eta_[0], aux_[0], lv, g, h, r, pr, sbuf,
                                     G, A, d);
         else
-            qc = lf_glm_eval(&q, Xt, Z, lr, w, eta_[0], aux_[0], lv, g, h, r, pr, d, small);
+            qc = lf_glm_eval(&q, Z, lr, w, eta_[0], aux_[0], lv, g, h, r, pr, d, small);
         nfev++;
         /* The value at the start: the sigmoid families leave it until a line search or
          * the end needs it, when a bound shows it is finite; otherwise it is computed
@@ -1335,8 +1299,8 @@ LF_INLINE int lf_glm_fit_d(const lf_glm_problem *pb, lf_glm_out *out, double *sc
                 qt = lf_glm_eval_derivs(&q, Xt, lr, wt, eta_[1 - cur], aux_[1 - cur], lv, g, h,
                                         r, pr, sbuf, Gt, At, d);
             else
-                qt = lf_glm_eval(&q, Xt, Z, lr, wt, eta_[1 - cur], aux_[1 - cur], lv, g, h, r,
-                                 pr, d, small);
+                qt = lf_glm_eval(&q, Z, lr, wt, eta_[1 - cur], aux_[1 - cur], lv, g, h, r, pr,
+                                 d, small);
             nfev++;
             if (deriv_first) {
                 /* phi(t) = log post(w + t delta) is concave (every family here is log-

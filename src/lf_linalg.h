@@ -54,44 +54,6 @@ LF_LA_INLINE int lf_ldl(const double *A, int d, double shift, double rtol, doubl
         scale = a > scale ? a : scale;
     }
     double mp = HUGE_VAL, fl = rtol * scale;
-#if defined(LF_LA_VECTORS)
-    if (!(LF_LA_CONSTANT(d) && d <= LF_LA_SMALL)) {
-        /* d known at run time only: row j of F (D_j, then T_ij for i > j) four entries
-         * at a time, T_ij = a_ij - sum_k T_ik L_jk with the four sums in the lanes of a
-         * vector: the same subtractions in the same order as the loop below, which
-         * forms them one at a time with each sum's chain of dependent subtractions
-         * exposed (factor and solve, TSC ticks: d = 20, 5,400 -> 3,500; d = 50,
-         * 50,000 -> 23,000) */
-        for (int j = 0; j < d; j++) {
-            double *Tj = F + j * d;          /* L_jk (k < j) are in place already */
-            int i = j;
-            for (; i + 4 <= d; i += 4) {
-                lf_la_v4 t = {A[i * d + j], A[(i + 1) * d + j], A[(i + 2) * d + j],
-                              A[(i + 3) * d + j]};
-                if (i == j) t[0] += shift;
-                for (int k = 0; k < j; k++) {
-                    lf_la_v4 tk;
-                    memcpy(&tk, F + k * d + i, sizeof tk);
-                    t -= tk * Tj[k];
-                }
-                memcpy(Tj + i, &t, sizeof t);
-            }
-            for (; i < d; i++) {
-                double t = A[i * d + j] + (i == j ? shift : 0.0);
-                for (int k = 0; k < j; k++) t -= F[k * d + i] * Tj[k];
-                Tj[i] = t;
-            }
-            double dj = Tj[j];
-            if (!(dj > fl) || !(dj - dj == 0.0)) return j + 1;
-            mp = dj < mp ? dj : mp;
-            double ij = 1.0 / dj;
-            dinv[j] = ij;
-            for (int i = j + 1; i < d; i++) F[i * d + j] = Tj[i] * ij;
-        }
-        *minpiv = scale > 0.0 ? mp / scale : 0.0;
-        return 0;
-    }
-#endif
     #pragma GCC unroll 8
     for (int j = 0; j < d; j++) {
         const double *Lj = F + j * d;
@@ -105,8 +67,27 @@ LF_LA_INLINE int lf_ldl(const double *A, int d, double shift, double rtol, doubl
         F[j * d + j] = dj;
         dinv[j] = ij;
         /* T_ij = a_ij - sum_k T_ik L_jk, L_ij = T_ij / D_j */
+        int i = j + 1;
+#if defined(LF_LA_VECTORS)
+        /* d known at run time only: four T_ij at a time, their sums in the lanes of a
+         * vector (the same subtractions in the same order as the loop below, which
+         * forms them one at a time, each sum's chain of dependent subtractions exposed:
+         * factor and solve, TSC ticks, d = 20 5,400 -> 3,500, d = 50 50,000 -> 23,000) */
+        if (!(LF_LA_CONSTANT(d) && d <= LF_LA_SMALL))
+            for (; i + 4 <= d; i += 4) {
+                lf_la_v4 t = {A[i * d + j], A[(i + 1) * d + j], A[(i + 2) * d + j],
+                              A[(i + 3) * d + j]};
+                for (int k = 0; k < j; k++) {
+                    lf_la_v4 tk;
+                    memcpy(&tk, F + k * d + i, sizeof tk);
+                    t -= tk * Lj[k];
+                }
+                memcpy(F + j * d + i, &t, sizeof t);
+                for (int u = 0; u < 4; u++) F[(i + u) * d + j] = t[u] * ij;
+            }
+#endif
         #pragma GCC unroll 8
-        for (int i = j + 1; i < d; i++) {
+        for (; i < d; i++) {
             double t = A[i * d + j];
             #pragma GCC unroll 8
             for (int k = 0; k < j; k++) t -= F[k * d + i] * Lj[k];
@@ -202,12 +183,13 @@ LF_LA_INLINE void lf_ldl_inverse(const double *F, const double *dinv, int d, dou
             W[i * d + j] = t;
         }
     }
+    #pragma GCC unroll 8
+    for (int i = 0; i < d; i++) {
+        int j = 0;
 #if defined(LF_LA_VECTORS)
-    if (!(LF_LA_CONSTANT(d) && d <= LF_LA_SMALL)) {
-        /* the sums of a row four columns j at a time, each lane as in the loop below
-         * (the inverse at d = 20: 9,100 -> 6,800 TSC ticks) */
-        for (int i = 0; i < d; i++) {
-            int j = 0;
+        /* d known at run time only: four columns j at a time, each lane as in the loop
+         * below (the inverse at d = 20: 9,100 -> 6,800 TSC ticks) */
+        if (!(LF_LA_CONSTANT(d) && d <= LF_LA_SMALL))
             for (; j + 4 <= i + 1; j += 4) {
                 lf_la_v4 t = {0.0, 0.0, 0.0, 0.0};
                 for (int k = i; k < d; k++) {
@@ -217,25 +199,16 @@ LF_LA_INLINE void lf_ldl_inverse(const double *F, const double *dinv, int d, dou
                 }
                 for (int u = 0; u < 4; u++) out[i * d + j + u] = out[(j + u) * d + i] = t[u];
             }
-            for (; j <= i; j++) {
-                double t = 0.0;
-                for (int k = i; k < d; k++) t += (W[k * d + i] * dinv[k]) * W[k * d + j];
-                out[i * d + j] = out[j * d + i] = t;
-            }
-        }
-        return;
-    }
 #endif
-    #pragma GCC unroll 8
-    for (int i = 0; i < d; i++)
         #pragma GCC unroll 8
-        for (int j = 0; j <= i; j++) {
+        for (; j <= i; j++) {
             double t = 0.0;
             #pragma GCC unroll 8
             for (int k = i; k < d; k++) t += (W[k * d + i] * dinv[k]) * W[k * d + j];
             out[i * d + j] = t;
             out[j * d + i] = t;
         }
+    }
 }
 
 /* Eigen-decomposition of a symmetric matrix by cyclic Jacobi rotations
