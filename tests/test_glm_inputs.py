@@ -1,6 +1,9 @@
 """glm_laplace: every status it can return, and every bad input of RELIABILITY.md that
 applies, raised before any work with the argument (and the problem) named."""
 
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -267,6 +270,32 @@ def test_too_large_for_memory_raises_before_work(monkeypatch):
     X, y = _data(batch=(50,))
     with pytest.raises(MemoryError, match=r"needs about \d+ bytes"):
         lf.glm_laplace(X, y)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="RLIMIT_AS on Linux")
+def test_scratch_that_cannot_be_allocated_raises_memory_error():
+    # the per-thread scratch is allocated inside the kernel (huge pages for a large
+    # problem's); when that fails the call raises MemoryError, not a silent result.
+    # A child process caps its address space just above what it uses before the fit.
+    code = """if True:
+        import resource, numpy as np, laplace_fast as lf
+        rng = np.random.default_rng(0)
+        n = 1_000_000
+        X = np.column_stack([np.ones(n), rng.standard_normal(n)])
+        y = (rng.random(n) < 0.5).astype(float)
+        lf.glm_laplace(X[:100], y[:100], n_threads=1)
+        vm = [line for line in open("/proc/self/status") if line.startswith("VmSize")]
+        vm = int(vm[0].split()[1]) * 1024
+        resource.setrlimit(resource.RLIMIT_AS, (vm + 40 * 2**20, resource.RLIM_INFINITY))
+        try:
+            lf.glm_laplace(X, y, n_threads=1)
+        except MemoryError as exc:
+            print(exc)
+    """
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert "could not allocate" in out.stdout and "bytes of scratch per thread" in out.stdout
 
 
 def test_predict_on_a_failed_fit_raises():
