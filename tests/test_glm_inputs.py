@@ -273,7 +273,7 @@ def test_too_large_for_memory_raises_before_work(monkeypatch):
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="RLIMIT_AS on Linux")
-def test_scratch_that_cannot_be_allocated_raises_memory_error():
+def test_scratch_that_cannot_be_allocated_raises_memory_error(tmp_path):
     # the per-thread scratch is allocated inside the kernel (huge pages for a large
     # problem's); when that fails the call raises MemoryError, not a silent result.
     # A child process caps its address space just above what it uses before the fit.
@@ -293,7 +293,7 @@ def test_scratch_that_cannot_be_allocated_raises_memory_error():
             print(exc)
     """
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         timeout=300)
+                         timeout=300, cwd=tmp_path)   # the installed package, not ./laplace_fast
     assert out.returncode == 0, out.stderr
     assert "could not allocate" in out.stdout and "bytes of scratch per thread" in out.stdout
 
