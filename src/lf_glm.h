@@ -112,6 +112,7 @@ typedef struct {
 
 /* observations are padded to a multiple of 8 in scratch (zero rows, zero weight) */
 LF_INLINE int lf_pad8(int n) { return (n + 7) & ~7; }
+LF_INLINE size_t lf_round8(size_t k) { return (k + 7) & ~(size_t)7; }
 
 /* M dot products sum_i h_i b_qi over n = 8 m terms, b_q = b + q ldb, q < M, sharing
  * the loads of h.  Each uses eight interleaved partial sums added in the fixed tree
@@ -413,7 +414,8 @@ LF_INLINE size_t lf_glm_scratch_size(size_t n, size_t d)
     size_t maxn = LF_PAIRS_MAXN, nz = n < maxn ? n : maxn;
     size_t zs = lf_use_pairs(1, (int)d) ? (nz + 8) * (size_t)lf_zcols((int)d) : 0;
     size_t nb = n / LF_GLM_BLOCK + 2, nsb = n / LF_GLM_SUPER + 2;
-    return (d + 8) * (n + 8) + 6 * d * d + 12 * d + 64 + zs + 2 * nb + nsb * (d * d + 2 * d);
+    return (d + 8) * (n + 8) + 6 * d * d + 12 * d + 64 + zs + 2 * nb + nsb * (d * d + 2 * d) +
+           8;   /* Z's alignment */
 }
 
 /* sum of a and sum of |a| over n = 8 m terms: eight interleaved partial sums (lanes
@@ -1170,8 +1172,9 @@ LF_INLINE int lf_glm_fit_d(const lf_glm_problem *pb, lf_glm_out *out, double *sc
     double *r = wt + d;
     double *pr = r + d, *bsum = pr + d;                    /* block sums, 2 per block */
     double *sbuf = bsum + 2 * (n / LF_GLM_BLOCK + 2);      /* superblock partials */
-    double *Z = lf_use_pairs(n, d) ? sbuf + (size_t)(n / LF_GLM_SUPER + 2) * (d * d + 2 * d)
-                                   : NULL;
+    /* Z at a multiple of eight doubles: on a cache line when scratch is (lf_scratch.h) */
+    const size_t zoff = (size_t)(sbuf - scratch) + (size_t)(n / LF_GLM_SUPER + 2) * (d * d + 2 * d);
+    double *Z = lf_use_pairs(n, d) ? scratch + lf_round8(zoff) : NULL;
     const double nan_ = NAN;
     int status = LF_OK, it = 0, nfev = 0, full_prev = 0;
     double step_shift = 1.0;
