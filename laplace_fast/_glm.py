@@ -556,6 +556,7 @@ def glm_laplace(X, y, *, family="logistic", prior_precision=1.0, prior_mean=0.0,
         yf, off_f, w_f, t_f = take(y), take(offset), take(weights), take(trials)
         starts = np.zeros(labels.size + 1, dtype=np.int64)
         np.cumsum(counts, out=starts[1:])
+        nmax = int(counts.max()) if counts.size else 0
         batch_shape = (labels.size,)
         single = False
     else:
@@ -567,6 +568,7 @@ def glm_laplace(X, y, *, family="logistic", prior_precision=1.0, prior_mean=0.0,
         Xf = np.ascontiguousarray(X).reshape(B * n, d)
         yf, off_f, w_f, t_f = flat(y), flat(offset), flat(weights), flat(trials)
         starts = np.arange(B + 1, dtype=np.int64) * n
+        nmax = n if B else 0
     B = starts.size - 1
     empty = np.empty(0)
     opt = (lambda a: empty if a is None else a)
@@ -579,6 +581,9 @@ def glm_laplace(X, y, *, family="logistic", prior_precision=1.0, prior_mean=0.0,
     else:
         param_b = np.zeros(batch_shape)
     param = np.ascontiguousarray(param_b, dtype=np.float64).reshape(-1)
+    # (the prior before the data check: after the check's pass over the data its dozen
+    # small numpy operations ran several times slower, on cold caches)
+    P, pidx, M, midx = _prior(prior_precision, prior_mean, d, batch_shape, labels, single)
 
     # --- data checks (compiled, parallel), before any fitting
     flags = _glm_kernels.check(fam, Xf, yf, opt(off_f), opt(w_f), opt(t_f), starts, nthreads)
@@ -590,10 +595,8 @@ def glm_laplace(X, y, *, family="logistic", prior_precision=1.0, prior_mean=0.0,
                 if text is None:
                     text = f"must be {_SUPPORT[family]} for family={family!r}"
                 raise ValueError(f"{name} {text}{where}")
-    P, pidx, M, midx = _prior(prior_precision, prior_mean, d, batch_shape, labels, single)
 
     # --- memory, before any work
-    nmax = int(np.max(np.diff(starts))) if B else 0
     need = 8 * (B * (2 * d * d + d + 4) + 4 * B)
     need += 8 * nthreads * _glm_kernels.scratch_doubles(nmax, d)
     if need > memory_limit():
@@ -610,10 +613,11 @@ def glm_laplace(X, y, *, family="logistic", prior_precision=1.0, prior_mean=0.0,
     nfev = np.zeros(B, dtype=np.intc)
     cond = np.empty(B)
     chunk = 1 if nmax * max(d, 1) > 20000 else max(1, min(16, B // (8 * nthreads)))
-    _glm_kernels.fit(fam, Xf, yf, opt(off_f), opt(w_f), opt(t_f), starts, P, pidx, M, midx,
-                     param, float(tol), int(maxiter), nthreads, chunk, mode, hess, cov,
-                     log_det_cov, logp, status, niter, nfev, cond)
-    if np.any(status == _glm_kernels.SCRATCH_FAILED):
+    no_scratch = _glm_kernels.fit(fam, Xf, yf, opt(off_f), opt(w_f), opt(t_f), starts, P,
+                                  pidx, M, midx, param, float(tol), int(maxiter), nthreads,
+                                  chunk, mode, hess, cov, log_det_cov, logp, status, niter,
+                                  nfev, cond)
+    if no_scratch:
         raise MemoryError(f"glm_laplace could not allocate "
                           f"{8 * _glm_kernels.scratch_doubles(nmax, d)} bytes of scratch "
                           "per thread")

@@ -77,7 +77,6 @@ lf_tables_init()
 
 FAMILIES = {"logistic": 0, "probit": 1, "poisson": 2, "binomial": 3,
             "negative_binomial": 4, "gaussian": 5}
-SCRATCH_FAILED = -99  # status when a thread's scratch allocation failed
 cdef int64_t _slice_budget = 50_000_000
 
 
@@ -191,7 +190,8 @@ def fit(int family, const double[:, ::1] X, const double[::1] y, const double[::
         double[:, ::1] mode, double[:, :, ::1] hess, double[:, :, ::1] cov,
         double[::1] log_det_cov, double[::1] logp, int[::1] status, int[::1] niter,
         int[::1] nfev, double[::1] cond):
-    """Fit every problem; outputs are written into the arrays given."""
+    """Fit every problem; outputs are written into the arrays given.  Returns True when
+    a thread could not allocate its scratch (its problems have status -99)."""
     cdef Py_ssize_t B = starts.shape[0] - 1, b
     cdef int d = <int>X.shape[1]
     cdef int64_t nmax = 0
@@ -213,8 +213,10 @@ def fit(int family, const double[:, ::1] X, const double[::1] y, const double[::
     cdef Py_ssize_t b0 = 0, b1
     cdef int outer, inner
     cdef int64_t work, budget = _slice_budget   # ~rows x d^2 per slice: well under a second
+    failed_arr = np.zeros(1, dtype=np.intc)
+    cdef int[::1] failed = failed_arr    # shared: every thread that fails writes 1
     if B == 0:
-        return
+        return False
     # each distinct prior's normalising constant (log det P), once
     pconst_arr = np.empty(P.shape[0])
     cdef double[::1] pconst = pconst_arr
@@ -240,6 +242,7 @@ def fit(int family, const double[:, ::1] X, const double[::1] y, const double[::
             for b in prange(b0, b1, schedule='dynamic', chunksize=chunk):
                 if scratch == NULL:
                     status[b] = -99
+                    failed[0] = 1
                 else:
                     status[b] = _fit_problem(b, B, family, d, &starts[0], Xb, yb, ob, wb,
                                              tb, &param[0], Pb, &pconst[0], &pidx[0], Mb,
@@ -249,6 +252,7 @@ def fit(int family, const double[:, ::1] X, const double[::1] y, const double[::
             free(scratch)
         b0 = b1
         PyErr_CheckSignals()
+    return failed[0] != 0
 
 
 # --- the elementary functions, exposed for the accuracy tests -------------------------
