@@ -1173,7 +1173,8 @@ LF_INLINE int lf_glm_fit_d(const lf_glm_problem *pb, lf_glm_out *out, double *sc
     double *pr = r + d, *bsum = pr + d;                    /* block sums, 2 per block */
     double *sbuf = bsum + 2 * (n / LF_GLM_BLOCK + 2);      /* superblock partials */
     /* Z at a multiple of eight doubles: on a cache line when scratch is (lf_scratch.h) */
-    const size_t zoff = (size_t)(sbuf - scratch) + (size_t)(n / LF_GLM_SUPER + 2) * (d * d + 2 * d);
+    const size_t zoff = (size_t)(sbuf - scratch) +
+                        (size_t)(n / LF_GLM_SUPER + 2) * (d * d + 2 * d);
     double *Z = lf_use_pairs(n, d) ? scratch + lf_round8(zoff) : NULL;
     const double nan_ = NAN;
     int status = LF_OK, it = 0, nfev = 0, full_prev = 0;

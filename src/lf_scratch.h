@@ -5,11 +5,12 @@
  * faults on first touch cost ~10 % of W4's fit with 4 KiB pages.  Buffers of 4 MiB and
  * more are therefore aligned to 2 MiB and marked for transparent huge pages (Linux,
  * where the system allows them; NumPy does the same for its large arrays), so that a
- * fault maps 2 MiB.  Smaller buffers are aligned to a cache line (64 bytes; malloc gives
- * 16): the kernels' four-double loads and stores then never straddle two lines, which
- * made the pair layout's build 2x slower when they did (W1: Z at 16 bytes past a 32-byte
- * boundary).  Either is released with free.  The contents are not read before they are
- * written, and alignment changes no operation: no effect on results. */
+ * fault maps 2 MiB.  Smaller buffers are aligned to a cache line (64 bytes, with C11's
+ * aligned_alloc; malloc gives 16, and serves compilers without it): the kernels'
+ * four-double loads and stores then never straddle two lines, which made the pair
+ * layout's build 2x slower when they did (W1: Z at 16 bytes past a 32-byte boundary).
+ * Either is released with free.  The contents are not read before they are written, and
+ * alignment changes no operation: no effect on results. */
 #ifndef LF_SCRATCH_H
 #define LF_SCRATCH_H
 
@@ -33,7 +34,11 @@ static inline double *lf_scratch_alloc(size_t n)
         return (double *)p;
     }
 #endif
+#if defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L && !defined(_MSC_VER)
     return (double *)aligned_alloc(LF_LINE, (bytes + LF_LINE - 1) & ~(LF_LINE - 1));
+#else
+    return (double *)malloc(bytes);
+#endif
 }
 
 #endif
