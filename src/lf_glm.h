@@ -1094,7 +1094,7 @@ LF_INLINE double lf_glm_eval_derivs(const lf_glm_problem *pb, const double *Xt, 
 LF_INLINE int lf_all_finite(const double *a, int n)
 {
     int ok = 1;
-    for (int i = 0; i < n; i++) ok &= isfinite(a[i]) ? 1 : 0;
+    for (int i = 0; i < n; i++) ok &= (a[i] - a[i]) == 0.0;   /* NaN for inf and NaN */
     return ok;
 }
 
@@ -1110,10 +1110,10 @@ lf_glm_extreme(const lf_glm_problem *pb, const double *eta, int *witness)
         if (!pb->wt && !pb->off && pb->family != LF_BINOMIAL) {   /* the common case */
             const double *restrict y = pb->y;
             any = n > 0;
-            for (int i = 0; i < n; i++) {
+            for (int i = 0; i < n; i++) {   /* & not &&: no branches, it vectorises */
                 double e = eta[i];
                 extreme |= fabs(e) > LF_GLM_EXTREME;
-                sep &= (y[i] == 0.0 && e < 0.0) | (y[i] == 1.0 && e > 0.0);
+                sep &= ((y[i] == 0.0) & (e < 0.0)) | ((y[i] == 1.0) & (e > 0.0));
             }
             break;
         }
