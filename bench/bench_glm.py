@@ -412,6 +412,7 @@ def bench_w4(args):
 
 
 def bench_jax_w4(X, y, mode):
+    """W4's JAX peer against laplace_fast, interleaved (two rounds)."""
     jx = make_jax("logistic", X.shape[2])
     if jx is None:
         return
