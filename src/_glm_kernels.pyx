@@ -237,19 +237,37 @@ def fit(int family, const double[:, ::1] X, const double[::1] y, const double[::
         # per thread
         outer = 1 if b1 - b0 < n_threads else n_threads
         inner = n_threads if outer == 1 else 1
-        with nogil, parallel(num_threads=outer):
-            scratch = lf_scratch_alloc(ssize)
-            for b in prange(b0, b1, schedule='dynamic', chunksize=chunk):
-                if scratch == NULL:
-                    status[b] = -99
-                    failed[0] = 1
-                else:
-                    status[b] = _fit_problem(b, B, family, d, &starts[0], Xb, yb, ob, wb,
-                                             tb, &param[0], Pb, &pconst[0], &pidx[0], Mb,
-                                             &midx[0], tol, maxiter, modeb, hessb, covb,
-                                             &log_det_cov[0], &logp[0], &niter[0],
-                                             &nfev[0], &cond[0], scratch, inner)
-            free(scratch)
+        if outer == 1:
+            # serially, outside any parallel region: the solver's own regions (inner
+            # threads) are then top-level ones, whose threads OpenMP keeps; nested in a
+            # team of one, they cost ~10x the fit of a small problem
+            with nogil:
+                scratch = lf_scratch_alloc(ssize)
+                for b in range(b0, b1):
+                    if scratch == NULL:
+                        status[b] = -99
+                        failed[0] = 1
+                    else:
+                        status[b] = _fit_problem(b, B, family, d, &starts[0], Xb, yb, ob,
+                                                 wb, tb, &param[0], Pb, &pconst[0], &pidx[0],
+                                                 Mb, &midx[0], tol, maxiter, modeb, hessb,
+                                                 covb, &log_det_cov[0], &logp[0], &niter[0],
+                                                 &nfev[0], &cond[0], scratch, inner)
+                free(scratch)
+        else:
+            with nogil, parallel(num_threads=outer):
+                scratch = lf_scratch_alloc(ssize)
+                for b in prange(b0, b1, schedule='dynamic', chunksize=chunk):
+                    if scratch == NULL:
+                        status[b] = -99
+                        failed[0] = 1
+                    else:
+                        status[b] = _fit_problem(b, B, family, d, &starts[0], Xb, yb, ob,
+                                                 wb, tb, &param[0], Pb, &pconst[0], &pidx[0],
+                                                 Mb, &midx[0], tol, maxiter, modeb, hessb,
+                                                 covb, &log_det_cov[0], &logp[0], &niter[0],
+                                                 &nfev[0], &cond[0], scratch, inner)
+                free(scratch)
         b0 = b1
         PyErr_CheckSignals()
     return failed[0] != 0
