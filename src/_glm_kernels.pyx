@@ -14,7 +14,10 @@ Design
    one scratch buffer allocated inside the parallel block (``lf_scratch.h``: on huge
    pages for a large problem).  Each problem is computed by the same code on its own
    data with no reduction across problems, so results are bit for bit independent of
-   the thread count and of the batch a problem sits in.
+   the thread count and of the batch a problem sits in.  Fewer problems than threads
+   run one after another, each with every thread inside it (its blocks of rows), from
+   outside any parallel region: the solver's regions nested in a team of one cost
+   more than a small problem's fit.
    A long batch runs in slices with a Ctrl-C check between them.  While a problem is
    fitted, the next problem's rows are prefetched (they arrive during the fit).
 4. The per-problem maths is C in ``lf_glm.h`` / ``lf_glm_math.h``; this module only
@@ -140,46 +143,72 @@ cdef inline void _prefetch_problem(Py_ssize_t b, int d, const int64_t *starts,
     lf_prefetch(tb + s0 if tb != NULL else NULL, row, cap)
 
 
-cdef int _fit_problem(Py_ssize_t b, Py_ssize_t nprob, int family, int d,
-                      const int64_t *starts,
-                      const double *Xb, const double *yb, const double *ob, const double *wb,
-                      const double *tb, const double *param, const double *Pb,
-                      const double *pconst, const int64_t *pidx, const double *Mb,
-                      const int64_t *midx,
-                      double tol, int maxiter, double *modeb, double *hessb, double *covb,
-                      double *log_det_cov, double *logp, int *niter, int *nfev,
-                      double *cond, double *scratch, int nt) noexcept nogil:
+cdef struct _Batch:
+    # one call's arrays (problem b: rows starts[b]:starts[b + 1]) and outputs
+    Py_ssize_t nprob
+    int family, d, maxiter
+    double tol
+    const int64_t *starts
+    const double *X
+    const double *y
+    const double *off
+    const double *wt
+    const double *trials
+    const double *param
+    const double *P
+    const double *pconst
+    const int64_t *pidx
+    const double *M
+    const int64_t *midx
+    double *mode
+    double *hess
+    double *cov
+    double *log_det_cov
+    double *logp
+    double *cond
+    int *niter
+    int *nfev
+    int *status
+    int *failed         # shared: a thread whose scratch allocation failed writes 1
+
+
+cdef void _fit_problem(const _Batch *jb, Py_ssize_t b, double *scratch,
+                       int nt) noexcept nogil:
+    """Fit problem b with nt threads inside it; status -99 when scratch is NULL."""
     cdef lf_glm_problem pb
     cdef lf_glm_out out
-    cdef int64_t s0 = starts[b], n = starts[b + 1] - starts[b]
-    cdef int st
-    pb.family = family
+    cdef int64_t s0 = jb.starts[b], n = jb.starts[b + 1] - jb.starts[b]
+    cdef int d = jb.d
+    if scratch == NULL:
+        jb.status[b] = -99
+        jb.failed[0] = 1
+        return
+    pb.family = jb.family
     pb.n = <int>n
     pb.d = d
-    pb.X = Xb + s0 * d if Xb != NULL else NULL
-    pb.y = yb + s0 if yb != NULL else NULL
-    pb.off = ob + s0 if ob != NULL else NULL
-    pb.wt = wb + s0 if wb != NULL else NULL
-    pb.trials = tb + s0 if tb != NULL else NULL
-    pb.param = param[b]
-    pb.P = Pb + pidx[b] * d * d if Pb != NULL else NULL
-    pb.prior_const = pconst[pidx[b]]
-    pb.m = Mb + midx[b] * d if Mb != NULL else NULL
-    pb.tol = tol
-    pb.maxiter = maxiter
+    pb.X = jb.X + s0 * d if jb.X != NULL else NULL
+    pb.y = jb.y + s0 if jb.y != NULL else NULL
+    pb.off = jb.off + s0 if jb.off != NULL else NULL
+    pb.wt = jb.wt + s0 if jb.wt != NULL else NULL
+    pb.trials = jb.trials + s0 if jb.trials != NULL else NULL
+    pb.param = jb.param[b]
+    pb.P = jb.P + jb.pidx[b] * d * d if jb.P != NULL else NULL
+    pb.prior_const = jb.pconst[jb.pidx[b]]
+    pb.m = jb.M + jb.midx[b] * d if jb.M != NULL else NULL
+    pb.tol = jb.tol
+    pb.maxiter = jb.maxiter
     pb.nt = nt
-    if b + 1 < nprob:   # the next problem's rows arrive while this one is fitted
-        _prefetch_problem(b + 1, d, starts, Xb, yb, ob, wb, tb)
-    out.mode = modeb + b * d if modeb != NULL else NULL
-    out.hess = hessb + b * d * d if hessb != NULL else NULL
-    out.cov = covb + b * d * d if covb != NULL else NULL
-    st = lf_glm_fit_one(&pb, &out, scratch)
-    log_det_cov[b] = out.log_det_cov
-    logp[b] = out.logp
-    cond[b] = out.cond
-    niter[b] = out.niter
-    nfev[b] = out.nfev
-    return st
+    if b + 1 < jb.nprob:   # the next problem's rows arrive while this one is fitted
+        _prefetch_problem(b + 1, d, jb.starts, jb.X, jb.y, jb.off, jb.wt, jb.trials)
+    out.mode = jb.mode + b * d if jb.mode != NULL else NULL
+    out.hess = jb.hess + b * d * d if jb.hess != NULL else NULL
+    out.cov = jb.cov + b * d * d if jb.cov != NULL else NULL
+    jb.status[b] = lf_glm_fit_one(&pb, &out, scratch)
+    jb.log_det_cov[b] = out.log_det_cov
+    jb.logp[b] = out.logp
+    jb.cond[b] = out.cond
+    jb.niter[b] = out.niter
+    jb.nfev[b] = out.nfev
 
 
 def fit(int family, const double[:, ::1] X, const double[::1] y, const double[::1] off,
@@ -199,22 +228,11 @@ def fit(int family, const double[:, ::1] X, const double[::1] y, const double[::
         if starts[b + 1] - starts[b] > nmax:
             nmax = starts[b + 1] - starts[b]
     cdef size_t ssize = lf_glm_scratch_size(<size_t>nmax, <size_t>d)
-    cdef const double *Xb = &X[0, 0] if X.shape[0] * X.shape[1] > 0 else NULL
-    cdef const double *yb = _opt(y)
-    cdef const double *ob = _opt(off)
-    cdef const double *wb = _opt(wt)
-    cdef const double *tb = _opt(trials)
-    cdef const double *Pb = &P[0, 0, 0] if P.shape[0] * d > 0 else NULL
-    cdef const double *Mb = &M[0, 0] if M.shape[0] * d > 0 else NULL
-    cdef double *modeb = &mode[0, 0] if B * d > 0 else NULL
-    cdef double *hessb = &hess[0, 0, 0] if B * d > 0 else NULL
-    cdef double *covb = &cov[0, 0, 0] if B * d > 0 else NULL
     cdef double *scratch
     cdef Py_ssize_t b0 = 0, b1
     cdef int outer, inner
     cdef int64_t work, budget = _slice_budget   # ~rows x d^2 per slice: well under a second
-    failed_arr = np.zeros(1, dtype=np.intc)
-    cdef int[::1] failed = failed_arr    # shared: every thread that fails writes 1
+    cdef int failed = 0
     if B == 0:
         return False
     # each distinct prior's normalising constant (log det P), once
@@ -224,6 +242,19 @@ def fit(int family, const double[:, ::1] X, const double[::1] y, const double[::
     cdef Py_ssize_t k
     for k in range(P.shape[0]):
         pconst[k] = lf_glm_prior_const(&P[k, 0, 0] if d > 0 else NULL, d, &pwork[0])
+    cdef _Batch jb
+    jb.nprob, jb.family, jb.d, jb.maxiter, jb.tol = B, family, d, maxiter, tol
+    jb.starts = &starts[0]
+    jb.X = &X[0, 0] if X.shape[0] * X.shape[1] > 0 else NULL
+    jb.y, jb.off, jb.wt, jb.trials = _opt(y), _opt(off), _opt(wt), _opt(trials)
+    jb.param, jb.pconst, jb.pidx, jb.midx = &param[0], &pconst[0], &pidx[0], &midx[0]
+    jb.P = &P[0, 0, 0] if P.shape[0] * d > 0 else NULL
+    jb.M = &M[0, 0] if M.shape[0] * d > 0 else NULL
+    jb.mode = &mode[0, 0] if B * d > 0 else NULL
+    jb.hess = &hess[0, 0, 0] if B * d > 0 else NULL
+    jb.cov = &cov[0, 0, 0] if B * d > 0 else NULL
+    jb.log_det_cov, jb.logp, jb.cond = &log_det_cov[0], &logp[0], &cond[0]
+    jb.niter, jb.nfev, jb.status, jb.failed = &niter[0], &nfev[0], &status[0], &failed
     # the batch runs in slices, with a check for Ctrl-C (KeyboardInterrupt) in between;
     # problems are independent, so slicing does not change any result
     while b0 < B:
@@ -244,33 +275,17 @@ def fit(int family, const double[:, ::1] X, const double[::1] y, const double[::
             with nogil:
                 scratch = lf_scratch_alloc(ssize)
                 for b in range(b0, b1):
-                    if scratch == NULL:
-                        status[b] = -99
-                        failed[0] = 1
-                    else:
-                        status[b] = _fit_problem(b, B, family, d, &starts[0], Xb, yb, ob,
-                                                 wb, tb, &param[0], Pb, &pconst[0], &pidx[0],
-                                                 Mb, &midx[0], tol, maxiter, modeb, hessb,
-                                                 covb, &log_det_cov[0], &logp[0], &niter[0],
-                                                 &nfev[0], &cond[0], scratch, inner)
+                    _fit_problem(&jb, b, scratch, inner)
                 free(scratch)
         else:
             with nogil, parallel(num_threads=outer):
                 scratch = lf_scratch_alloc(ssize)
                 for b in prange(b0, b1, schedule='dynamic', chunksize=chunk):
-                    if scratch == NULL:
-                        status[b] = -99
-                        failed[0] = 1
-                    else:
-                        status[b] = _fit_problem(b, B, family, d, &starts[0], Xb, yb, ob,
-                                                 wb, tb, &param[0], Pb, &pconst[0], &pidx[0],
-                                                 Mb, &midx[0], tol, maxiter, modeb, hessb,
-                                                 covb, &log_det_cov[0], &logp[0], &niter[0],
-                                                 &nfev[0], &cond[0], scratch, inner)
+                    _fit_problem(&jb, b, scratch, 1)
                 free(scratch)
         b0 = b1
         PyErr_CheckSignals()
-    return failed[0] != 0
+    return failed != 0
 
 
 # --- the elementary functions, exposed for the accuracy tests -------------------------
