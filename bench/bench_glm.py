@@ -424,6 +424,22 @@ def bench_jax_w4(X, y, mode):
           f"({tl:.3f} s here)   max|Δmode| {np.max(np.abs(outs['jax'][0][0] - mode)):.1e}")
 
 
+def bench_alone(args):
+    """One problem per call (a library calling glm_laplace in its own loop): all cores
+    against one thread.  A problem alone uses the threads inside it (its blocks of rows),
+    which pays off only for large n."""
+    print("\none problem per call (logistic), all cores against one thread")
+    for n, d in ((50, 5), (1000, 5), (100_000, 5)):
+        X, y = make("logistic", 1, n, d)
+        reps = max(3, int(2e6 // (n * d)) // (20 if args.quick else 1))
+        t = {}
+        for nt in (None, 1):
+            t[nt], _ = timeit(lambda: [lf_fit(X[0], y[0], "logistic", n_threads=nt)
+                                       for _ in range(reps)], 5 if not args.quick else 2)
+        print(f"  n = {n:>7,}, d = {d}: all cores {t[None] / reps * 1e6:10.1f} µs a call, "
+              f"one thread {t[1] / reps * 1e6:10.1f} µs ({t[1] / t[None]:.2f}×)")
+
+
 def bench_groups(args):
     rng = np.random.default_rng(1)
     G = 2000 if args.quick else 10_000
@@ -448,7 +464,7 @@ def main(argv=None):
     print(f"laplace_fast {lf.__version__}, numpy {np.__version__}, {os.cpu_count()} cores, "
           f"python {sys.version.split()[0]}")
     B = 2000 if args.quick else 10_000
-    todo = args.only or ["W1", "W2", "W4", "shapes", "groups"]
+    todo = args.only or ["W1", "W2", "W4", "shapes", "groups", "alone"]
     summary, jobs, w4 = {}, [], None
     if "W1" in todo:
         summary["W1"] = bench_batch("W1", "logistic", B, 50, 5, args)
@@ -465,6 +481,8 @@ def main(argv=None):
             jobs.append(bench_batch("shape", fam, min(bb, B), n, d, args, loops=False)[2])
     if "groups" in todo:
         bench_groups(args)
+    if "alone" in todo:
+        bench_alone(args)
     # the JAX phase, last (see the module's docstring)
     print("\nJAX jit(vmap(newton)), float64, interleaved with laplace_fast (all cores)")
     rjax = {}

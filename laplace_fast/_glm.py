@@ -420,7 +420,10 @@ def glm_laplace(X, y, *, family="logistic", prior_precision=1.0, prior_mean=0.0,
     maxiter : int
         Maximum Newton iterations per problem.
     n_threads : int or None
-        Threads (None = all cores available).  Results do not depend on it.
+        Threads (None = all cores available).  A batch runs one problem per thread; a
+        batch of fewer problems than threads runs them one at a time, each on all the
+        threads when it has at least 250,000 rows x d (its blocks of rows), else on one.
+        Results do not depend on it.
 
     Returns
     -------

@@ -15,9 +15,9 @@ Design
    pages for a large problem).  Each problem is computed by the same code on its own
    data with no reduction across problems, so results are bit for bit independent of
    the thread count and of the batch a problem sits in.  Fewer problems than threads
-   run one after another, each with every thread inside it (its blocks of rows), from
-   outside any parallel region: the solver's regions nested in a team of one cost
-   more than a small problem's fit.
+   run one after another, each with every thread inside it (its blocks of rows) when it
+   has at least ``_inner_min`` rows x d, from outside any parallel region: the solver's
+   regions nested in a team of one cost more than a small problem's fit.
    A long batch runs in slices with a Ctrl-C check between them.  While a problem is
    fitted, the next problem's rows are prefetched (they arrive during the fit).
 4. The per-problem maths is C in ``lf_glm.h`` / ``lf_glm_math.h``; this module only
@@ -81,6 +81,12 @@ lf_tables_init()
 FAMILIES = {"logistic": 0, "probit": 1, "poisson": 2, "binomial": 3,
             "negative_binomial": 4, "gaussian": 5}
 cdef int64_t _slice_budget = 50_000_000
+# rows x d from which a problem fitted alone uses threads inside it: below it the regions'
+# fork and join cost more than they save (one problem, two threads against one, on a
+# 2-core VM: n = 1,000, d = 5 0.6-0.9x; n = 10,000, d = 5 0.5-0.9x; n = 100,000, d = 5
+# 1.2-2.0x; n = 20,000, d = 50 1.75x).  No effect on results.
+INNER_MIN = 250_000
+cdef int64_t _inner_min = INNER_MIN
 
 
 def _set_slice_budget(int64_t work):
@@ -88,6 +94,15 @@ def _set_slice_budget(int64_t work):
     global _slice_budget
     old = _slice_budget
     _slice_budget = max(1, work)
+    return old
+
+
+def _set_inner_min(int64_t work):
+    """Rows x d from which a problem alone runs on several threads (the tests make it 0,
+    to reach the solver's threaded path with small problems); returns the old one."""
+    global _inner_min
+    old = _inner_min
+    _inner_min = max(0, work)
     return old
 
 
@@ -264,8 +279,8 @@ def fit(int family, const double[:, ::1] X, const double[::1] y, const double[::
             work += (starts[b1 + 1] - starts[b1] + 8) * (d * d + 8)
             b1 += 1
         # fewer problems than threads: one at a time, each using every thread inside
-        # (blocks of observations; the same sums in the same order); else one problem
-        # per thread
+        # when it is large enough (blocks of observations; the same sums in the same
+        # order); else one problem per thread
         outer = 1 if b1 - b0 < n_threads else n_threads
         inner = n_threads if outer == 1 else 1
         if outer == 1:
@@ -275,7 +290,8 @@ def fit(int family, const double[:, ::1] X, const double[::1] y, const double[::
             with nogil:
                 scratch = lf_scratch_alloc(ssize)
                 for b in range(b0, b1):
-                    _fit_problem(&jb, b, scratch, inner)
+                    _fit_problem(&jb, b, scratch, inner if (starts[b + 1] - starts[b]) * d
+                                 >= _inner_min else 1)
                 free(scratch)
         else:
             with nogil, parallel(num_threads=outer):

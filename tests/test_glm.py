@@ -819,6 +819,21 @@ def test_transposed_layout_with_halved_steps_matches_reference():
     assert a.log_evidence == pytest.approx(ref[3], rel=1e-11)
 
 
+def test_problem_alone_below_and_above_the_threads_inside_size_same_bits():
+    # at the default size threshold (rows x d), a problem alone just below it runs on one
+    # thread and one just above it on both (blocks of rows): the bits must be n_threads=1's
+    old = K._set_inner_min(K.INNER_MIN)
+    try:
+        rng = np.random.default_rng(41)
+        d = 5
+        for n in (K.INNER_MIN // d - 8, K.INNER_MIN // d + 8):
+            X = np.concatenate([np.ones((n, 1)), rng.standard_normal((n, d - 1))], 1)
+            y = (rng.random(n) < special.expit(X @ rng.standard_normal(d))).astype(float)
+            _same(lf.glm_laplace(X, y, n_threads=1), lf.glm_laplace(X, y, n_threads=2))
+    finally:
+        K._set_inner_min(old)
+
+
 def test_one_large_problem_uses_threads_inside_bitwise():
     # a single problem spans blocks and superblocks (4096 rows); with 2 threads the
     # blocks run in parallel, with the same sums in the same order
