@@ -657,6 +657,23 @@ def test_prior_broadcasting():
         assert res_mean.log_evidence[b] == pytest.approx(ref[3], rel=1e-11)
 
 
+def test_scalar_prior_gives_the_bits_of_the_same_prior_as_arrays():
+    # a scalar precision and mean take a shortcut past the array checks: the same prior
+    # given as a (d,) diagonal or a (d, d) matrix with a (d,) mean gives the same bits,
+    # and a bad scalar is named as in the general path (the first problem of the batch)
+    X, y, _ = make_data("logistic", n=25, d=3, seed=18, batch=(4,))
+    a = lf.glm_laplace(X, y, prior_precision=2.5, prior_mean=-0.3)
+    m = np.full(3, -0.3)
+    _same(a, lf.glm_laplace(X, y, prior_precision=np.full(3, 2.5), prior_mean=m))
+    _same(a, lf.glm_laplace(X, y, prior_precision=2.5 * np.eye(3), prior_mean=m))
+    with pytest.raises(ValueError, match=r"prior_precision contains NaN or inf in problem 0"):
+        lf.glm_laplace(X, y, prior_precision=np.nan)
+    with pytest.raises(ValueError, match=r"positive definite in problem 0"):
+        lf.glm_laplace(X, y, prior_precision=0.0)
+    with pytest.raises(ValueError, match=r"prior_mean contains NaN or inf in problem 0"):
+        lf.glm_laplace(X, y, prior_mean=np.inf)
+
+
 def test_no_observations_gives_the_prior_exactly():
     X, y, _ = make_data("poisson", n=10, d=3, seed=18, batch=(2,))
     P = np.array([[2.0, 0.5, 0.0], [0.5, 1.0, 0.0], [0.0, 0.0, 3.0]])
