@@ -258,14 +258,14 @@ def _positive_param(value, name, family, batch_shape):
 def _prior_index(prior_batch, batch_shape, name):
     """For each problem (flattened batch), the index of the prior it uses among the
     prior_batch distinct ones, by broadcasting; ValueError naming ``name`` otherwise."""
+    if prior_batch == ():     # one prior for every problem (the common case)
+        return np.zeros(math.prod(batch_shape), dtype=np.int64)
     try:
         if np.broadcast_shapes(prior_batch, batch_shape) != tuple(batch_shape):
             raise ValueError
     except ValueError:
         raise ValueError(f"{name} batch dimensions {prior_batch} do not broadcast "
                          f"against the batch shape {tuple(batch_shape)}") from None
-    if prior_batch == ():     # one prior for every problem (the common case)
-        return np.zeros(math.prod(batch_shape), dtype=np.int64)
     n = math.prod(prior_batch)
     return np.ascontiguousarray(np.broadcast_to(
         np.arange(n, dtype=np.int64).reshape(prior_batch), batch_shape).reshape(-1))
@@ -275,8 +275,6 @@ def _prior(prior_precision, prior_mean, d, batch_shape, labels, single):
     """Distinct prior matrices/means and, per problem, which one it uses."""
     B = math.prod(batch_shape)
     P = real_array(prior_precision, "prior_precision")
-    if P.ndim == 0 and np.ndim(prior_mean) == 0:
-        return _scalar_prior(float(P), prior_mean, d, B, labels, batch_shape, single)
     if P.ndim == 0:
         kind, pbatch = "scalar", ()
     elif P.ndim >= 2 and P.shape[-2:] == (d, d):
@@ -289,36 +287,32 @@ def _prior(prior_precision, prior_mean, d, batch_shape, labels, single):
                          f"{P.shape}")
     pidx = _prior_index(pbatch, batch_shape, "prior_precision")
 
-    def first_problem(bad_prior):
+    def first_problem(ok):
+        """where the first problem is whose prior fails ok (per element of a row)"""
+        bad_prior = ~np.all(ok, axis=1)
         hit = np.flatnonzero(bad_prior[pidx]) if B else []
-        return None if single or len(hit) == 0 else int(hit[0])
+        return _where(None if single or len(hit) == 0 else int(hit[0]), batch_shape, labels)
 
     npri = math.prod(pbatch)
-    bad = ~np.all(np.isfinite(P).reshape(npri, P.size // npri if npri else 0), axis=1)
-    if bad.any():
-        raise ValueError("prior_precision contains NaN or inf"
-                         + _where(first_problem(bad), batch_shape, labels))
-    if kind == "scalar":
-        Pu = (float(P) * np.eye(d))[None]
-    elif kind == "diagonal":
-        Pu = np.broadcast_to(P, pbatch + (d,)).reshape(-1, d)[:, :, None] * np.eye(d)
-    else:
-        Pu = P.reshape(-1, d, d)
-    Pu = np.ascontiguousarray(Pu, dtype=np.float64)
-    if d:
-        scale = np.max(np.abs(Pu), axis=(1, 2))
-        bad = np.max(np.abs(Pu - np.swapaxes(Pu, 1, 2)), axis=(1, 2)) > 1e-12 * scale
-        if bad.any():
-            raise ValueError("prior_precision must be symmetric"
-                             + _where(first_problem(bad), batch_shape, labels))
-        Pu = 0.5 * (Pu + np.swapaxes(Pu, 1, 2))    # exactly symmetric: the kernel relies on it
-        if kind == "matrix":
-            bad = ~(np.linalg.eigvalsh(Pu)[:, 0] > 0)
-        else:
-            bad = ~np.all(np.diagonal(Pu, axis1=1, axis2=2) > 0, axis=1)
-        if bad.any():
-            raise ValueError("prior_precision must be positive definite"
-                             + _where(first_problem(bad), batch_shape, labels))
+    rows = P.reshape(npri, P.size // npri if npri else 0)     # one row per distinct prior
+    # each check over the whole array first; per prior only to name a failure
+    ok = np.isfinite(rows)
+    if not ok.all():
+        raise ValueError("prior_precision contains NaN or inf" + first_problem(ok))
+    if kind == "matrix":
+        Pu = np.ascontiguousarray(P.reshape(-1, d, d), dtype=np.float64)
+        if d:
+            scale = np.max(np.abs(Pu), axis=(1, 2))
+            ok = np.max(np.abs(Pu - np.swapaxes(Pu, 1, 2)), axis=(1, 2)) <= 1e-12 * scale
+            if not ok.all():
+                raise ValueError("prior_precision must be symmetric" + first_problem(ok[:, None]))
+            Pu = 0.5 * (Pu + np.swapaxes(Pu, 1, 2))    # exactly symmetric: the kernel relies on it
+            ok = (np.linalg.eigvalsh(Pu)[:, :1] > 0)
+    else:   # scalar or diagonal: a diagonal matrix, symmetric as built
+        ok = rows > 0
+        Pu = np.ascontiguousarray(rows[:, :, None] * np.eye(d))
+    if d and not ok.all():
+        raise ValueError("prior_precision must be positive definite" + first_problem(ok))
     M = real_array(prior_mean, "prior_mean")
     if M.ndim == 0:
         mbatch = ()
@@ -331,29 +325,11 @@ def _prior(prior_precision, prior_mean, d, batch_shape, labels, single):
                          f"got shape {M.shape}")
     midx = _prior_index(mbatch, batch_shape, "prior_mean")
     Mu = np.ascontiguousarray(Mu, dtype=np.float64)
-    bad = ~np.all(np.isfinite(Mu), axis=1)
-    if bad.any():
-        hit = np.flatnonzero(bad[midx]) if B else []
+    if not np.isfinite(Mu).all():
+        hit = np.flatnonzero(~np.all(np.isfinite(Mu), axis=1)[midx]) if B else []
         idx = None if single or len(hit) == 0 else int(hit[0])
         raise ValueError("prior_mean contains NaN or inf" + _where(idx, batch_shape, labels))
     return Pu, pidx, Mu, midx
-
-
-def _scalar_prior(p, prior_mean, d, B, labels, batch_shape, single):
-    """_prior for a scalar precision and mean (the default): the same checks, in the
-    same order and with the same messages, in a few scalar operations (a call on one
-    small problem spent half its time in the general path's array operations)."""
-    def where():    # every problem shares the prior: the first offending one is 0
-        return _where(None if single or B == 0 else 0, batch_shape, labels)
-    if not math.isfinite(p):
-        raise ValueError("prior_precision contains NaN or inf" + where())
-    if d and not p > 0:
-        raise ValueError("prior_precision must be positive definite" + where())
-    m = float(real_array(prior_mean, "prior_mean"))
-    if not math.isfinite(m):
-        raise ValueError("prior_mean contains NaN or inf" + where())
-    index = np.zeros(B, dtype=np.int64)      # one prior for every problem
-    return (p * np.eye(d))[None], index, np.full((1, d), m), index
 
 
 def _per_row(value, name, shape):

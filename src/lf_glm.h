@@ -862,11 +862,11 @@ LF_INLINE void lf_glm_value_block(const lf_glm_problem *pb, double lr, const dou
  * CPU: W4's fit was no faster on two threads than on one, until they did).  The one
  * region left in line, lf_glm_fit_d's transpose of X, is bound by memory. */
 LF_CLONES __attribute__((noinline)) static void
-lf_glm_eval_block_mt(const lf_glm_problem *pb, const double *Xt, const double *Z, double lr,
-                     const double *w, double *eta, double *aux, double *lv, double *g,
-                     double *h, int bk, int d)
+lf_glm_eval_block_mt(const lf_glm_problem *pb, const double *Z, double lr, const double *w,
+                     double *eta, double *aux, double *lv, double *g, double *h, int bk,
+                     int d)
 {
-    lf_glm_eval_block(pb, Xt, Z, lr, w, eta, aux, lv, g, h, bk, d);
+    lf_glm_eval_block(pb, NULL, Z, lr, w, eta, aux, lv, g, h, bk, d);   /* pair layout */
 }
 
 LF_CLONES __attribute__((noinline)) static void
@@ -904,7 +904,7 @@ LF_INLINE double lf_glm_eval(const lf_glm_problem *pb, const double *Z, double l
     if (!small && pb->nt > 1) {
         #pragma omp parallel for num_threads(pb->nt) schedule(static)
         for (int bk = 0; bk < nb; bk++)
-            lf_glm_eval_block_mt(pb, NULL, Z, lr, w, eta, aux, lv, g, h, bk, d);
+            lf_glm_eval_block_mt(pb, Z, lr, w, eta, aux, lv, g, h, bk, d);
     } else {
         for (int bk = 0; bk < nb; bk++)
             lf_glm_eval_block(pb, NULL, Z, lr, w, eta, aux, lv, g, h, bk, d);

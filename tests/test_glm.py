@@ -658,9 +658,9 @@ def test_prior_broadcasting():
 
 
 def test_scalar_prior_gives_the_bits_of_the_same_prior_as_arrays():
-    # a scalar precision and mean take a shortcut past the array checks: the same prior
-    # given as a (d,) diagonal or a (d, d) matrix with a (d,) mean gives the same bits,
-    # and a bad scalar is named as in the general path (the first problem of the batch)
+    # a scalar or (d,) precision is checked as the diagonal it is (no symmetry check or
+    # symmetrising), a (d, d) one as a matrix: the same prior given either way, with a
+    # scalar or a (d,) mean, gives the same bits, and a bad scalar names the first problem
     X, y, _ = make_data("logistic", n=25, d=3, seed=18, batch=(4,))
     a = lf.glm_laplace(X, y, prior_precision=2.5, prior_mean=-0.3)
     m = np.full(3, -0.3)
