@@ -63,7 +63,9 @@ cdef extern from "lf_glm.h" nogil:
     int lf_glm_fit_one(const lf_glm_problem *pb, lf_glm_out *out, double *scratch)
     int lf_glm_check(int family, int n, int d, const double *X, const double *y,
                      const double *off, const double *wt, const double *tr)
-    void lf_prefetch(const void *p, size_t nbytes, size_t cap)
+    void lf_glm_prefetch_rows(const double *X, const double *y, const double *off,
+                              const double *wt, const double *tr, size_t s0, size_t n,
+                              int d)
     double lf_exp(double x)
     double lf_exp_neg(double x)
     double lf_exp_normal(double x)
@@ -145,19 +147,6 @@ def check(int family, const double[:, ::1] X, const double[::1] y, const double[
     return flags_arr
 
 
-cdef inline void _prefetch_problem(Py_ssize_t b, int d, const int64_t *starts,
-                                   const double *Xb, const double *yb, const double *ob,
-                                   const double *wb, const double *tb) noexcept nogil:
-    """Prefetch problem b's rows (at most 64 KiB of each array)."""
-    cdef int64_t s0 = starts[b], n = starts[b + 1] - starts[b]
-    cdef size_t cap = 65536, row = n * sizeof(double)
-    lf_prefetch(Xb + s0 * d if Xb != NULL else NULL, row * d, cap)
-    lf_prefetch(yb + s0 if yb != NULL else NULL, row, cap)
-    lf_prefetch(ob + s0 if ob != NULL else NULL, row, cap)
-    lf_prefetch(wb + s0 if wb != NULL else NULL, row, cap)
-    lf_prefetch(tb + s0 if tb != NULL else NULL, row, cap)
-
-
 cdef struct _Batch:
     # one call's arrays (problem b: rows starts[b]:starts[b + 1]) and outputs
     Py_ssize_t nprob
@@ -214,7 +203,8 @@ cdef void _fit_problem(const _Batch *jb, Py_ssize_t b, double *scratch,
     pb.maxiter = jb.maxiter
     pb.nt = nt
     if b + 1 < jb.nprob:   # the next problem's rows arrive while this one is fitted
-        _prefetch_problem(b + 1, d, jb.starts, jb.X, jb.y, jb.off, jb.wt, jb.trials)
+        lf_glm_prefetch_rows(jb.X, jb.y, jb.off, jb.wt, jb.trials, jb.starts[b + 1],
+                             jb.starts[b + 2] - jb.starts[b + 1], d)
     out.mode = jb.mode + b * d if jb.mode != NULL else NULL
     out.hess = jb.hess + b * d * d if jb.hess != NULL else NULL
     out.cov = jb.cov + b * d * d if jb.cov != NULL else NULL
