@@ -1455,44 +1455,53 @@ LF_CLONES static int lf_glm_fit_one(const lf_glm_problem *pb, lf_glm_out *out, d
     return lf_glm_fit_d(pb, out, scratch, pb->d, 0);
 }
 
+/* Bits that are all zero when every a[i] is finite: x - x is +0 for a finite x and NaN
+ * for inf and NaN; OR-ing the differences' bits vectorises to a subtract and an or. */
+LF_INLINE uint64_t lf_nonfinite_bits(const double *restrict a, size_t n)
+{
+    uint64_t u = 0;
+    for (size_t i = 0; i < n; i++) u |= lf_asu64(a[i] - a[i]);
+    return u;
+}
+
 /* Data checks (before any work): bit flags, 0 = fine.  Compiled per instruction set:
- * the loops vectorise with AVX2 (SSE2 has no packed 64-bit compare to int): about 6x
- * faster on W1 data in cache.
+ * the loops vectorise with AVX2 and AVX-512; y's finiteness and support are tested in
+ * one pass.  On W1's data in cache, about 110 -> 45 ticks a problem (x86-64-v4).
  * 1 X not finite, 2 y not finite, 4 y outside the support, 8 offset not finite,
  * 16 weights not finite or negative, 32 trials not a non-negative integer. */
 LF_CLONES __attribute__((noinline)) static int
 lf_glm_check(int family, int n, int d, const double *X, const double *y, const double *off,
              const double *wt, const double *tr)
 {
-    int flags = 0, bad = 0;
-    const size_t nd = (size_t)n * d;
-    for (size_t i = 0; i < nd; i++) bad |= (X[i] - X[i]) != 0.0;   /* NaN for inf, NaN */
-    if (bad) flags |= 1;
-    bad = 0;
-    for (int i = 0; i < n; i++) bad |= (y[i] - y[i]) != 0.0;
-    if (bad) flags |= 2;
-    if (flags & 2) return flags;
-    bad = 0;
+    int flags = lf_nonfinite_bits(X, (size_t)n * d) ? 1 : 0, bad = 0;
+    uint64_t ynf = 0;
     switch (family) {
     case LF_LOGISTIC: case LF_PROBIT:
-        for (int i = 0; i < n; i++) bad |= !(y[i] == 0.0 || y[i] == 1.0);
+        for (int i = 0; i < n; i++) {
+            double v = y[i];
+            ynf |= lf_asu64(v - v);
+            bad |= (v != 0.0) & (v != 1.0);
+        }
         break;
     case LF_POISSON: case LF_NEGBIN:
-        for (int i = 0; i < n; i++) bad |= !(y[i] >= 0.0 && y[i] == floor(y[i]));
+        for (int i = 0; i < n; i++) {
+            double v = y[i];
+            ynf |= lf_asu64(v - v);
+            bad |= !(v >= 0.0) | (v != floor(v));
+        }
         break;
-    case LF_BINOMIAL:
+    default:
+        ynf = lf_nonfinite_bits(y, (size_t)n);
+    }
+    if (ynf) return flags | 2;   /* the support is not judged on non-finite counts */
+    if (family == LF_BINOMIAL)
         for (int i = 0; i < n; i++) {
             double t = tr[i], v = y[i];
             if (!(isfinite(t) && t >= 0.0 && t == floor(t))) flags |= 32;
             else if (!(v >= 0.0 && v == floor(v) && v <= t)) bad = 1;
         }
-        break;
-    default: break;
-    }
     if (bad) flags |= 4;
-    bad = 0;
-    if (off) for (int i = 0; i < n; i++) bad |= (off[i] - off[i]) != 0.0;
-    if (bad) flags |= 8;
+    if (off && lf_nonfinite_bits(off, (size_t)n)) flags |= 8;
     bad = 0;
     if (wt) for (int i = 0; i < n; i++) bad |= !((wt[i] - wt[i]) == 0.0 && wt[i] >= 0.0);
     if (bad) flags |= 16;
