@@ -64,26 +64,37 @@ class LaplaceError(RuntimeError):
     """An operation needs a valid Gaussian approximation and the result has none."""
 
 
+def _index_text(i, shape):
+    """The flat index i into an array of ``shape`` as text: ``i`` or ``(i0, i1, ...)``."""
+    if len(shape) == 1:
+        return str(i)
+    idx = []
+    for n in reversed(shape):
+        i, r = divmod(i, n)
+        idx.append(r)
+    return str(tuple(reversed(idx)))
+
+
 def warn_statuses(status, *, stacklevel=3):
-    """Issue one LaplaceWarning summarising every non-zero status in ``status``."""
+    """Issue one LaplaceWarning summarising every non-zero status in ``status``.
+
+    One pass over ``status`` finds the non-zero entries; the rest works on those alone
+    (after a large batch this runs on cold caches, where each numpy call is costly)."""
     status = np.asarray(status)
-    flat = status.reshape(-1)
-    bad = np.flatnonzero(flat != 0)
+    bad = np.flatnonzero(status)
     if bad.size == 0:
         return
     if status.ndim == 0:
-        code = Status(int(flat[0]))
+        code = Status(int(status))
         msg = f"status {int(code)} ({code.name}): {STATUS_MESSAGES[code]}"
     else:
+        codes = status.reshape(-1)[bad]
         parts = []
-        for code in np.unique(flat[bad]):
-            idx = np.flatnonzero(flat == code)
-            where = [np.unravel_index(i, status.shape) for i in idx[:5]]
-            where = [w[0] if len(w) == 1 else w for w in where]
-            where = ", ".join(str(tuple(int(v) for v in w)) if isinstance(w, tuple)
-                              else str(int(w)) for w in where)
+        for code in np.unique(codes).tolist():
+            idx = bad[codes == code]
+            where = ", ".join(_index_text(i, status.shape) for i in idx[:5].tolist())
             more = ", ..." if idx.size > 5 else ""
-            parts.append(f"{idx.size} with status {int(code)} "
-                         f"({Status(int(code)).name}) at [{where}{more}]")
-        msg = f"{bad.size} of {flat.size} problems: " + "; ".join(parts)
+            parts.append(f"{idx.size} with status {code} "
+                         f"({Status(code).name}) at [{where}{more}]")
+        msg = f"{bad.size} of {status.size} problems: " + "; ".join(parts)
     warnings.warn(msg, LaplaceWarning, stacklevel=stacklevel)
