@@ -1420,13 +1420,18 @@ LF_INLINE void lf_prefetch(const void *p, size_t bytes, size_t cap)
  * land in the caller, which has side effects.  GCC counts a prefetch as free of side
  * effects, so a function of prefetches alone is "const" to it and a call of it dead
  * code: a Cython helper of these five calls compiled to nothing, and the batch ran
- * without its prefetch (W1 through the API: 1.75 against 1.57 us a problem on one
- * thread with the C driver, whose loop holds the calls; the same instructions else). */
+ * without its prefetch (W1 through the API: 1.75 against 1.60 us a problem on one
+ * thread, the C driver's speed, whose loop holds the calls; the same instructions
+ * else).  Not for problems whose rows of X take under LF_PREFETCH_MIN bytes (rows
+ * that mostly share cache lines with the current problem's): there the calls cost more
+ * than they save (n = 10, d = 2, one thread: 0.56 us a problem without, 0.62 with). */
+#define LF_PREFETCH_MIN 1024
 LF_INLINE void lf_glm_prefetch_rows(const double *X, const double *y, const double *off,
                                     const double *wt, const double *tr, size_t s0,
                                     size_t n, int d)
 {
     const size_t cap = 65536, row = n * sizeof(double);
+    if (row * (size_t)d < LF_PREFETCH_MIN) return;
     lf_prefetch(X ? X + s0 * (size_t)d : NULL, row * (size_t)d, cap);
     lf_prefetch(y ? y + s0 : NULL, row, cap);
     lf_prefetch(off ? off + s0 : NULL, row, cap);
