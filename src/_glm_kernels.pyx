@@ -19,7 +19,8 @@ Design
    has at least ``_inner_min`` rows x d, from outside any parallel region: the solver's
    regions nested in a team of one cost more than a small problem's fit.
    A long batch runs in slices with a Ctrl-C check between them.  While a problem is
-   fitted, the next problem's rows are prefetched (they arrive during the fit).
+   fitted, the next problem's rows are prefetched (they arrive during the fit; from
+   1 KiB of X, ``lf_glm_prefetch_rows``).
 4. The per-problem maths is C in ``lf_glm.h`` / ``lf_glm_math.h``; this module only
    unpacks pointers.  ``check`` is the parallel pre-flight data check (NaN/inf,
    support) that runs before any fitting; the Python layer turns its flags into errors.
