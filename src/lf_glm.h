@@ -1091,11 +1091,18 @@ LF_INLINE double lf_glm_eval_derivs(const lf_glm_problem *pb, const double *Xt, 
     return q;
 }
 
+/* Bits that are all zero when every a[i] is finite: x - x is +0 for a finite x and NaN
+ * for inf and NaN; OR-ing the differences' bits vectorises to a subtract and an or. */
+LF_INLINE uint64_t lf_nonfinite_bits(const double *restrict a, size_t n)
+{
+    uint64_t u = 0;
+    for (size_t i = 0; i < n; i++) u |= lf_asu64(a[i] - a[i]);
+    return u;
+}
+
 LF_INLINE int lf_all_finite(const double *a, int n)
 {
-    int ok = 1;
-    for (int i = 0; i < n; i++) ok &= (a[i] - a[i]) == 0.0;   /* NaN for inf and NaN */
-    return ok;
+    return lf_nonfinite_bits(a, (size_t)n) == 0;
 }
 
 /* caveat / divergence test for the final eta: 1 when separation-like (once per
@@ -1458,15 +1465,6 @@ LF_CLONES static int lf_glm_fit_one(const lf_glm_problem *pb, lf_glm_out *out, d
         }
     }
     return lf_glm_fit_d(pb, out, scratch, pb->d, 0);
-}
-
-/* Bits that are all zero when every a[i] is finite: x - x is +0 for a finite x and NaN
- * for inf and NaN; OR-ing the differences' bits vectorises to a subtract and an or. */
-LF_INLINE uint64_t lf_nonfinite_bits(const double *restrict a, size_t n)
-{
-    uint64_t u = 0;
-    for (size_t i = 0; i < n; i++) u |= lf_asu64(a[i] - a[i]);
-    return u;
 }
 
 /* Data checks (before any work): bit flags, 0 = fine.  Compiled per instruction set:
