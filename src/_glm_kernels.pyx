@@ -76,6 +76,10 @@ cdef extern from "lf_glm.h" nogil:
     double lf_log_ndtr(double z, double *lam, double *tail)
     double lf_lgamma(double x)
     double lf_logfact(double y)
+    double lf_glm_segment_curvature(const lf_glm_problem *pb, double lr, const double *eta0,
+                                    const double *aux0, const double *eta1,
+                                    const double *aux1)
+    int lf_armijo_from_curvature(double a, double b, double K, double c1, double slack)
     void lf_tables_init()
     int LF_GLM_BLOCK
 
@@ -338,3 +342,42 @@ def elementary(str name, x):
         else:
             ov[i] = lf_log_pos(xv[i])
     return out
+
+
+# --- the line search's curvature bound, exposed for its tests -------------------------
+
+def segment_curvature(int family, y, eta0, eta1, weights=None, trials=None,
+                      double dispersion=1.0):
+    """The solver's bound of -phi'' on the segment eta0 -> eta1 (lf_glm_segment_curvature),
+    the aux arrays formed as the solver forms them; for the tests."""
+    y = np.ascontiguousarray(y, dtype=np.float64)
+    e0 = np.ascontiguousarray(eta0, dtype=np.float64)
+    e1 = np.ascontiguousarray(eta1, dtype=np.float64)
+    if not (y.ndim == 1 and e0.shape == y.shape and e1.shape == y.shape):
+        raise ValueError("y, eta0 and eta1 must be 1-d arrays of one length")
+    cdef double lr = 1.0 / dispersion
+    cdef double shift = np.log(lr) if family == FAMILIES["negative_binomial"] else 0.0
+    a0 = np.array([lf_exp_neg(-abs(x - shift)) for x in e0])
+    a1 = np.array([lf_exp_neg(-abs(x - shift)) for x in e1])
+    wt = None if weights is None else np.ascontiguousarray(weights, dtype=np.float64)
+    tr = None if trials is None else np.ascontiguousarray(trials, dtype=np.float64)
+    cdef const double[::1] yv = y, e0v = e0, e1v = e1, a0v = a0, a1v = a1
+    cdef const double[::1] wv = wt if wt is not None else np.empty(0)
+    cdef const double[::1] tv = tr if tr is not None else np.empty(0)
+    cdef lf_glm_problem pb
+    pb.family = family
+    pb.n = <int>y.shape[0]
+    pb.d = 0
+    pb.X = pb.off = pb.P = pb.m = NULL
+    pb.nt = 1
+    pb.y = _opt(yv)
+    pb.wt = _opt(wv)
+    pb.trials = _opt(tv)
+    pb.param = shift
+    return lf_glm_segment_curvature(&pb, lr, _opt(e0v), _opt(a0v), _opt(e1v), _opt(a1v))
+
+
+def armijo_from_curvature(double a, double b, double K, double c1=1e-4, double slack=0.0):
+    """The solver's Armijo decision from phi'(0) = a, phi'(1) = b and a bound K of
+    -phi'' on [0, 1] (lf_armijo_from_curvature); for the tests."""
+    return bool(lf_armijo_from_curvature(a, b, K, c1, slack))

@@ -510,9 +510,10 @@ def test_halved_steps_of_the_families_tested_on_derivatives(family):
     # These families accept a trial step on phi'(t) >= c1 phi'(0) without its value.
     # A row with offset -1e308 (y = 0, a zero term at every finite w) makes the data's
     # start overflow, so the solver starts at the prior mean; far from the mode under a
-    # weak prior, the full Newton steps from there overshoot, so that test fails and the
-    # line search falls back to the values (computing the current point's value first
-    # when it was not needed before).
+    # weak prior, the full Newton steps from there overshoot, so that test fails, and so
+    # does the one from a bound of the curvature on the step, and the line search falls
+    # back to the values (computing the current point's value first when it was not
+    # needed before).  Every step halved is one the reference's value test rejects.
     X, y, kw = make_data(family, n=60, d=3, seed=1, batch=(6,))
     y[:, 0] = 0.0
     off = np.zeros((6, 60))
@@ -534,6 +535,79 @@ def test_halved_steps_of_the_families_tested_on_derivatives(family):
         np.testing.assert_allclose(res.cov[b], cov, rtol=1e-8)
         assert res.logp[b] == pytest.approx(L, rel=1e-11, abs=1e-10)
         assert res.log_evidence[b] == pytest.approx(ev, rel=1e-11, abs=1e-10)
+
+
+@pytest.mark.parametrize("family", ["logistic", "binomial", "negative_binomial", "probit"])
+def test_line_search_curvature_bound_holds_on_the_segment(family):
+    # The bound of -phi'' that lets the line search accept an overshooting step without
+    # its value: at least the largest curvature of each term on the segment (sampled
+    # with the reference's h, plus the point where x = 0), and for the sigmoid families
+    # within 1.5625x of it (min(e, 1/4) against e / (1 + e)^2).
+    rng = np.random.default_rng(7)
+    n = 37
+    y = (rng.random(n) < 0.5).astype(float)
+    kw, shift = {}, 0.0
+    if family == "binomial":
+        kw["trials"] = rng.integers(1, 9, n).astype(float)
+        y = np.floor(rng.random(n) * (kw["trials"] + 1))
+    if family == "negative_binomial":
+        kw["dispersion"] = 0.7
+        y = rng.poisson(3.0, n).astype(float)
+        shift = np.log(1 / 0.7)
+    weights = rng.random(n) * 2
+    weights[:3] = 0.0
+    code = K.FAMILIES[family]
+    for eta0, eta1 in [(rng.normal(0, 3, n), rng.normal(0, 3, n)),      # many cross x = 0
+                       (shift + rng.uniform(0.1, 5, n), shift + rng.uniform(0.1, 5, n)),
+                       (np.full(n, shift - 40.0), shift + rng.normal(0, 1, n))]:
+        u = np.linspace(0.0, 1.0, 4001)[:, None]
+        path = eta0 + u * (eta1 - eta0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            cross = np.clip((shift - eta0) / (eta1 - eta0), 0, 1)
+        path = np.vstack([path, eta0 + cross * (eta1 - eta0)])
+        h = eta_derivs(family, path, y, **kw)[1]
+        top = np.sum(weights * h.max(axis=0) * (eta1 - eta0) ** 2)
+        got = K.segment_curvature(code, y, eta0, eta1, weights=weights, **kw)
+        assert got >= top * (1 - 1e-12)
+        if family == "probit":      # h < 1 there: the bound is sum wt (eta1 - eta0)^2
+            assert got == pytest.approx(np.sum(weights * (eta1 - eta0) ** 2), rel=1e-14)
+        else:
+            assert got <= 1.5625 * top * (1 + 1e-12)
+        assert K.segment_curvature(code, y, eta0, eta1, **kw) >= np.sum(
+            h.max(axis=0) * (eta1 - eta0) ** 2) * (1 - 1e-12)
+    assert K.segment_curvature(K.FAMILIES["poisson"], y, eta0, eta1) == np.inf
+
+
+def test_line_search_armijo_from_curvature():
+    # phi'(u) = max(a - K u, b) is the concave phi with the least increase for given
+    # phi'(0) = a, phi'(1) = b and curvature <= K: the test's lower bound is exact for it,
+    # so the decision is Armijo's, phi(1) - phi(0) >= c1 a, on either side of the kink.
+    rng = np.random.default_rng(3)
+    c1 = 1e-4
+    checked = 0
+    for _ in range(2000):
+        a = rng.uniform(0.01, 2.0)
+        b = a - rng.uniform(0.0, 3.0) * a
+        Kc = rng.uniform(0.05, 5.0) * (a - b) + 1e-12
+        u = np.linspace(0.0, 1.0, 200001)
+        exact = np.trapezoid(np.maximum(a - Kc * u, b), u)
+        if abs(exact - c1 * a) < 1e-6:
+            continue
+        assert K.armijo_from_curvature(a, b, Kc, c1) == (exact >= c1 * a)
+        checked += 1
+    assert checked > 1900
+    # exact numbers: a = 1, b = -1, K = 2 -> phi(1) - phi(0) >= 0 (kink at u = 1)
+    assert K.armijo_from_curvature(1.0, -1.0, 2.0, 0.0)
+    assert not K.armijo_from_curvature(1.0, -1.0, 2.0, 1e-4)
+    # kink at u = 1/2: a = 1, b = -0.2, K = 2.4 -> 0.2 - 0.1 = 0.1; a = 1, b = -0.5, K = 3
+    # -> 0.125 - 0.25 = -0.125, accepted only with a slack above 0.125
+    assert K.armijo_from_curvature(1.0, -0.2, 2.4, 1e-4)
+    assert not K.armijo_from_curvature(1.0, -0.2, 2.4, 0.11)
+    assert not K.armijo_from_curvature(1.0, -0.5, 3.0, 1e-4)
+    assert K.armijo_from_curvature(1.0, -0.5, 3.0, 1e-4, slack=0.13)
+    # no bound, or not a finite one: never accepted
+    for bad in (0.0, -1.0, np.inf, np.nan):
+        assert not K.armijo_from_curvature(1.0, 0.5, bad, 1e-4)
 
 
 # ----------------------------------------------------------------- layout and bits
