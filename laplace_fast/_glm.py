@@ -583,24 +583,14 @@ def glm_laplace(X, y, *, family="logistic", prior_precision=1.0, prior_mean=0.0,
     # small numpy operations ran several times slower, on cold caches)
     P, pidx, M, midx = _prior(prior_precision, prior_mean, d, batch_shape, labels, single)
 
-    # --- data checks (compiled, parallel), before any fitting
-    flags = _glm_kernels.check(fam, Xf, yf, opt(off_f), opt(w_f), opt(t_f), starts, nthreads)
-    if flags.any():
-        first = int(np.flatnonzero(flags)[0])
-        where = _where(None if single else first, batch_shape, labels)
-        for bit, name, text in _CHECK_MESSAGES:
-            if flags[first] & bit:
-                if text is None:
-                    text = f"must be {_SUPPORT[family]} for family={family!r}"
-                raise ValueError(f"{name} {text}{where}")
-
     # --- memory, before any work
-    need = 8 * (B * (2 * d * d + d + 4) + 4 * B)
+    need = 8 * (B * (2 * d * d + d + 6) + 4 * B)
     need += 8 * nthreads * _glm_kernels.scratch_doubles(nmax, d)
     if need > memory_limit():
         raise MemoryError(f"glm_laplace needs about {need} bytes ({need / 2**30:.1f} GiB) "
                           f"for {B} problems with d = {d}, more than this machine has; "
                           "split the batch")
+    flags = np.zeros(B, dtype=np.intc)
     mode = np.empty((B, d))
     hess = np.empty((B, d, d))
     cov = np.empty((B, d, d))
@@ -610,12 +600,22 @@ def glm_laplace(X, y, *, family="logistic", prior_precision=1.0, prior_mean=0.0,
     niter = np.zeros(B, dtype=np.intc)
     nfev = np.zeros(B, dtype=np.intc)
     cond = np.empty(B)
+    nonzero = np.empty(B, dtype=np.int64)
     chunk = 1 if nmax * max(d, 1) > 20000 else max(1, min(16, B // (8 * nthreads)))
-    no_scratch = _glm_kernels.fit(fam, Xf, yf, opt(off_f), opt(w_f), opt(t_f), starts, P,
-                                  pidx, M, midx, param, float(tol), int(maxiter), nthreads,
-                                  chunk, mode, hess, cov, log_det_cov, logp, status, niter,
-                                  nfev, cond)
-    if no_scratch:
+    # the data checks (compiled, parallel), then the fits: none when a problem is flagged
+    code, nnonzero = _glm_kernels.fit(fam, Xf, yf, opt(off_f), opt(w_f), opt(t_f), starts,
+                                      P, pidx, M, midx, param, float(tol), int(maxiter),
+                                      nthreads, chunk, flags, mode, hess, cov, log_det_cov,
+                                      logp, status, niter, nfev, cond, nonzero)
+    if code == _glm_kernels.FIT_BAD_DATA:
+        first = int(np.flatnonzero(flags)[0])
+        where = _where(None if single else first, batch_shape, labels)
+        for bit, name, text in _CHECK_MESSAGES:
+            if flags[first] & bit:
+                if text is None:
+                    text = f"must be {_SUPPORT[family]} for family={family!r}"
+                raise ValueError(f"{name} {text}{where}")
+    if code == _glm_kernels.FIT_NO_SCRATCH:
         raise MemoryError(f"glm_laplace could not allocate "
                           f"{8 * _glm_kernels.scratch_doubles(nmax, d)} bytes of scratch "
                           "per thread")
@@ -639,5 +639,5 @@ def glm_laplace(X, y, *, family="logistic", prior_precision=1.0, prior_mean=0.0,
                                 cov.reshape(shp + (d, d)), log_det_cov.reshape(shp),
                                 logp.reshape(shp), status.reshape(shp), niter.reshape(shp),
                                 nfev.reshape(shp), cond.reshape(shp), labels=labels, **extra)
-    warn_statuses(res.status)
+    warn_statuses(res.status, nonzero=nonzero[:nnonzero])
     return res

@@ -75,13 +75,16 @@ def _index_text(i, shape):
     return str(tuple(reversed(idx)))
 
 
-def warn_statuses(status, *, stacklevel=3):
+def warn_statuses(status, *, nonzero=None, stacklevel=3):
     """Issue one LaplaceWarning summarising every non-zero status in ``status``.
 
-    One pass over ``status`` finds the non-zero entries; the rest works on those alone
-    (after a large batch this runs on cold caches, where each numpy call is costly)."""
+    ``nonzero``: the flat indices of the non-zero entries, in any order, when the caller
+    knows them (the compiled batch loop lists them as its threads finish); else one pass
+    over ``status`` finds them.  The rest works on those alone: after a large batch this
+    runs on cold caches, where each numpy call is costly (W1's warning, seven problems
+    named: 175 -> 115-125 us with the list and the codes grouped in Python)."""
     status = np.asarray(status)
-    bad = np.flatnonzero(status)
+    bad = np.flatnonzero(status) if nonzero is None else np.sort(nonzero)
     if bad.size == 0:
         return
     if status.ndim == 0:
@@ -90,7 +93,7 @@ def warn_statuses(status, *, stacklevel=3):
     else:
         codes = status.reshape(-1)[bad]
         parts = []
-        for code in np.unique(codes).tolist():
+        for code in sorted(set(codes.tolist())):
             idx = bad[codes == code]
             where = ", ".join(_index_text(i, status.shape) for i in idx[:5].tolist())
             more = ", ..." if idx.size > 5 else ""

@@ -64,6 +64,7 @@
 
 #include <math.h>
 #include <stddef.h>
+#include <stdint.h>
 #include "lf_status.h"
 #include "lf_linalg.h"
 #include "lf_glm_math.h"
@@ -1529,6 +1530,16 @@ LF_INLINE void lf_glm_prefetch_rows(const double *X, const double *y, const doub
     lf_prefetch(off ? off + s0 : NULL, row, cap);
     lf_prefetch(wt ? wt + s0 : NULL, row, cap);
     lf_prefetch(tr ? tr + s0 : NULL, row, cap);
+}
+
+/* *p += 1, atomically (the batch loop's list of problems whose status is not 0);
+ * returns the old value */
+static inline int64_t lf_fetch_inc(int64_t *p)
+{
+    int64_t old;
+    #pragma omp atomic capture
+    old = (*p)++;
+    return old;
 }
 
 /* Fit one problem.  scratch: lf_glm_scratch_size(n, d) doubles.  Returns the status.

@@ -795,6 +795,22 @@ def test_poisoned_problems_do_not_touch_the_others():
     assert np.all(np.isnan(res.cov[3]))
 
 
+def test_warning_of_a_batch_names_its_problems_in_order():
+    # The batch loop lists the problems whose status is not 0 as the threads finish
+    # them (in any order); the warning names the first five in index order.
+    X, y, _ = make_data("poisson", n=20, d=3, seed=19, batch=(6, 10))
+    off = np.zeros((6, 10, 20))
+    bad = [58, 44, 2, 30, 17, 9, 41]
+    off.reshape(60, 20)[bad, 0] = 1e308          # exp overflows at either start
+    with warnings.catch_warnings(record=True) as rec:
+        warnings.simplefilter("always")
+        res = lf.glm_laplace(X, y, family="poisson", offset=off, n_threads=2)
+    assert [str(w.message) for w in rec] == [
+        "7 of 60 problems: 7 with status -3 (NONFINITE_X0) at [(0, 2), (0, 9), (1, 7), "
+        "(3, 0), (4, 1), ...]"]
+    assert sorted(np.flatnonzero(res.status)) == sorted(bad)
+
+
 def test_concurrent_calls_from_threads():
     from concurrent.futures import ThreadPoolExecutor
     X, y, _ = make_data("logistic", n=30, d=3, seed=20, batch=(64,))

@@ -32,10 +32,10 @@ def test_every_status_has_a_message():
     assert set(STATUS_MESSAGES) == set(lf.Status)
 
 
-def _warning_text(status):
+def _warning_text(status, **kw):
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        warn_statuses(status)
+        warn_statuses(status, **kw)
     assert [w.category for w in caught] == [lf.LaplaceWarning]
     return str(caught[0].message)
 
@@ -51,6 +51,15 @@ def test_warning_counts_each_status_and_names_the_first_five_problems():
     assert _warning_text(status.reshape(-1)) == (
         "8 of 12 problems: 2 with status -2 (NO_PROGRESS) at [1, 11]; "
         "6 with status 3 (EXTREME_PREDICTOR) at [2, 4, 5, 6, 7, ...]")
+    # the indices of the non-zero entries given, in any order (the batch loop's list)
+    shuffled = np.array([9, 11, 2, 7, 1, 6, 4, 5])
+    assert _warning_text(status.reshape(-1), nonzero=shuffled) == (
+        "8 of 12 problems: 2 with status -2 (NO_PROGRESS) at [1, 11]; "
+        "6 with status 3 (EXTREME_PREDICTOR) at [2, 4, 5, 6, 7, ...]")
+    assert _warning_text(status, nonzero=shuffled) == (
+        "8 of 12 problems: 2 with status -2 (NO_PROGRESS) at [(0, 1), (2, 3)]; "
+        "6 with status 3 (EXTREME_PREDICTOR) at [(0, 2), (1, 0), (1, 1), (1, 2), (1, 3), "
+        "...]")
     assert _warning_text(np.array(-6)) == (
         "status -6 (SINGULAR): the Hessian is singular at the final point (a flat "
         "direction)")
@@ -61,3 +70,4 @@ def test_no_warning_when_every_problem_succeeded(status):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         warn_statuses(status)
+        warn_statuses(np.zeros(5, dtype=np.intc), nonzero=np.empty(0, dtype=np.int64))
