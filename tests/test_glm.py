@@ -735,8 +735,10 @@ def test_scalar_prior_gives_the_bits_of_the_same_prior_as_arrays():
     # a scalar or (d,) precision is checked as the diagonal it is (no symmetry check or
     # symmetrising), a (d, d) one as a matrix: the same prior given either way, with a
     # scalar or a (d,) mean, gives the same bits, and a bad scalar names the first problem
+    # (Python floats take a shorter path than 0-d arrays)
     X, y, _ = make_data("logistic", n=25, d=3, seed=18, batch=(4,))
     a = lf.glm_laplace(X, y, prior_precision=2.5, prior_mean=-0.3)
+    _same(a, lf.glm_laplace(X, y, prior_precision=np.array(2.5), prior_mean=np.array(-0.3)))
     m = np.full(3, -0.3)
     _same(a, lf.glm_laplace(X, y, prior_precision=np.full(3, 2.5), prior_mean=m))
     _same(a, lf.glm_laplace(X, y, prior_precision=2.5 * np.eye(3), prior_mean=m))

@@ -235,6 +235,8 @@ def test_bad_shapes_types_and_options():
         (dict(X=X, y=y, tol=0.0), ValueError, "tol"),
         (dict(X=X, y=y, tol=-1.0), ValueError, "tol"),
         (dict(X=X, y=y, tol=np.nan), ValueError, "tol"),
+        (dict(X=X, y=y, tol=10**400), ValueError, "tol"),
+        (dict(X=X, y=y, tol="1e-8"), ValueError, "tol"),
         (dict(X=X, y=y, maxiter=0), ValueError, "maxiter"),
         (dict(X=X, y=y, maxiter=2.5), TypeError, "maxiter"),
         (dict(X=X, y=y, n_threads=0), ValueError, "n_threads"),
