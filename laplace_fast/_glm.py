@@ -595,7 +595,9 @@ def glm_laplace(X, y, *, family="logistic", prior_precision=1.0, prior_mean=0.0,
     # small numpy operations ran several times slower, on cold caches)
     P, pidx, M, midx = _prior(prior_precision, prior_mean, d, batch_shape, labels, single)
 
-    # --- memory, before any work
+    # --- memory, before any work: a problem's outputs (2 d^2 + d + 3 doubles, four int32
+    # with the check's flags, its place in the list of non-zero statuses) and its share
+    # of starts, the prior indices and param
     need = 8 * (B * (2 * d * d + d + 6) + 4 * B)
     need += 8 * nthreads * _glm_kernels.scratch_doubles(nmax, d)
     if need > memory_limit():
