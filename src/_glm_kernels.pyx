@@ -10,9 +10,12 @@ Design
    ``pidx[b]``, ``midx[b]`` say which one problem b uses (broadcasting without copies).
    Each P must be exactly symmetric (the Python layer symmetrises it).  Each distinct
    precision's normalising constant (its log det) is computed once.
-3. ``fit`` runs ``prange`` over problems (``schedule='dynamic'``), each thread owning
-   one scratch buffer allocated inside the parallel block (``lf_scratch.h``: on huge
-   pages for a large problem).  Each problem is computed by the same code on its own
+3. ``fit`` runs ``prange`` over runs of ``chunk`` consecutive problems
+   (``schedule='dynamic'``), each thread owning one scratch buffer allocated inside the
+   parallel block (``lf_scratch.h``: on huge pages for a large problem).  Within a run
+   (``_fit_run``) the next problem's pair layout is built while the current one is
+   fitted, in its solver's stalls (``lf_zjob`` in ``lf_glm.h``); one thread fits the
+   whole batch as one run.  Each problem is computed by the same code on its own
    data with no reduction across problems, so results are bit for bit independent of
    the thread count and of the batch a problem sits in.  Fewer problems than threads
    run one after another, each with every thread inside it (its blocks of rows) when it
@@ -43,6 +46,10 @@ cdef extern from "lf_scratch.h" nogil:
     double *lf_scratch_alloc(size_t n)
 
 cdef extern from "lf_glm.h" nogil:
+    ctypedef struct lf_zjob:
+        const double *X
+        int n, groups, done
+        double *Z
     ctypedef struct lf_glm_problem:
         int family
         int n, d
@@ -58,6 +65,9 @@ cdef extern from "lf_glm.h" nogil:
         double tol
         int maxiter
         int nt
+        double *Z
+        int zready
+        lf_zjob *zjob
     ctypedef struct lf_glm_out:
         double *mode
         double *hess
@@ -65,6 +75,10 @@ cdef extern from "lf_glm.h" nogil:
         double log_det_cov, logp, cond
         int niter, nfev
     size_t lf_glm_scratch_size(size_t n, size_t d)
+    size_t lf_round8(size_t k)
+    int lf_pad8(int n)
+    int lf_zjob_fits(int n, int d)
+    int LF_ZJOB_MAX
     double lf_glm_prior_const(const double *P, int d, double *W)
     int lf_glm_fit_one(const lf_glm_problem *pb, lf_glm_out *out, double *scratch)
     int lf_glm_check(int family, int n, int d, const double *X, const double *y,
@@ -123,9 +137,14 @@ cdef inline const double *_opt(const double[::1] a) noexcept nogil:
     return &a[0] if a.shape[0] > 0 else NULL
 
 
+cdef inline size_t _batch_scratch(size_t n, size_t d) noexcept nogil:
+    """a thread's scratch in the batch loop: a problem's, then two layouts (_fit_run)"""
+    return lf_round8(lf_glm_scratch_size(n, d)) + 2 * <size_t>LF_ZJOB_MAX
+
+
 def scratch_doubles(Py_ssize_t n, Py_ssize_t d):
-    """Doubles of per-thread scratch for a problem of n rows and d parameters."""
-    return lf_glm_scratch_size(n, d)
+    """Doubles of per-thread scratch for problems of up to n rows and d parameters."""
+    return _batch_scratch(n, d)
 
 
 # what fit returns first
@@ -135,6 +154,7 @@ FIT_DONE, FIT_BAD_DATA, FIT_NO_SCRATCH = 0, 1, 2
 cdef struct _Batch:
     # one call's arrays (problem b: rows starts[b]:starts[b + 1]) and outputs
     Py_ssize_t nprob
+    int64_t nmax        # the most rows of a problem
     int family, d, maxiter
     double tol
     const int64_t *starts
@@ -163,9 +183,10 @@ cdef struct _Batch:
     int64_t *nnonzero   # shared: how many (an atomic counter)
 
 
-cdef void _fit_problem(const _Batch *jb, Py_ssize_t b, double *scratch,
-                       int nt) noexcept nogil:
-    """Fit problem b with nt threads inside it; status -99 when scratch is NULL."""
+cdef void _fit_problem(const _Batch *jb, Py_ssize_t b, double *scratch, int nt,
+                       double *Z, int zready, lf_zjob *zjob) noexcept nogil:
+    """Fit problem b with nt threads inside it; status -99 when scratch is NULL.  Z,
+    zready, zjob: the pipeline of _fit_run (NULL, 0, NULL: none)."""
     cdef lf_glm_problem pb
     cdef lf_glm_out out
     cdef int64_t s0 = jb.starts[b], n = jb.starts[b + 1] - jb.starts[b]
@@ -191,6 +212,9 @@ cdef void _fit_problem(const _Batch *jb, Py_ssize_t b, double *scratch,
     pb.tol = jb.tol
     pb.maxiter = jb.maxiter
     pb.nt = nt
+    pb.Z = Z
+    pb.zready = zready
+    pb.zjob = zjob
     if b + 1 < jb.nprob:   # the next problem's rows arrive while this one is fitted
         lf_glm_prefetch_rows(jb.X, jb.y, jb.off, jb.wt, jb.trials, jb.starts[b + 1],
                              jb.starts[b + 2] - jb.starts[b + 1], d)
@@ -206,6 +230,38 @@ cdef void _fit_problem(const _Batch *jb, Py_ssize_t b, double *scratch,
     jb.cond[b] = out.cond
     jb.niter[b] = out.niter
     jb.nfev[b] = out.nfev
+
+
+cdef void _fit_run(const _Batch *jb, Py_ssize_t b0, Py_ssize_t b1,
+                   double *scratch) noexcept nogil:
+    """Fit problems b0 <= b < b1 one after another, each serially; while one is fitted,
+    the next one's pair layout is built in its solver's stalls (lf_zjob in lf_glm.h),
+    into the two buffers past the problem's scratch, in turn."""
+    cdef lf_zjob job
+    cdef double *zbuf[2]
+    cdef int cur = 0, ready = 0
+    cdef int64_t n1
+    cdef Py_ssize_t b
+    if scratch == NULL:
+        for b in range(b0, b1):
+            _fit_problem(jb, b, NULL, 1, NULL, 0, NULL)
+        return
+    zbuf[0] = scratch + lf_round8(lf_glm_scratch_size(<size_t>jb.nmax, <size_t>jb.d))
+    zbuf[1] = zbuf[0] + LF_ZJOB_MAX
+    for b in range(b0, b1):
+        job.X = NULL
+        if b + 1 < b1:
+            n1 = jb.starts[b + 2] - jb.starts[b + 1]
+            if lf_zjob_fits(<int>n1, jb.d):
+                job.X = jb.X + jb.starts[b + 1] * jb.d
+                job.n = <int>n1
+                job.groups = lf_pad8(<int>n1) // 4
+                job.done = 0
+                job.Z = zbuf[1 - cur]
+        _fit_problem(jb, b, scratch, 1, zbuf[cur] if ready else NULL, ready,
+                     &job if job.X != NULL else NULL)
+        ready = job.X != NULL
+        cur = 1 - cur
 
 
 def fit(int family, const double[:, ::1] X, const double[::1] y, const double[::1] off,
@@ -251,7 +307,8 @@ def fit(int family, const double[:, ::1] X, const double[::1] y, const double[::
     for b in range(B):
         if starts[b + 1] - starts[b] > nmax:
             nmax = starts[b + 1] - starts[b]
-    cdef size_t ssize = lf_glm_scratch_size(<size_t>nmax, <size_t>d)
+    cdef size_t ssize = _batch_scratch(<size_t>nmax, <size_t>d)
+    cdef Py_ssize_t c, nchunks
     cdef double *scratch
     cdef Py_ssize_t b0 = 0, b1
     cdef int outer, inner
@@ -265,7 +322,7 @@ def fit(int family, const double[:, ::1] X, const double[::1] y, const double[::
     for k in range(P.shape[0]):
         pconst[k] = lf_glm_prior_const(&P[k, 0, 0] if d > 0 else NULL, d, &pwork[0])
     cdef _Batch jb
-    jb.nprob, jb.family, jb.d, jb.maxiter, jb.tol = B, family, d, maxiter, tol
+    jb.nprob, jb.nmax, jb.family, jb.d, jb.maxiter, jb.tol = B, nmax, family, d, maxiter, tol
     jb.starts = &starts[0]
     jb.X = &X[0, 0] if X.shape[0] * X.shape[1] > 0 else NULL
     jb.y, jb.off, jb.wt, jb.trials = _opt(y), _opt(off), _opt(wt), _opt(trials)
@@ -297,15 +354,20 @@ def fit(int family, const double[:, ::1] X, const double[::1] y, const double[::
             # team of one, they cost ~10x the fit of a small problem
             with nogil:
                 scratch = lf_scratch_alloc(ssize)
-                for b in range(b0, b1):
-                    _fit_problem(&jb, b, scratch, inner if (starts[b + 1] - starts[b]) * d
-                                 >= _inner_min else 1)
+                if inner == 1:      # one thread: the whole slice as one run
+                    _fit_run(&jb, b0, b1, scratch)
+                else:
+                    for b in range(b0, b1):
+                        _fit_problem(&jb, b, scratch, inner if (starts[b + 1] - starts[b])
+                                     * d >= _inner_min else 1, NULL, 0, NULL)
                 free(scratch)
         else:
+            # runs of chunk problems, handed out one at a time (dynamic scheduling)
+            nchunks = (b1 - b0 + chunk - 1) // chunk
             with nogil, parallel(num_threads=outer):
                 scratch = lf_scratch_alloc(ssize)
-                for b in prange(b0, b1, schedule='dynamic', chunksize=chunk):
-                    _fit_problem(&jb, b, scratch, 1)
+                for c in prange(nchunks, schedule='dynamic'):
+                    _fit_run(&jb, b0 + c * chunk, min(b0 + (c + 1) * chunk, b1), scratch)
                 free(scratch)
         b0 = b1
         PyErr_CheckSignals()

@@ -906,6 +906,27 @@ def test_ragged_batch_across_the_layout_threshold():
     np.testing.assert_allclose(res.mode[0], ref[0], rtol=1e-9)
 
 
+@pytest.mark.parametrize("n_threads", [1, 2])
+def test_ragged_batch_across_the_pipeline_limit(n_threads):
+    # While the batch loop fits a problem it builds the next one's pair layout when that
+    # takes at most LF_ZJOB_MAX = 1,280 doubles (d = 5: 20 columns, up to 64 padded rows,
+    # n <= 64); groups on both sides of that limit, in runs and alternating, and each
+    # equals its single fit bitwise (a layout left half built would not)
+    rng = np.random.default_rng(33)
+    sizes = [64, 65, 64, 57, 200, 3, 64, 71, 72, 9, 64, 64, 300, 1, 60, 33, 65, 64] * 3
+    N, d = sum(sizes), 5
+    X = np.column_stack([np.ones(N), rng.standard_normal((N, d - 1))])
+    y = (rng.random(N) < special.expit(X @ [0.2, 0.5, -0.3, 0.1, 0.0])).astype(float)
+    g = np.repeat(np.arange(len(sizes)), sizes)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", lf.LaplaceWarning)    # the one-row group
+        res = lf.glm_laplace(X, y, groups=g, n_threads=n_threads)
+        start = 0
+        for k, s in enumerate(sizes):
+            _same(lf.glm_laplace(X[start:start + s], y[start:start + s]), res[k])
+            start += s
+
+
 def test_transposed_layout_with_halved_steps_matches_reference():
     # d > 8: each evaluation also forms the derivatives in the same pass over X; a
     # values-first family (poisson) discards them when its step is halved.  Heavy
