@@ -1605,12 +1605,11 @@ LF_CLONES static int lf_glm_fit_one(const lf_glm_problem *pb, lf_glm_out *out, d
     return lf_glm_fit_job(pb, out, scratch, pb->d, 0);
 }
 
-/* whether the batch loop builds a problem of n rows' layout while fitting the one
- * before it (lf_zjob): the pair layout, serial, within LF_ZJOB_MAX */
+/* whether the batch loop builds the layout of a problem of n rows while it fits the
+ * one before it (lf_zjob): in the pair layout, of at most LF_ZJOB_MAX doubles */
 LF_INLINE int lf_zjob_fits(int n, int d)
 {
-    return lf_use_pairs(n, d) && d <= LF_SPECIAL_MAXD &&
-           (size_t)lf_pad8(n) * (size_t)lf_zcols(d) <= LF_ZJOB_MAX;
+    return lf_use_pairs(n, d) && (size_t)lf_pad8(n) * (size_t)lf_zcols(d) <= LF_ZJOB_MAX;
 }
 
 /* Data checks (before any work): bit flags, 0 = fine.  Compiled per instruction set:
