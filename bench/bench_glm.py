@@ -315,14 +315,15 @@ def settle(seconds=0.005):
         pass
 
 
-def interleaved(fns, rounds):
+def interleaved(fns, rounds, wait=0.005):
     """Run every function once per round, in turn, so that they share the machine's
-    drift; returns each one's times (one per round) and its last output."""
+    drift, each after a busy wait of ``wait`` seconds (settle); returns each one's times
+    (one per round) and its last output."""
     times = {k: [] for k in fns}
     outs = {}
     for _ in range(rounds):
         for k, fn in fns.items():
-            settle()
+            settle(wait)
             t0 = time.perf_counter()
             outs[k] = fn()
             times[k].append(time.perf_counter() - t0)
@@ -372,6 +373,13 @@ def bench_batch(label, family, B, n, d, args, loops=True):
     return tl / B, ratio("np2"), (f"{label} (n = {n}, d = {d})", family, X, y, res.mode)
 
 
+# the wait before each call in JAX's rounds: after a JAX call its thread pool keeps the
+# two virtual CPUs busy for a while, and with 5 ms some rounds of laplace_fast on two
+# threads ran 2-3.5x slower (W1 0.93-3.28 us a problem; 0.93-1.24 with 30 ms; JAX's own
+# times the same), which had made two of five runs report W1 under 10x JAX
+JAX_WAIT = 0.03
+
+
 def bench_jax_batch(name, family, X, y, mode, args):
     """The JAX peer against laplace_fast, interleaved; returns the median per-round ratio
     (None when jax is not installed)."""
@@ -383,7 +391,7 @@ def bench_jax_batch(name, family, X, y, mode, args):
     jx(X, y)
     comp = time.perf_counter() - t0
     times, outs = interleaved({"lf": lambda: lf_fit(X, y, family), "jax": lambda: jx(X, y)},
-                              ROUNDS_QUICK if args.quick else ROUNDS)
+                              ROUNDS_QUICK if args.quick else ROUNDS, wait=JAX_WAIT)
     r = float(np.median(np.array(times["jax"]) / np.array(times["lf"])))
     print(f"  {name:<42s} {np.median(times['jax']) / B * 1e6:12.2f} µs/problem   {r:8.1f}× "
           f"laplace_fast ({np.median(times['lf']) / B * 1e6:.2f} µs/problem here)   "
@@ -418,7 +426,7 @@ def bench_jax_w4(X, y, mode):
         return
     jx(X, y)
     times, outs = interleaved({"lf": lambda: lf_fit(X[0], y[0], "logistic"),
-                               "jax": lambda: jx(X, y)}, 2)
+                               "jax": lambda: jx(X, y)}, 2, wait=JAX_WAIT)
     t, tl = np.median(times["jax"]), np.median(times["lf"])
     print(f"  {'W4: JAX jit(vmap(newton))':<42s} {t:10.3f} s   {t / tl:6.2f}× laplace_fast "
           f"({tl:.3f} s here)   max|Δmode| {np.max(np.abs(outs['jax'][0][0] - mode)):.1e}")
