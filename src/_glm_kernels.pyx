@@ -137,9 +137,15 @@ cdef inline const double *_opt(const double[::1] a) noexcept nogil:
     return &a[0] if a.shape[0] > 0 else NULL
 
 
+cdef inline size_t _zjob_offset(size_t n, size_t d) noexcept nogil:
+    """where the two layout buffers of _fit_run start in a thread's scratch: after a
+    problem's own scratch (problems of up to n rows)"""
+    return lf_round8(lf_glm_scratch_size(n, d))
+
+
 cdef inline size_t _batch_scratch(size_t n, size_t d) noexcept nogil:
     """a thread's scratch in the batch loop: a problem's, then two layouts (_fit_run)"""
-    return lf_round8(lf_glm_scratch_size(n, d)) + 2 * <size_t>LF_ZJOB_MAX
+    return _zjob_offset(n, d) + 2 * <size_t>LF_ZJOB_MAX
 
 
 def scratch_doubles(Py_ssize_t n, Py_ssize_t d):
@@ -154,7 +160,7 @@ FIT_DONE, FIT_BAD_DATA, FIT_NO_SCRATCH = 0, 1, 2
 cdef struct _Batch:
     # one call's arrays (problem b: rows starts[b]:starts[b + 1]) and outputs
     Py_ssize_t nprob
-    int64_t nmax        # the most rows of a problem
+    size_t zoff         # _zjob_offset for the batch's largest problem
     int family, d, maxiter
     double tol
     const int64_t *starts
@@ -246,7 +252,7 @@ cdef void _fit_run(const _Batch *jb, Py_ssize_t b0, Py_ssize_t b1,
         for b in range(b0, b1):
             _fit_problem(jb, b, NULL, 1, NULL, 0, NULL)
         return
-    zbuf[0] = scratch + lf_round8(lf_glm_scratch_size(<size_t>jb.nmax, <size_t>jb.d))
+    zbuf[0] = scratch + jb.zoff
     zbuf[1] = zbuf[0] + LF_ZJOB_MAX
     for b in range(b0, b1):
         job.X = NULL
@@ -322,7 +328,8 @@ def fit(int family, const double[:, ::1] X, const double[::1] y, const double[::
     for k in range(P.shape[0]):
         pconst[k] = lf_glm_prior_const(&P[k, 0, 0] if d > 0 else NULL, d, &pwork[0])
     cdef _Batch jb
-    jb.nprob, jb.nmax, jb.family, jb.d, jb.maxiter, jb.tol = B, nmax, family, d, maxiter, tol
+    jb.nprob, jb.family, jb.d, jb.maxiter, jb.tol = B, family, d, maxiter, tol
+    jb.zoff = _zjob_offset(<size_t>nmax, <size_t>d)
     jb.starts = &starts[0]
     jb.X = &X[0, 0] if X.shape[0] * X.shape[1] > 0 else NULL
     jb.y, jb.off, jb.wt, jb.trials = _opt(y), _opt(off), _opt(wt), _opt(trials)
@@ -432,8 +439,8 @@ def segment_curvature(int family, y, eta0, eta1, weights=None, trials=None,
         raise ValueError("y, eta0 and eta1 must be 1-d arrays of one length")
     cdef double lr = 1.0 / dispersion
     cdef double shift = np.log(lr) if family == FAMILIES["negative_binomial"] else 0.0
-    a0 = np.array([lf_exp_neg(-abs(x - shift)) for x in e0])
-    a1 = np.array([lf_exp_neg(-abs(x - shift)) for x in e1])
+    a0 = elementary("exp_neg", -np.abs(e0 - shift))
+    a1 = elementary("exp_neg", -np.abs(e1 - shift))
     wt = None if weights is None else np.ascontiguousarray(weights, dtype=np.float64)
     tr = None if trials is None else np.ascontiguousarray(trials, dtype=np.float64)
     cdef const double[::1] yv = y, e0v = e0, e1v = e1, a0v = a0, a1v = a1

@@ -1420,17 +1420,17 @@ LF_INLINE int lf_glm_fit_d(const lf_glm_problem *pb, lf_glm_out *out, double *sc
                 double dphi = 0.0;
                 for (int j = 0; j < d; j++) dphi += Gt[j] * delta[j];
                 double tau = 4e-15 * (2.0 * fabs(cconst) + 0.5 * (fabs(qc) + fabs(qt)));
-                if (dphi - dphi == 0.0 && dphi >= 1e-4 * dec - tau) { accepted = 1; break; }
-                /* It fails on an overshoot (phi'(t) < 0; once in about half of W1's
-                 * problems).  Armijo then follows, almost always, from phi'(t) and a
-                 * bound of the curvature between the two points (in u = s / t: the
-                 * likelihood's, and t^2 delta' P delta from the prior), still without
-                 * the values.  It accepts only steps that satisfy Armijo, which the
-                 * value test accepts too, so the iterates are those of the value
-                 * test (W1's bits unchanged).  Value passes a problem on W1: 1.8 ->
-                 * 1.0; one thread, through the API: W1 1.72 -> 1.70 us, probit on
-                 * W1's data 9.4 -> 8.75 us. */
-                if (dphi - dphi == 0.0) {
+                if (dphi - dphi == 0.0) {       /* finite: else the values decide */
+                    if (dphi >= 1e-4 * dec - tau) { accepted = 1; break; }
+                    /* It fails on an overshoot (phi'(t) < 0; once in about half of W1's
+                     * problems).  Armijo then follows, almost always, from phi'(t) and a
+                     * bound of the curvature between the two points (in u = s / t: the
+                     * likelihood's, and t^2 delta' P delta from the prior), still without
+                     * the values.  It accepts only steps that satisfy Armijo, which the
+                     * value test accepts too, so the iterates are those of the value test
+                     * (W1's bits unchanged).  Value passes a problem on W1: 1.8 -> 1.0;
+                     * one thread, through the API: W1 1.72 -> 1.70 us, probit on W1's
+                     * data 9.4 -> 8.75 us. */
                     double K = lf_glm_segment_curvature(&q, lr, eta_[cur], aux_[cur],
                                                         eta_[1 - cur], aux_[1 - cur]);
                     double qd = 0.0;
