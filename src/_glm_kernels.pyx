@@ -439,8 +439,13 @@ def segment_curvature(int family, y, eta0, eta1, weights=None, trials=None,
         raise ValueError("y, eta0 and eta1 must be 1-d arrays of one length")
     cdef double lr = 1.0 / dispersion
     cdef double shift = np.log(lr) if family == FAMILIES["negative_binomial"] else 0.0
-    a0 = elementary("exp_neg", -np.abs(e0 - shift))
-    a1 = elementary("exp_neg", -np.abs(e1 - shift))
+    if family == FAMILIES["probit"]:        # lam (lam + z) at z = q eta, q = 2y - 1
+        q = np.where(y != 0, 1.0, -1.0)
+        a0 = elementary("mills", q * e0) * elementary("mills_tail", q * e0)
+        a1 = elementary("mills", q * e1) * elementary("mills_tail", q * e1)
+    else:
+        a0 = elementary("exp_neg", -np.abs(e0 - shift))
+        a1 = elementary("exp_neg", -np.abs(e1 - shift))
     wt = None if weights is None else np.ascontiguousarray(weights, dtype=np.float64)
     tr = None if trials is None else np.ascontiguousarray(trials, dtype=np.float64)
     cdef const double[::1] yv = y, e0v = e0, e1v = e1, a0v = a0, a1v = a1

@@ -530,6 +530,25 @@ LF_INLINE double lf_sum8(const double *restrict a, int n, double *abs_sum)
         g[i] = w != 0.0 ? w * r * is2 : 0.0;                                 \
         h[i] = w != 0.0 ? w * is2 : 0.0;                                     \
     }
+/* probit: l = log Phi(q x), g = q lambda(q x), h = lambda (lambda + q x), q = 2y - 1;
+ * aux = h unweighted, for the line search's curvature bound */
+#define LF_PROBIT_DERIV(WEXPR)                                               \
+    for (int i = 0; i < n; i++) {                                            \
+        double q = y[i] != 0.0 ? 1.0 : -1.0, lam, tail;                      \
+        lf_log_ndtr(q * eta[i], &lam, &tail);                                \
+        double c = lam * tail, w = (WEXPR);                                  \
+        aux[i] = c;                                                          \
+        g[i] = w != 0.0 ? w * q * lam : 0.0;                                 \
+        h[i] = w != 0.0 ? w * c : 0.0;                                       \
+    }
+#define LF_PROBIT_VALUE(WEXPR)                                               \
+    for (int i = 0; i < n; i++) {                                            \
+        double lam, tail;                                                    \
+        double z = (y[i] != 0.0 ? 1.0 : -1.0) * eta[i];                      \
+        double l = lf_log_ndtr(z, &lam, &tail);                              \
+        double w = (WEXPR);                                                  \
+        lv[i] = w != 0.0 ? w * l : 0.0;                                      \
+    }
 /* separate loops with and without weights: a conditional load blocks vectorisation */
 #define LF_WEIGHTED(BODY)                                                    \
     if (wt) { BODY(wt[i]) } else { BODY(1.0) }
@@ -562,16 +581,7 @@ lf_glm_family(const lf_glm_problem *pb, double lr, const double *restrict eta,
         LF_WEIGHTED(LF_GAUSSIAN_BODY);
         break;
     }
-    case LF_PROBIT:
-        for (int i = 0; i < n; i++) {
-            double w = wt ? wt[i] : 1.0;
-            if (w == 0.0) { g[i] = h[i] = 0.0; continue; }
-            double q = y[i] != 0.0 ? 1.0 : -1.0, lam, tail;
-            lf_log_ndtr(q * eta[i], &lam, &tail);
-            g[i] = w * q * lam;
-            h[i] = w * lam * tail;
-        }
-        break;
+    case LF_PROBIT: LF_WEIGHTED(LF_PROBIT_DERIV); break;
     }
 }
 
@@ -588,13 +598,7 @@ lf_glm_values(const lf_glm_problem *pb, double lr, const double *restrict eta,
     case LF_LOGISTIC: LF_SIGMOID_VALUE(1.0, eta[i], wt[i]); break;     /* weighted */
     case LF_BINOMIAL: LF_WEIGHTED_ARGS(LF_SIGMOID_VALUE, tr[i], eta[i]); break;
     case LF_NEGBIN: LF_WEIGHTED_ARGS(LF_SIGMOID_VALUE, yi + lr, eta[i] - pb->param); break;
-    case LF_PROBIT:
-        for (int i = 0; i < n; i++) {
-            double w = wt ? wt[i] : 1.0, lam, tail;
-            if (w == 0.0) { lv[i] = 0.0; continue; }
-            lv[i] = w * lf_log_ndtr((y[i] != 0.0 ? 1.0 : -1.0) * eta[i], &lam, &tail);
-        }
-        break;
+    case LF_PROBIT: LF_WEIGHTED(LF_PROBIT_VALUE); break;
     default: break;
     }
 }
@@ -723,9 +727,11 @@ lf_glm_start_terms(const lf_glm_problem *pb, double lr, double *restrict g,
     return any;
 }
 
-/* 1 when the weighted log-likelihood terms of a sigmoid family at eta are certainly
- * finite and so is every partial sum of them: |y x - t sp(x)| <= (|y| + t)(|x| + 1)
- * (sp(x) <= |x| + log 2), and the sum of these bounds, plus cq, is finite and at most
+/* 1 when the weighted log-likelihood terms of a sigmoid family or probit at eta are
+ * certainly finite and so is every partial sum of them: |y x - t sp(x)| <= (|y| + t)
+ * (|x| + 1) (sp(x) <= |x| + log 2); -log Phi(z) <= z^2/2 + |z| + 1 (below log 2 for
+ * z > 0; for z = -x <= 0 it is x^2/2 + log sqrt(2 pi) + log(x + tau(x)), tau <= 0.8,
+ * and log u <= u - 1); and the sum of these bounds, plus cq, is finite and at most
  * 1e300.  0 when it is not, and for the other families.  Eight partial sums, so that the
  * additions do not wait for each other; the order does not matter (a bound).  Lets the
  * solver leave the value at the start until it is needed (lf_glm_fit_d). */
@@ -746,6 +752,12 @@ lf_glm_start_terms(const lf_glm_problem *pb, double lr, double *restrict g,
     for (int i = n & ~7; i < n; i++) TERM(A, B, C, 0)
 #define LF_SIGMOID_BOUND(TEXPR, XEXPR, WEXPR)                                \
     LF_EIGHT_SUMS(LF_SIGMOID_BOUND_TERM, TEXPR, XEXPR, WEXPR)
+#define LF_PROBIT_BOUND_TERM(UNUSED1, UNUSED2, WEXPR, K)                    \
+    {                                                                        \
+        double x = eta[i], w = (WEXPR);                                      \
+        s[K] += w * ((0.5 * (x * x) + fabs(x)) + 1.0);                       \
+    }
+#define LF_PROBIT_BOUND(WEXPR) LF_EIGHT_SUMS(LF_PROBIT_BOUND_TERM, 0, 0, WEXPR)
 LF_CLONES __attribute__((noinline)) static int
 lf_glm_value_bounded(const lf_glm_problem *pb, double lr, const double *restrict eta,
                      double cq)
@@ -757,6 +769,7 @@ lf_glm_value_bounded(const lf_glm_problem *pb, double lr, const double *restrict
     case LF_LOGISTIC: LF_WEIGHTED_ARGS(LF_SIGMOID_BOUND, 1.0, eta[i]); break;
     case LF_BINOMIAL: LF_WEIGHTED_ARGS(LF_SIGMOID_BOUND, tr[i], eta[i]); break;
     case LF_NEGBIN: LF_WEIGHTED_ARGS(LF_SIGMOID_BOUND, yi + lr, eta[i] - pb->param); break;
+    case LF_PROBIT: LF_WEIGHTED(LF_PROBIT_BOUND); break;
     default: return 0;
     }
     double b = LF_RED8(s) + fabs(cq);
@@ -769,8 +782,11 @@ lf_glm_value_bounded(const lf_glm_problem *pb, double lr, const double *restrict
  * largest h_i on the segment.  Sigmoid families: h = wt t e / (1 + e)^2 with
  * e = exp(-|x|) (aux), increasing in e, and e / (1 + e)^2 <= min(e, 1/4); e is largest
  * at an end of the segment unless x changes sign on it (then 1, at x = 0).  Probit:
- * h = wt lam (lam + q eta) < wt.  Eight partial sums (a bound: their order does not
- * matter).  HUGE_VAL for the other families. */
+ * h = wt c(q eta), c(z) = lam(z) (lam(z) + z) (aux), which falls as z grows (lam is
+ * convex: Sampford, Ann. Math. Statist. 24, 1953), so is largest at an end; the sum is
+ * scaled by 1 + 1e-12 for the rounding of c (~1e-15 relative) and of the sum.  Eight
+ * partial sums (a bound: their order does not matter).  HUGE_VAL for the other
+ * families. */
 #define LF_SIGMOID_CURV_TERM(TEXPR, SHIFT, WEXPR, K)                         \
     {                                                                        \
         double yi = y[i], e0 = aux0[i], e1 = aux1[i];                        \
@@ -796,10 +812,10 @@ lf_glm_segment_curvature(const lf_glm_problem *pb, double lr, const double *rest
     case LF_NEGBIN: LF_WEIGHTED_ARGS(LF_SIGMOID_CURV, yi + lr, pb->param); break;
     case LF_PROBIT:
         for (int i = 0; i < n; i++) {
-            double dx = eta1[i] - eta0[i];
-            s[i & 7] += (wt ? wt[i] : 1.0) * (dx * dx);
+            double dx = eta1[i] - eta0[i], c = aux0[i] > aux1[i] ? aux0[i] : aux1[i];
+            s[i & 7] += (wt ? wt[i] : 1.0) * c * (dx * dx);
         }
-        break;
+        return LF_RED8(s) * (1.0 + 1e-12);
     default: return HUGE_VAL;
     }
     return LF_RED8(s);
@@ -1339,9 +1355,9 @@ LF_INLINE int lf_glm_fit_d(const lf_glm_problem *pb, lf_glm_out *out, double *sc
         else
             qc = lf_glm_eval(&q, Z, lr, w, eta_[0], aux_[0], lv, g, h, r, pr, d, small);
         nfev++;
-        /* The value at the start: the sigmoid families leave it until a line search or
-         * the end needs it, when a bound shows it is finite; otherwise it is computed
-         * now.  If it is not finite at the prior mean the fit stops (status -3). */
+        /* The value at the start: the sigmoid families and probit leave it until a line
+         * search or the end needs it, when a bound shows it is finite; otherwise it is
+         * computed now.  If it is not finite at the prior mean the fit stops (status -3). */
         known = !lf_glm_value_bounded(&q, lr, eta_[0], fabs(cconst) + 0.5 * fabs(qc));
         if (known)
             L = lf_glm_value(&q, lr, cconst, qc, eta_[0], aux_[0], lv, bsum, &Lnoise, small);

@@ -95,15 +95,27 @@ def test_status_nonfinite_at_start_sigmoid_families(family):
     assert np.all(np.isnan(res.cov)) and np.isnan(res.log_det_cov)
 
 
-@pytest.mark.parametrize("family", sorted(_SIGMOID_KW))
+def test_status_nonfinite_at_start_probit():
+    # Probit too leaves the value at the prior mean to a bound.  Here each term
+    # log Phi(-1.2e154) is about -7.2e307, finite, but the sum of three overflows.
+    X = np.zeros((3, 1))
+    with pytest.warns(lf.LaplaceWarning, match="NONFINITE_X0"):
+        res = lf.glm_laplace(X, np.ones(3), family="probit", offset=np.full(3, -1.2e154))
+    assert res.status == Status.NONFINITE_X0
+    assert np.all(np.isnan(res.cov)) and np.isnan(res.log_det_cov)
+
+
+@pytest.mark.parametrize("family", sorted(_SIGMOID_KW) + ["probit"])
 def test_huge_but_finite_value_at_start_is_not_a_failure(family):
     # eta = +-1e300: the bound of the value fails, so the value is computed, and it is
-    # finite: logistic and binomial terms are 0 (y = 1 at +1e300, y = 0 at -1e300); the
-    # negative binomial's are -1e300 and 0.  X = 0: the posterior is the prior, N(0, 1).
+    # finite: logistic, binomial and probit terms are 0 (y = 1 at +1e300, y = 0 at
+    # -1e300); the negative binomial's are -1e300 and 0.  X = 0: the posterior is the
+    # prior, N(0, 1).
     X = np.zeros((2, 1))
     with pytest.warns(lf.LaplaceWarning, match="EXTREME_PREDICTOR"):
         res = lf.glm_laplace(X, np.array([1.0, 0.0]), family=family,
-                             offset=np.array([1e300, -1e300]), **_SIGMOID_KW[family])
+                             offset=np.array([1e300, -1e300]),
+                             **_SIGMOID_KW.get(family, {}))
     assert res.status == Status.EXTREME_PREDICTOR
     assert np.array_equal(res.mode, [0.0]) and np.array_equal(res.cov, [[1.0]])
     loglik = -1e300 if family == "negative_binomial" else 0.0
