@@ -45,6 +45,8 @@ def make(workload, B, n, d, seed=0):
     eta = np.einsum("bnd,bd->bn", X, w)
     if workload == "logistic":
         y = (rng.random((B, n)) < special.expit(eta)).astype(float)
+    elif workload == "probit":
+        y = (rng.random((B, n)) < special.ndtr(eta)).astype(float)
     else:
         y = rng.poisson(np.exp(eta)).astype(float)
     return X, y
@@ -75,6 +77,8 @@ def numpy_newton(X, y, family, alpha=1.0, tol=1e-10, maxiter=100):
             sp = np.log1p(np.exp(-np.abs(eta)))
             sp += np.maximum(eta, 0)
             return np.sum(ya * eta - sp, 1)
+        if family == "probit":
+            return np.sum(special.log_ndtr((2 * ya - 1) * eta), 1)
         with np.errstate(over="ignore"):
             return np.sum(ya * eta - np.exp(eta), 1)
 
@@ -97,6 +101,11 @@ def numpy_newton(X, y, family, alpha=1.0, tol=1e-10, maxiter=100):
         if family == "logistic":
             p = special.expit(eta)
             g, h = yw - p, p * (1 - p)
+        elif family == "probit":     # lam = phi(z) / Phi(z), z = q eta, by log_ndtr
+            q = 2 * yw - 1
+            z = q * eta
+            lam = np.exp(-0.5 * z * z - 0.5 * LOG2PI - special.log_ndtr(z))
+            g, h = q * lam, lam * (lam + z)
         else:
             mu = np.exp(eta)
             g, h = yw - mu, mu
@@ -141,6 +150,7 @@ def make_jax(family, d):
     try:
         import jax
         import jax.numpy as jnp
+        import jax.scipy.special
     except ImportError:
         return None
     jax.config.update("jax_enable_x64", True)
@@ -149,6 +159,8 @@ def make_jax(family, d):
         eta = X @ w
         if family == "logistic":
             ll = jnp.sum(y * eta - jnp.logaddexp(0.0, eta))
+        elif family == "probit":
+            ll = jnp.sum(jax.scipy.special.log_ndtr((2 * y - 1) * eta))
         else:
             ll = jnp.sum(y * eta - jnp.exp(eta))
         return ll - 0.5 * jnp.sum(w * w)
@@ -159,6 +171,11 @@ def make_jax(family, d):
             if family == "logistic":
                 p = jax.nn.sigmoid(eta)
                 g, h = y - p, p * (1 - p)
+            elif family == "probit":
+                q = 2 * y - 1
+                z = q * eta
+                lam = jnp.exp(-0.5 * z * z - 0.5 * LOG2PI - jax.scipy.special.log_ndtr(z))
+                g, h = q * lam, lam * (lam + z)
             else:
                 mu = jnp.exp(eta)
                 g, h = y - mu, mu
@@ -484,7 +501,7 @@ def main(argv=None):
         w4 = bench_w4(args)
     if "shapes" in todo:
         for fam, n, d in (("logistic", 10, 2), ("logistic", 200, 10), ("poisson", 1000, 3),
-                          ("logistic", 100, 20)):
+                          ("logistic", 100, 20), ("probit", 50, 5)):
             bb = max(200, int(B * 50 / n * (5 / d) ** 2 / 4)) if not args.quick else 500
             jobs.append(bench_batch("shape", fam, min(bb, B), n, d, args, loops=False)[2])
     if "groups" in todo:
