@@ -349,6 +349,25 @@ def test_weights_are_frequency_weights():
     assert a.log_evidence == pytest.approx(b.log_evidence, rel=1e-12)
 
 
+def test_probit_far_in_both_tails_matches_the_reference():
+    # Offsets put eta at -40..40, where log Phi, lambda and lambda + z come from the
+    # polynomial's far end and phi(z) is ~1e-300: the mode, covariance and evidence
+    # against the plain numpy Newton (scipy's log_ndtr; lambda + z from Laplace's
+    # continued fraction below z = -5), for y on either side of its tail.
+    rng = np.random.default_rng(29)
+    n = 80
+    X = np.column_stack([np.ones(n), rng.standard_normal(n)])
+    off = rng.uniform(-40, 40, n)
+    y = (rng.random(n) < 0.5).astype(float)      # many rows far in the wrong tail
+    with pytest.warns(lf.LaplaceWarning, match="EXTREME_PREDICTOR"):   # |eta| > 30
+        res = lf.glm_laplace(X, y, family="probit", offset=off, prior_precision=4.0)
+    w, cov, L, ev = reference_fit(X, y, "probit", P=4.0 * np.eye(2), offset=off)
+    assert res.status == lf.Status.EXTREME_PREDICTOR
+    np.testing.assert_allclose(res.mode, w, rtol=1e-12)
+    np.testing.assert_allclose(res.cov, cov, rtol=1e-12)
+    assert res.log_evidence == pytest.approx(ev, rel=1e-14)
+
+
 @pytest.mark.parametrize("family", FAMS)
 def test_matches_statsmodels_mle_and_loglike(family):
     sm = pytest.importorskip("statsmodels.api")
