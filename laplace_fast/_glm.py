@@ -477,9 +477,10 @@ def glm_laplace(X, y, *, family="logistic", prior_precision=1.0, prior_mean=0.0,
     quarter to a third of the iterations and nearly all step halvings on heavy counts; it
     starts from ``prior_mean`` when no observation has weight or the log joint is not
     finite at that start.  ``niter`` counts the Newton iterations after the start.
-    The likelihood terms are computed in numerically stable forms: softplus as ``max(eta, 0) + log1p(exp(-|eta|))``; for probit, ``log Phi``,
-    the inverse Mills ratio ``lambda`` and ``lambda + z`` (which cancels in the lower
-    tail) from one polynomial for Mills' ratio, to ~1e-15 relative everywhere.
+    The likelihood terms are computed in numerically stable forms: softplus as
+    ``max(eta, 0) + log1p(exp(-|eta|))``; for probit, ``log Phi``, the inverse Mills
+    ratio ``lambda`` and ``lambda + z`` (which cancels in the lower tail) from one
+    polynomial for Mills' ratio, to ~1e-15 relative everywhere.
     Each problem runs on one thread with its own scratch memory, so a problem's result
     is bit for bit the same alone, inside any batch, and for any ``n_threads``.
 
