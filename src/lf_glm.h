@@ -835,12 +835,38 @@ LF_INLINE int lf_armijo_from_curvature(double a, double b, double K, double c1,
     return low >= c1 * a - slack;
 }
 
-/* the data-only part of the log-likelihood (once per problem: out of line) */
-__attribute__((noinline)) static double lf_glm_constant(const lf_glm_problem *pb)
+/* the data-only part of the log-likelihood (once per problem: out of line).  The
+ * negative binomial's lgamma(y + r) first, in chunks that vectorise (lf_lgamma is
+ * branch-free), then the terms summed in order (C driver, one thread, W2 data with
+ * dispersion 0.5: 6.3 -> 2.5 us a problem, two thirds of it in glibc log before). */
+#define LF_CONST_CHUNK 64
+LF_CLONES __attribute__((noinline)) static double lf_glm_constant(const lf_glm_problem *pb)
 {
     const int n = pb->n;
     double c = 0.0;
     if (pb->family == LF_LOGISTIC || pb->family == LF_PROBIT) return c;   /* none */
+    if (pb->family == LF_NEGBIN) {
+        const double r = 1.0 / pb->param, lgr = lf_lgamma(r);
+        double lg[LF_CONST_CHUNK];
+        for (int i0 = 0; i0 < n; i0 += LF_CONST_CHUNK) {
+            const int len = n - i0 < LF_CONST_CHUNK ? n - i0 : LF_CONST_CHUNK;
+            const double *restrict y = pb->y + i0;
+            for (int k = 0; k < len; k++) lg[k] = lf_lgamma(y[k] + r);
+            for (int k = 0; k < len; k++) {
+                double w = pb->wt ? pb->wt[i0 + k] : 1.0;
+                if (w != 0.0) c += w * ((lg[k] - lgr) - lf_logfact(y[k]));
+            }
+        }
+        return c;
+    }
+    if (pb->family == LF_GAUSSIAN) {
+        const double t = LF_HALF_LOG_2PI + log(pb->param);
+        for (int i = 0; i < n; i++) {
+            double w = pb->wt ? pb->wt[i] : 1.0;
+            if (w != 0.0) c -= w * t;
+        }
+        return c;
+    }
     if (pb->family == LF_POISSON && !pb->wt) {  /* the common case: four partial sums */
         const double *y = pb->y;
         double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0;
@@ -862,14 +888,6 @@ __attribute__((noinline)) static double lf_glm_constant(const lf_glm_problem *pb
         case LF_BINOMIAL:
             t = pb->trials[i];
             c += w * ((lf_logfact(t) - lf_logfact(y)) - lf_logfact(t - y));
-            break;
-        case LF_NEGBIN: {
-            double r = 1.0 / pb->param;
-            c += w * ((lf_lgamma(y + r) - lf_lgamma(r)) - lf_logfact(y));
-            break;
-        }
-        case LF_GAUSSIAN:
-            c -= w * (LF_HALF_LOG_2PI + log(pb->param));
             break;
         default: break;
         }

@@ -28,8 +28,10 @@
  *   tau(x) = 1/R(x) - x (R Mills' ratio) in t = (x - K)/(x + K), which gives
  *   lambda(z) + z without cancellation in the lower tail; branch-free, with the log1p
  *   core (2 atanh) above.
- * - lf_lgamma (x > 0): recurrence up to x >= 10, then Stirling's series to
- *   x^-13 (A&S 6.1.40), absolute error ~1e-15 * |lgamma|.
+ * - lf_lgamma (finite x > 6e-315, where x 9! is normal): shifted by 8 or 10 below
+ *   x = 10 (the recurrence's product of that many factors), then Stirling's series to
+ *   x^-13 (A&S 6.1.40); branch-free, absolute error < 1.5e-14 * max(1, |lgamma|)
+ *   (7e-15 with the scalar recurrence to [10, 11) and glibc log used before).
  * - log(y!) for integer y: a table of glibc lgamma for y < LF_LOGFACT_N,
  *   Stirling's series beyond (error < 1e-25 relative there); likewise a table of
  *   lf_log_pos(y + 0.1), for the solver's start.
@@ -230,9 +232,15 @@ LF_INLINE double lf_log_ndtr(double z, double *lam, double *tail)
 
 LF_INLINE double lf_lgamma(double x)
 {
-    double shift = 0.0, prod = 1.0;
-    while (x < 10.0) { prod *= x; x += 1.0; }
-    if (prod != 1.0) shift = log(prod);
+    /* below 10, lgamma(x) = lgamma(x + k) - log(x (x + 1) ... (x + k - 1)), k = 8 from
+     * x = 2 (10 below): branch-free (all formed, one selected), so that loops of it
+     * vectorise; the smaller shift where lgamma is small keeps the cancellation low */
+    int small = x < 10.0, tiny = x < 2.0;
+    double p8 = ((x * (x + 1.0)) * ((x + 2.0) * (x + 3.0))) *
+                (((x + 4.0) * (x + 5.0)) * ((x + 6.0) * (x + 7.0)));
+    double p = tiny ? p8 * ((x + 8.0) * (x + 9.0)) : p8;
+    double shift = small ? lf_log_pos(p) : 0.0;
+    x = small ? x + (tiny ? 10.0 : 8.0) : x;
     double z = 1.0 / x, z2 = z * z;
     double s = 1.0 / 156.0;
     s = s * z2 - 691.0 / 360360.0;
@@ -241,7 +249,7 @@ LF_INLINE double lf_lgamma(double x)
     s = s * z2 + 1.0 / 1260.0;
     s = s * z2 - 1.0 / 360.0;
     s = s * z2 + 1.0 / 12.0;
-    return (x - 0.5) * log(x) - x + LF_HALF_LOG_2PI + s * z - shift;
+    return (x - 0.5) * lf_log_pos(x) - x + LF_HALF_LOG_2PI + s * z - shift;
 }
 
 #define LF_LOGFACT_N 1024
