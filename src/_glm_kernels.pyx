@@ -331,8 +331,7 @@ def fit(int family, const double[:, ::1] X, const double[::1] y, const double[::
     jb.nprob, jb.family, jb.d, jb.maxiter, jb.tol = B, family, d, maxiter, tol
     jb.zoff = _zjob_offset(<size_t>nmax, <size_t>d)
     jb.starts = &starts[0]
-    jb.X = &X[0, 0] if X.shape[0] * X.shape[1] > 0 else NULL
-    jb.y, jb.off, jb.wt, jb.trials = _opt(y), _opt(off), _opt(wt), _opt(trials)
+    jb.X, jb.y, jb.off, jb.wt, jb.trials = Xb, yb, ob, wb, tb
     jb.param, jb.pconst, jb.pidx, jb.midx = &param[0], &pconst[0], &pidx[0], &midx[0]
     jb.P = &P[0, 0, 0] if P.shape[0] * d > 0 else NULL
     jb.M = &M[0, 0] if M.shape[0] * d > 0 else NULL

@@ -40,6 +40,16 @@ def loglik(family, eta, y, *, trials=None, scale=None, dispersion=None, weights=
     return ll
 
 
+def mills_tail_cf(x):
+    """lambda(-x) - x = 1/R(x) - x for x >= 5 (R Mills' ratio) by Laplace's continued
+    fraction (A&S 26.2.14), 1 / (x + 2 / (x + 3 / (x + ...))): converged to rounding
+    there at 100 terms."""
+    t = 0.0
+    for k in range(100, 1, -1):
+        t = k / (x + t)
+    return 1 / (x + t)
+
+
 def eta_derivs(family, eta, y, *, trials=None, scale=None, dispersion=None):
     """First derivative and minus the second derivative of the log-likelihood in eta."""
     if family == "logistic":
@@ -59,14 +69,9 @@ def eta_derivs(family, eta, y, *, trials=None, scale=None, dispersion=None):
         q = 2 * y - 1
         z = q * eta
         lam = np.exp(-0.5 * z * z - 0.5 * np.log(2 * np.pi) - special.log_ndtr(z))
-        tail = lam + z
-        # below z = -5 lam + z cancels: Laplace's continued fraction for it there,
-        # lam(-x) - x = 1 / (x + 2 / (x + 3 / (x + ...)))
-        x, t = np.maximum(-z, 5.0), 0.0
-        for k in range(100, 1, -1):
-            t = k / (x + t)
-        far = z < -5
-        tail = np.where(far, 1 / (x + t), tail)
+        # below z = -5 lam + z cancels: the continued fraction for it there
+        far, x = z < -5, np.maximum(-z, 5.0)
+        tail = np.where(far, mills_tail_cf(x), lam + z)
         lam = np.where(far, x + tail, lam)
         return q * lam, lam * tail
     return (y - eta) / scale**2, np.full_like(eta, 1.0 / scale**2)
@@ -246,12 +251,9 @@ def test_normal_tail_functions_match_scipy():
     x = np.array([40.0, 100.0, 1000.0])
     series = 1 / x - 2 / x**3 + 10 / x**5 - 74 / x**7
     assert np.allclose(K.elementary("mills_tail", -x), series, rtol=1e-9)
-    # the lower tail against Laplace's continued fraction (A&S 26.2.14), lambda(-x) - x
-    # = 1 / (x + 2 / (x + 3 / (x + ...))), converged to rounding for x >= 5 at 100 terms
-    x, t = 10 ** np.linspace(np.log10(5), 8, 2000), 0.0
-    for k in range(100, 1, -1):
-        t = k / (x + t)
-    tail = 1 / (x + t)
+    # the lower tail against Laplace's continued fraction
+    x = 10 ** np.linspace(np.log10(5), 8, 2000)
+    tail = mills_tail_cf(x)
     assert np.max(np.abs(K.elementary("mills_tail", -x) / tail - 1)) < 2e-15
     assert np.max(np.abs(K.elementary("mills", -x) / (x + tail) - 1)) < 1e-15
     log_phi = -0.5 * x**2 - 0.5 * np.log(2 * np.pi) - np.log(x + tail)
