@@ -87,15 +87,8 @@ cdef extern from "lf_glm.h" nogil:
                               const double *wt, const double *tr, size_t s0, size_t n,
                               int d)
     int64_t lf_fetch_inc(int64_t *p)
-    double lf_exp(double x)
-    double lf_exp_neg(double x)
-    double lf_exp_normal(double x)
-    double lf_log_pos(double x)
-    double lf_log1p_unit(double x)
-    double lf_softplus(double x)
-    double lf_log_ndtr(double z, double *lam, double *tail)
-    double lf_lgamma(double x)
-    double lf_logfact(double y)
+    void lf_elementary(int which, const double *x, double *o, size_t n)
+    void lf_elementary_contracted(int which, const double *x, double *o, size_t n)
     double lf_glm_segment_curvature(const lf_glm_problem *pb, double lr, const double *eta0,
                                     const double *aux0, const double *eta1,
                                     const double *aux1)
@@ -386,42 +379,23 @@ ELEMENTARY = ("exp", "log1p_unit", "softplus", "log_ndtr", "mills", "mills_tail"
               "logfact", "exp_neg", "exp_normal", "log_pos")
 
 
-def elementary(str name, x):
+def elementary(str name, x, bint contracted=True):
     """The kernels' scalar function ``name`` (one of ELEMENTARY) applied elementwise;
-    for the accuracy tests against numpy and scipy."""
-    fun = ELEMENTARY.index(name)
+    for the accuracy tests against numpy and scipy.  ``contracted``: compiled as the
+    family kernels run it (multiply-adds fused where the CPU has FMA), else as the
+    start, the constants and the bounds do (lf_glm.h, LF_CONTRACT)."""
+    cdef int which = ELEMENTARY.index(name)
     x = np.ascontiguousarray(x, dtype=np.float64)
     out = np.empty_like(x)
     cdef const double[::1] xv = x.reshape(-1)
     cdef double[::1] ov = out.reshape(-1)
-    cdef Py_ssize_t i
-    cdef double lam, tail
-    cdef int which = fun
-    for i in range(xv.shape[0]):
-        if which == 0:
-            ov[i] = lf_exp(xv[i])
-        elif which == 1:
-            ov[i] = lf_log1p_unit(xv[i])
-        elif which == 2:
-            ov[i] = lf_softplus(xv[i])
-        elif which == 3:
-            ov[i] = lf_log_ndtr(xv[i], &lam, &tail)
-        elif which == 4:
-            lf_log_ndtr(xv[i], &lam, &tail)
-            ov[i] = lam
-        elif which == 5:
-            lf_log_ndtr(xv[i], &lam, &tail)
-            ov[i] = tail
-        elif which == 6:
-            ov[i] = lf_lgamma(xv[i])
-        elif which == 7:
-            ov[i] = lf_logfact(xv[i])
-        elif which == 8:
-            ov[i] = lf_exp_neg(xv[i])
-        elif which == 9:
-            ov[i] = lf_exp_normal(xv[i])
-        else:
-            ov[i] = lf_log_pos(xv[i])
+    cdef size_t n = <size_t>xv.shape[0]
+    if n == 0:
+        return out
+    if contracted:
+        lf_elementary_contracted(which, &xv[0], &ov[0], n)
+    else:
+        lf_elementary(which, &xv[0], &ov[0], n)
     return out
 
 

@@ -35,11 +35,13 @@
  * - a serial problem with d <= 8 runs a copy of the solver compiled for its d (every
  *   d-sized loop unrolled); the operations and their order are those of the generic
  *   copy, so the bits are too.
- * Every order above is fixed by (n, d) alone: the bits do not depend on the SIMD width
- * (no FMA contraction in ISO C mode), on the thread count (pb->nt > 1 runs the blocks
- * and superblocks of one large problem on several threads, same sums), or on the batch
- * a problem sits in.  The solver is compiled for x86-64-v4/v3 and baseline and picked
- * at run time (target_clones), so the build stays portable.
+ * Every order above is fixed by (n, d) alone: the bits do not depend on the SIMD width,
+ * on the thread count (pb->nt > 1 runs the blocks and superblocks of one large problem
+ * on several threads, same sums), or on the batch a problem sits in.  The solver is
+ * compiled for x86-64-v4/v3 and baseline and picked at run time (target_clones), so the
+ * build stays portable.  ISO C mode contracts nothing into FMAs, except in the hot
+ * kernels marked LF_CONTRACT, each a single out-of-line copy that every path calls: so
+ * the bits of v4 and v3 (which have FMA) are one set, and the baseline's another.
  *
  * Start: one IRLS step from means made of the data (lf_glm_start_terms; 27 % (W1) and
  * 33 % (W2) fewer Newton iterations, and no step halvings on W2's heavy counts), or the
@@ -88,6 +90,20 @@ enum { LF_LOGISTIC = 0, LF_PROBIT = 1, LF_POISSON = 2, LF_BINOMIAL = 3,
 #define LF_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 #else
 #define LF_CLONES
+#endif
+
+/* FMA contraction (GCC) in the out-of-line kernels that dominate small problems: the
+ * pair layout's eta and derivative passes and the family's terms (C driver, W1, one
+ * thread: 1.59 -> 1.40 us a problem; W2 2.06 -> 1.87).  Each is one function per
+ * instruction set, called by every copy of the solver and by every thread count, so
+ * contraction cannot make two paths differ; contracted, each multiply-add rounds once,
+ * and the accuracy tests run the elementary functions so compiled (lf_glm_elementary).
+ * Not in line elsewhere: there GCC contracts by context, and the solver's copies per d
+ * would no longer match the generic one. */
+#if defined(__GNUC__) && !defined(__clang__)
+#define LF_CONTRACT __attribute__((optimize("fp-contract=fast")))
+#else
+#define LF_CONTRACT
 #endif
 
 typedef struct {
@@ -313,6 +329,18 @@ LF_INLINE lf_v4 lf_v4_abs(lf_v4 a)
 #define LF_PAIRS_MAXN 65536
 
 LF_INLINE int lf_zcols(int d) { return d * (d + 1) / 2 + d; }
+/* F(args..., d) with d a compile-time constant, for each d of the pair layout */
+#define LF_PAIRS_SWITCH(d, F, ...)                                           \
+    switch (d) {                                                             \
+    case 1: F(__VA_ARGS__, 1); break;                                        \
+    case 2: F(__VA_ARGS__, 2); break;                                        \
+    case 3: F(__VA_ARGS__, 3); break;                                        \
+    case 4: F(__VA_ARGS__, 4); break;                                        \
+    case 5: F(__VA_ARGS__, 5); break;                                        \
+    case 6: F(__VA_ARGS__, 6); break;                                        \
+    case 7: F(__VA_ARGS__, 7); break;                                        \
+    case 8: F(__VA_ARGS__, 8); break;   /* LF_PAIRS_MAXD */                  \
+    }
 /* whether a problem uses the pair layout: a function of its own n and d only */
 LF_INLINE int lf_use_pairs(int n, int d)
 {
@@ -424,21 +452,16 @@ LF_INLINE void lf_zderivs(const double *restrict Z, const double *restrict g,
     for (int j = 0; j < D; j++) G[j] = o[NP + j];
 }
 
-/* lf_zderivs out of line, with D a compile-time constant for d <= LF_SPECIAL_MAXD.  The
- * solver calls it from d = 5, where a group holds LF_ZGROUP accumulators: inlined, one
- * of them was kept in memory (the solver's own live values take registers), a store and
- * load on the loop's critical path, 5 % of W1's time.  Below d = 5 the groups are smaller
- * and the call would cost more than it saves. */
-LF_CLONES __attribute__((noinline)) static void
+/* lf_zderivs out of line (the solver's only way to it), with D a compile-time constant.
+ * Inlined, one of a group's LF_ZGROUP accumulators was kept in memory (the solver's own
+ * live values take registers), a store and load on the loop's critical path, 5 % of
+ * W1's time; out of line it also contracts (LF_CONTRACT: W1 6 %, and at d = 2, n = 10,
+ * 0.60 -> 0.47 us a problem, at d = 4 (W2) 5 %, with the call). */
+LF_CLONES LF_CONTRACT __attribute__((noinline)) static void
 lf_zderivs_call(const double *Z, const double *g, const double *h, int ld, double *G,
                 double *A, int d)
 {
-    switch (d) {
-    case 5: lf_zderivs(Z, g, h, ld, G, A, 5); break;
-    case 6: lf_zderivs(Z, g, h, ld, G, A, 6); break;
-    case 7: lf_zderivs(Z, g, h, ld, G, A, 7); break;
-    case 8: lf_zderivs(Z, g, h, ld, G, A, 8); break;   /* the pair layout's largest d */
-    }
+    LF_PAIRS_SWITCH(d, lf_zderivs, Z, g, h, ld, G, A);
 }
 
 /* doubles of scratch needed for a problem of n observations and d parameters */
@@ -557,7 +580,7 @@ LF_INLINE double lf_sum8(const double *restrict a, int n, double *abs_sum)
 
 /* g and h at eta, with aux (sigmoid families) or lv (LF_VALUES_FUSED); pb->param is
  * log r for the negative binomial, lr = r */
-LF_CLONES __attribute__((noinline)) static void
+LF_CLONES LF_CONTRACT __attribute__((noinline)) static void
 lf_glm_family(const lf_glm_problem *pb, double lr, const double *restrict eta,
               double *restrict aux, double *restrict lv, double *restrict g,
               double *restrict h)
@@ -588,7 +611,7 @@ lf_glm_family(const lf_glm_problem *pb, double lr, const double *restrict eta,
 /* the weighted log-likelihood terms lv at eta of the families that lf_glm_family leaves
  * them to (not LF_VALUES_FUSED), from the aux it left; not unweighted logistic, whose
  * block sums lf_logistic_block_value forms without the terms */
-LF_CLONES __attribute__((noinline)) static void
+LF_CLONES LF_CONTRACT __attribute__((noinline)) static void
 lf_glm_values(const lf_glm_problem *pb, double lr, const double *restrict eta,
               const double *restrict aux, double *restrict lv)
 {
@@ -601,6 +624,41 @@ lf_glm_values(const lf_glm_problem *pb, double lr, const double *restrict eta,
     case LF_PROBIT: LF_WEIGHTED(LF_PROBIT_VALUE); break;
     default: break;
     }
+}
+
+/* The elementary functions elementwise, for the accuracy tests: which is the index in
+ * _glm_kernels.ELEMENTARY.  Compiled per instruction set as the kernels are, contracted
+ * (LF_CONTRACT: as lf_glm_family and lf_glm_values run them) or not (the other
+ * kernels: the start, the constants, the bounds). */
+LF_INLINE void lf_elementary_loop(int which, const double *restrict x, double *restrict o,
+                                  size_t n)
+{
+    double lam, tail;
+    switch (which) {
+    case 0: for (size_t i = 0; i < n; i++) o[i] = lf_exp(x[i]); break;
+    case 1: for (size_t i = 0; i < n; i++) o[i] = lf_log1p_unit(x[i]); break;
+    case 2: for (size_t i = 0; i < n; i++) o[i] = lf_softplus(x[i]); break;
+    case 3: for (size_t i = 0; i < n; i++) o[i] = lf_log_ndtr(x[i], &lam, &tail); break;
+    case 4: for (size_t i = 0; i < n; i++) { lf_log_ndtr(x[i], &lam, &tail); o[i] = lam; } break;
+    case 5: for (size_t i = 0; i < n; i++) { lf_log_ndtr(x[i], &lam, &tail); o[i] = tail; } break;
+    case 6: for (size_t i = 0; i < n; i++) o[i] = lf_lgamma(x[i]); break;
+    case 7: for (size_t i = 0; i < n; i++) o[i] = lf_logfact(x[i]); break;
+    case 8: for (size_t i = 0; i < n; i++) o[i] = lf_exp_neg(x[i]); break;
+    case 9: for (size_t i = 0; i < n; i++) o[i] = lf_exp_normal(x[i]); break;
+    default: for (size_t i = 0; i < n; i++) o[i] = lf_log_pos(x[i]);
+    }
+}
+
+LF_CLONES LF_CONTRACT __attribute__((noinline)) static void
+lf_elementary_contracted(int which, const double *x, double *o, size_t n)
+{
+    lf_elementary_loop(which, x, o, n);
+}
+
+LF_CLONES __attribute__((noinline)) static void
+lf_elementary(int which, const double *x, double *o, size_t n)
+{
+    lf_elementary_loop(which, x, o, n);
 }
 
 /* The unweighted logistic log-likelihood of one block of len <= LF_GLM_BLOCK rows, from
@@ -906,6 +964,42 @@ LF_INLINE lf_glm_problem lf_glm_rows(const lf_glm_problem *pb, int c0, int len)
     return sub;
 }
 
+/* eta = offset + X w for the rows c0 <= i < c0 + len (c0 a multiple of four) from Z's x
+ * columns, four rows at a time; each lane is the row's sum off_i + x_i0 w_0 + x_i1 w_1
+ * + ...  The last group may write up to three rows of padding (within ld, never read). */
+LF_INLINE void lf_zeta(const double *restrict Z, const double *restrict w,
+                       const double *restrict off, int c0, int len, double *restrict e,
+                       const int d)
+{
+    const int NC = lf_zcols(d), NP = NC - d;
+    const double *zx = Z + ((size_t)c0 / 4 * NC + NP) * 4;
+    lf_v4 wv[LF_PAIRS_MAXD];
+    for (int j = 0; j < d; j++) wv[j] = lf_v4_set(w[j], w[j], w[j], w[j]);
+#define LF_ETA_GROUPS(START)                                                     \
+    for (int i = 0; i < len; i += 4, zx += 4 * NC) {                             \
+        lf_v4 t = (START);                                                       \
+        for (int j = 0; j < d; j++)                                              \
+            t = lf_v4_madd(t, lf_v4_load(zx + 4 * j), wv[j]);                    \
+        lf_v4_store(e + i, t);                                                   \
+    }
+    if (!off) { LF_ETA_GROUPS(lf_v4_zero()) }
+    else if (len % 4 == 0) { LF_ETA_GROUPS(lf_v4_load(off + i)) }
+    else {
+        LF_ETA_GROUPS(i + 4 <= len ? lf_v4_load(off + i) :
+                      lf_v4_set(off[i], i + 1 < len ? off[i + 1] : 0.0,
+                                i + 2 < len ? off[i + 2] : 0.0, 0.0))
+    }
+#undef LF_ETA_GROUPS
+}
+
+/* lf_zeta out of line and contracted (LF_CONTRACT), with d a compile-time constant */
+LF_CLONES LF_CONTRACT __attribute__((noinline)) static void
+lf_zeta_call(const double *Z, const double *w, const double *off, int c0, int len,
+             double *e, int d)
+{
+    LF_PAIRS_SWITCH(d, lf_zeta, Z, w, off, c0, len, e);
+}
+
 /* one block of observations: eta = offset + X w and the family's aux, g and h; X is read
  * from Z's x columns in the pair layout (Z not NULL), else from Xt */
 LF_INLINE void lf_glm_eval_block(const lf_glm_problem *pb, const double *Xt,
@@ -918,28 +1012,7 @@ LF_INLINE void lf_glm_eval_block(const lf_glm_problem *pb, const double *Xt,
     double *restrict e = eta + c0;
     const double *restrict off = pb->off ? pb->off + c0 : NULL;
     if (Z) {
-        /* four rows at a time (a block starts at a multiple of four rows); each lane is
-         * the row's sum off_i + x_i0 w_0 + x_i1 w_1 + ..., as below.  The last group
-         * may write up to three rows of padding (within ld, never read). */
-        const int NC = lf_zcols(d), NP = NC - d;
-        const double *zx = Z + ((size_t)c0 / 4 * NC + NP) * 4;
-        lf_v4 wv[LF_PAIRS_MAXD];
-        for (int j = 0; j < d; j++) wv[j] = lf_v4_set(w[j], w[j], w[j], w[j]);
-#define LF_ETA_GROUPS(START)                                                     \
-        for (int i = 0; i < len; i += 4, zx += 4 * NC) {                         \
-            lf_v4 t = (START);                                                   \
-            for (int j = 0; j < d; j++)                                          \
-                t = lf_v4_madd(t, lf_v4_load(zx + 4 * j), wv[j]);                \
-            lf_v4_store(e + i, t);                                               \
-        }
-        if (!off) { LF_ETA_GROUPS(lf_v4_zero()) }
-        else if (len % 4 == 0) { LF_ETA_GROUPS(lf_v4_load(off + i)) }
-        else {
-            LF_ETA_GROUPS(i + 4 <= len ? lf_v4_load(off + i) :
-                          lf_v4_set(off[i], i + 1 < len ? off[i + 1] : 0.0,
-                                    i + 2 < len ? off[i + 2] : 0.0, 0.0))
-        }
-#undef LF_ETA_GROUPS
+        lf_zeta_call(Z, w, off, c0, len, e, d);
     } else if (d <= LF_SPECIAL_MAXD) {
         /* one pass, each row's sum in a register (d is a compile-time constant in the
          * solver's specialisations, and the loop over j unrolls) */
@@ -1135,9 +1208,12 @@ LF_INLINE void lf_glm_super(const lf_glm_problem *pb, const double *Xt, double l
     }
 }
 
-/* lf_glm_super out of line, for lf_glm_super_all's threads (see lf_glm_eval_block_mt) */
+/* lf_glm_super out of line, for lf_glm_super_all's threads (see lf_glm_eval_block_mt)
+ * and its serial loop alike: in line in the solver, the superblock's loops competed for
+ * registers with the solver's own (C driver, one thread: n = 100, d = 12 14.6 -> 12.4
+ * us a problem; n = 200, d = 20 44.4 -> 41.3) */
 LF_CLONES __attribute__((noinline)) static void
-lf_glm_super_mt(const lf_glm_problem *pb, const double *Xt, double lr, const double *w,
+lf_glm_super_call(const lf_glm_problem *pb, const double *Xt, double lr, const double *w,
                 double *eta, double *aux, double *lv, double *g, double *h, int sb,
                 double *S, int d)
 {
@@ -1156,10 +1232,12 @@ LF_INLINE void lf_glm_super_all(const lf_glm_problem *pb, const double *Xt, doub
     if (pb->nt > 1) {
         #pragma omp parallel for num_threads(pb->nt) schedule(dynamic, 1)
         for (int sb = 0; sb < nsb; sb++)
-            lf_glm_super_mt(pb, Xt, lr, w, eta, aux, lv, g, h, sb, sbuf + (size_t)sb * ss, d);
+            lf_glm_super_call(pb, Xt, lr, w, eta, aux, lv, g, h, sb, sbuf + (size_t)sb * ss,
+                              d);
     } else {
         for (int sb = 0; sb < nsb; sb++)
-            lf_glm_super(pb, Xt, lr, w, eta, aux, lv, g, h, sb, sbuf + (size_t)sb * ss, d);
+            lf_glm_super_call(pb, Xt, lr, w, eta, aux, lv, g, h, sb, sbuf + (size_t)sb * ss,
+                              d);
     }
     for (int j = 0; j < d * d; j++) A[j] = 0.0;
     for (int j = 0; j < d; j++) G[j] = 0.0;
@@ -1193,9 +1271,7 @@ LF_INLINE void lf_glm_derivs(const lf_glm_problem *pb, const double *Xt, const d
                              const int d, const int small)
 {
     if (small || Z) {
-        /* G and A's lower half */
-        if (d >= 5) lf_zderivs_call(Z, g, h, lf_pad8(pb->n), G, A, d);
-        else lf_zderivs(Z, g, h, lf_pad8(pb->n), G, A, d);
+        lf_zderivs_call(Z, g, h, lf_pad8(pb->n), G, A, d);    /* G and A's lower half */
     } else {
         lf_glm_super_all(pb, Xt, 0.0, NULL, NULL, NULL, NULL, g, h, sbuf, G, A, d);
     }

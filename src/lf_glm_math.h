@@ -4,8 +4,9 @@
  * vectorises loops that call them over the observations with whatever SIMD
  * width the target offers (SSE2 on a portable build, AVX2 / AVX-512 in the
  * run-time dispatched clones of lf_glm.h).  The arithmetic is the same in every
- * lane width, and the build contracts nothing into FMAs (ISO C mode:
- * -ffp-contract=off), so results do not depend on the instruction set.
+ * lane width.  ISO C mode (-ffp-contract=off) contracts nothing into FMAs, except in
+ * the family kernels of lf_glm.h (LF_CONTRACT) where the CPU has FMA: there each
+ * multiply-add rounds once; the errors below hold for both forms (tested).
  *
  * - lf_exp: Cody & Waite range reduction x = k ln2 + r, |r| <= ln2/2, with ln2
  *   split in a 32-bit-exact high part (the fdlibm constants), a degree-11

@@ -3,6 +3,7 @@ scipy.stats log-likelihoods, statsmodels (its GLMs and its own Laplace approxima
 scikit-learn, the conjugate Gaussian closed form and numdifftools; plus the elementary
 functions of the kernel against numpy/scipy."""
 
+import functools
 import inspect
 import warnings
 
@@ -175,110 +176,117 @@ def make_data(family, n=60, d=3, seed=0, batch=()):
 
 # ----------------------------------------------------------------- elementary functions
 
-def test_exp_matches_numpy():
+@pytest.fixture(params=[True, False], ids=["contracted", "plain"])
+def elementary(request):
+    """The kernels' elementary functions as the family kernels compile them (multiply-adds
+    fused where the CPU has FMA) and as the rest of the solver does."""
+    return functools.partial(K.elementary, contracted=request.param)
+
+
+def test_exp_matches_numpy(elementary):
     rng = np.random.default_rng(1)
     x = np.concatenate([rng.uniform(-708, 709.7, 200_000), rng.uniform(-1, 1, 50_000),
                         rng.uniform(-1e-8, 1e-8, 1000), [0.0, -0.0, 709.78, -708.3]])
     ref = np.exp(x)
-    assert np.max(np.abs(K.elementary("exp", x) / ref - 1)) < 1e-15
+    assert np.max(np.abs(elementary("exp", x) / ref - 1)) < 1e-15
     sub = np.linspace(-745.1, -708.5, 5000)          # subnormal results
-    assert np.max(np.abs(K.elementary("exp", sub) - np.exp(sub))) <= 2 * 5e-324
+    assert np.max(np.abs(elementary("exp", sub) - np.exp(sub))) <= 2 * 5e-324
     special_x = [np.nan, np.inf, -np.inf, 710.0, -746.0, 1e308, -1e308]
     with np.errstate(over="ignore"):
-        np.testing.assert_array_equal(K.elementary("exp", special_x),
+        np.testing.assert_array_equal(elementary("exp", special_x),
                                       np.exp(special_x))
 
 
-def test_exp_of_non_positive_arguments_matches_numpy():
+def test_exp_of_non_positive_arguments_matches_numpy(elementary):
     # the sigmoid families' exp: the bits of the general one down to 2^-1022, 0 below
     rng = np.random.default_rng(11)
     x = np.concatenate([rng.uniform(-708.39, 0, 200_000), rng.uniform(-1e-8, 0, 1000),
                         [0.0, -0.0, -708.39, -708.3]])
-    got = K.elementary("exp_neg", x)
+    got = elementary("exp_neg", x)
     assert np.max(np.abs(got / np.exp(x) - 1)) < 1e-15
-    np.testing.assert_array_equal(got, K.elementary("exp", x))
-    np.testing.assert_array_equal(K.elementary("exp_neg", [-708.4, -745.2, -1e308, -np.inf]),
+    np.testing.assert_array_equal(got, elementary("exp", x))
+    np.testing.assert_array_equal(elementary("exp_neg", [-708.4, -745.2, -1e308, -np.inf]),
                                   0.0)
-    assert np.isnan(K.elementary("exp_neg", [np.nan])[0])
+    assert np.isnan(elementary("exp_neg", [np.nan])[0])
 
 
-def test_exp_in_the_normal_range_has_the_bits_of_the_general_one():
+def test_exp_in_the_normal_range_has_the_bits_of_the_general_one(elementary):
     # the Poisson terms' exp where e^x is a normal number, -708 <= x <= 709
     rng = np.random.default_rng(13)
     x = np.concatenate([rng.uniform(-708, 709, 200_000), rng.uniform(-1e-8, 1e-8, 1000),
                         [-708.0, 709.0, 0.0, -0.0]])
-    got = K.elementary("exp_normal", x)
+    got = elementary("exp_normal", x)
     assert np.max(np.abs(got / np.exp(x) - 1)) < 1e-15
-    np.testing.assert_array_equal(got, K.elementary("exp", x))
+    np.testing.assert_array_equal(got, elementary("exp", x))
 
 
-def test_log_of_positive_numbers_matches_numpy():
+def test_log_of_positive_numbers_matches_numpy(elementary):
     # the start's working predictor: log(y + 0.1), log(y + 1/2) and the like
     rng = np.random.default_rng(23)
     x = np.concatenate([10 ** rng.uniform(-300, 300, 100_000), rng.uniform(0.1, 1e4, 100_000),
                         np.arange(0, 2000) + 0.1, [2.2250738585072014e-308, 1.0, 2.0, 0.5,
                                                    1.7976931348623157e308]])
-    got = K.elementary("log_pos", x)
+    got = elementary("log_pos", x)
     want = np.log(x)
     assert np.max(np.abs(got - want) / np.maximum(1.0, np.abs(want))) < 4e-16
     assert got[-4] == 0.0
 
 
-def test_log1p_and_softplus_match_numpy():
+def test_log1p_and_softplus_match_numpy(elementary):
     rng = np.random.default_rng(2)
     u = np.concatenate([rng.uniform(0, 1, 100_000), 10 ** rng.uniform(-300, 0, 100_000),
                         [1e-320, 0.41421356237309503, 0.4142135623730951, 1.0]])
-    assert np.max(np.abs(K.elementary("log1p_unit", u) / np.log1p(u) - 1)) < 1e-15
-    assert K.elementary("log1p_unit", [0.0])[0] == 0.0
-    assert np.isnan(K.elementary("log1p_unit", [np.nan])[0])
+    assert np.max(np.abs(elementary("log1p_unit", u) / np.log1p(u) - 1)) < 1e-15
+    assert elementary("log1p_unit", [0.0])[0] == 0.0
+    assert np.isnan(elementary("log1p_unit", [np.nan])[0])
     x = np.concatenate([rng.uniform(-50, 50, 100_000), [-800, 800, 0]])
     ref = np.logaddexp(0, x)
-    got = K.elementary("softplus", x)
+    got = elementary("softplus", x)
     assert np.max(np.abs(got - ref) / np.maximum(ref, 1e-300)) < 2e-15
 
 
-def test_normal_tail_functions_match_scipy():
+def test_normal_tail_functions_match_scipy(elementary):
     z = np.concatenate([np.linspace(-1e4, -30, 500), np.linspace(-30, 37, 6000)])
     ref = special.log_ndtr(z)
-    got = K.elementary("log_ndtr", z)
+    got = elementary("log_ndtr", z)
     # scipy's upper tail rounds z^2 in exp(-z^2 / 2): its error grows as z^2 eps there
     tol = np.where(z > 0, np.maximum(1e-14, 4e-16 * z**2), 2e-15)
     assert np.all(np.abs(got - ref) <= tol * np.abs(ref))
     zl = np.linspace(-35, 8, 2000)
     lam = np.exp(-0.5 * zl**2 - 0.5 * np.log(2 * np.pi) - special.log_ndtr(zl))
-    assert np.max(np.abs(K.elementary("mills", zl) / lam - 1)) < 1e-12
+    assert np.max(np.abs(elementary("mills", zl) / lam - 1)) < 1e-12
     # lambda + z without cancellation: against its own series far in the tail
     x = np.array([40.0, 100.0, 1000.0])
     series = 1 / x - 2 / x**3 + 10 / x**5 - 74 / x**7
-    assert np.allclose(K.elementary("mills_tail", -x), series, rtol=1e-9)
+    assert np.allclose(elementary("mills_tail", -x), series, rtol=1e-9)
     # the lower tail against Laplace's continued fraction
     x = 10 ** np.linspace(np.log10(5), 8, 2000)
     tail = mills_tail_cf(x)
-    assert np.max(np.abs(K.elementary("mills_tail", -x) / tail - 1)) < 2e-15
-    assert np.max(np.abs(K.elementary("mills", -x) / (x + tail) - 1)) < 1e-15
+    assert np.max(np.abs(elementary("mills_tail", -x) / tail - 1)) < 2e-15
+    assert np.max(np.abs(elementary("mills", -x) / (x + tail) - 1)) < 1e-15
     log_phi = -0.5 * x**2 - 0.5 * np.log(2 * np.pi) - np.log(x + tail)
-    assert np.max(np.abs(K.elementary("log_ndtr", -x) / log_phi - 1)) < 1e-15
+    assert np.max(np.abs(elementary("log_ndtr", -x) / log_phi - 1)) < 1e-15
     # the ends: Phi(0) = 1/2, lambda(0) = sqrt(2 / pi); +inf, -inf and NaN
-    assert K.elementary("log_ndtr", [0.0])[0] == pytest.approx(-np.log(2), rel=1e-16)
-    assert K.elementary("mills", [0.0])[0] == pytest.approx(np.sqrt(2 / np.pi), rel=1e-16)
-    assert list(K.elementary("log_ndtr", [np.inf, -np.inf])) == [0.0, -np.inf]
-    assert list(K.elementary("mills", [np.inf, -np.inf])) == [0.0, np.inf]
-    assert list(K.elementary("mills_tail", [np.inf, -np.inf])) == [np.inf, 0.0]
+    assert elementary("log_ndtr", [0.0])[0] == pytest.approx(-np.log(2), rel=1e-16)
+    assert elementary("mills", [0.0])[0] == pytest.approx(np.sqrt(2 / np.pi), rel=1e-16)
+    assert list(elementary("log_ndtr", [np.inf, -np.inf])) == [0.0, -np.inf]
+    assert list(elementary("mills", [np.inf, -np.inf])) == [0.0, np.inf]
+    assert list(elementary("mills_tail", [np.inf, -np.inf])) == [np.inf, 0.0]
     for name in ("log_ndtr", "mills", "mills_tail"):
-        assert np.isnan(K.elementary(name, [np.nan])[0])
+        assert np.isnan(elementary(name, [np.nan])[0])
 
 
-def test_lgamma_and_logfactorial_match_scipy():
+def test_lgamma_and_logfactorial_match_scipy(elementary):
     rng = np.random.default_rng(3)
     x = np.concatenate([10 ** rng.uniform(-300, 7, 20_000), rng.uniform(0, 12, 20_000),
                         [1e-300, 0.5, 1, 2, 3, 9.99, 10.0, 10.01, 1e300]])
     ref = special.gammaln(x)
-    got = K.elementary("lgamma", x)
+    got = elementary("lgamma", x)
     # below 10 lgamma(x + 8 or 10) - log(product) cancels: 1.1e-14 at worst (x ~ 1.4)
     assert np.max(np.abs(got - ref) / np.maximum(1, np.abs(ref))) < 1.5e-14
     y = np.concatenate([np.arange(0, 3000.0), rng.integers(0, 2**45, 5000).astype(float)])
     ref = special.gammaln(y + 1)
-    assert np.max(np.abs(K.elementary("logfact", y) - ref) / np.maximum(1, ref)) < 1e-15
+    assert np.max(np.abs(elementary("logfact", y) - ref) / np.maximum(1, ref)) < 1e-15
 
 
 # ----------------------------------------------------------------- numbers
