@@ -482,7 +482,9 @@ def glm_laplace(X, y, *, family="logistic", prior_precision=1.0, prior_mean=0.0,
     ratio ``lambda`` and ``lambda + z`` (which cancels in the lower tail) from one
     polynomial for Mills' ratio, to ~1e-15 relative everywhere.
     Each problem runs on one thread with its own scratch memory, so a problem's result
-    is bit for bit the same alone, inside any batch, and for any ``n_threads``.
+    is bit for bit the same alone, inside any batch, and for any ``n_threads``.  (CPUs
+    with FMA fuse the hot loops' multiply-adds, so their last bits differ from those of
+    an x86-64 without it.)
 
     Examples
     --------
