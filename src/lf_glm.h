@@ -97,7 +97,8 @@ enum { LF_LOGISTIC = 0, LF_PROBIT = 1, LF_POISSON = 2, LF_BINOMIAL = 3,
  * thread: 1.59 -> 1.40 us a problem; W2 2.06 -> 1.87).  Each is one function per
  * instruction set, called by every copy of the solver and by every thread count, so
  * contraction cannot make two paths differ; contracted, each multiply-add rounds once,
- * and the accuracy tests run the elementary functions so compiled (lf_glm_elementary).
+ * and the accuracy tests run the elementary functions so compiled too
+ * (lf_elementary_contracted).
  * Not in line elsewhere: there GCC contracts by context, and the solver's copies per d
  * would no longer match the generic one. */
 #if defined(__GNUC__) && !defined(__clang__)
@@ -1214,8 +1215,8 @@ LF_INLINE void lf_glm_super(const lf_glm_problem *pb, const double *Xt, double l
  * us a problem; n = 200, d = 20 44.4 -> 41.3) */
 LF_CLONES __attribute__((noinline)) static void
 lf_glm_super_call(const lf_glm_problem *pb, const double *Xt, double lr, const double *w,
-                double *eta, double *aux, double *lv, double *g, double *h, int sb,
-                double *S, int d)
+                  double *eta, double *aux, double *lv, double *g, double *h, int sb,
+                  double *S, int d)
 {
     lf_glm_super(pb, Xt, lr, w, eta, aux, lv, g, h, sb, S, d);
 }
