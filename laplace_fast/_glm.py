@@ -649,8 +649,7 @@ def glm_laplace(X, y, *, family="logistic", prior_precision=1.0, prior_mean=0.0,
         st = Status(int(status[0]))
         res = GLMLaplaceResult(mode[0], hess[0], cov[0], log_det_cov[0], logp[0], st,
                                niter[0], nfev[0], STATUS_MESSAGES[st], cond=cond[0], **extra)
-        if st:      # (a status of 0 has nothing to say: no numpy calls for it)
-            warn_statuses(status[0])
+        warn_statuses(status[0])
         return res
     shp = tuple(batch_shape)
     for k in ("scale", "dispersion"):

@@ -1702,16 +1702,11 @@ LF_INLINE int lf_glm_fit_job(const lf_glm_problem *pb, lf_glm_out *out, double *
 LF_CLONES static int lf_glm_fit_one(const lf_glm_problem *pb, lf_glm_out *out, double *scratch)
 {
     if (pb->nt == 1 && pb->d <= LF_SPECIAL_MAXD && lf_use_pairs(pb->n, pb->d)) {
-        switch (pb->d) {
-        case 1: return lf_glm_fit_job(pb, out, scratch, 1, 1);
-        case 2: return lf_glm_fit_job(pb, out, scratch, 2, 1);
-        case 3: return lf_glm_fit_job(pb, out, scratch, 3, 1);
-        case 4: return lf_glm_fit_job(pb, out, scratch, 4, 1);
-        case 5: return lf_glm_fit_job(pb, out, scratch, 5, 1);
-        case 6: return lf_glm_fit_job(pb, out, scratch, 6, 1);
-        case 7: return lf_glm_fit_job(pb, out, scratch, 7, 1);
-        default: return lf_glm_fit_job(pb, out, scratch, 8, 1);
-        }
+        int status = LF_OK;
+#define LF_FIT_SMALL(P, D) status = lf_glm_fit_job(P, out, scratch, D, 1)
+        LF_PAIRS_SWITCH(pb->d, LF_FIT_SMALL, pb);     /* d: 1 to 8 (lf_use_pairs) */
+#undef LF_FIT_SMALL
+        return status;
     }
     return lf_glm_fit_job(pb, out, scratch, pb->d, 0);
 }
