@@ -61,8 +61,9 @@ def gradient(f, x, *, args=(), method="central", step=None, vectorized=False):
     pts = as_points(x, "x")
     steps = check_options(d=pts.shape[1], step=step, hessian_method=method,
                           method_name="method")
-    obj = make_objective(f, args, kind="vectorized" if vectorized else "scalar")
-    _, g, _, _, _ = _core.fd_derivatives(obj, pts, method, steps, want_hessian=False)
+    obj = make_objective(f, args, kind="vectorized" if vectorized else "scalar", name="f")
+    with np.errstate(all="ignore"):
+        _, g, _, _, _ = _core.fd_derivatives(obj, pts, method, steps, want_hessian=False)
     return g[0]
 
 
@@ -133,8 +134,10 @@ def hessian(f, x, *, args=(), grad=None, method="central", step=None, vectorized
     pts = as_points(x, "x")
     steps = check_options(d=pts.shape[1], step=step, hessian_method=method,
                           method_name="method")
-    obj = make_objective(f, args, grad=grad, kind="vectorized" if vectorized else "scalar")
-    fx, g, H, herr, nfev = _core.fd_derivatives(obj, pts, method, steps)
+    obj = make_objective(f, args, grad=grad, kind="vectorized" if vectorized else "scalar",
+                         name="f")
+    with np.errstate(all="ignore"):
+        fx, g, H, herr, nfev = _core.fd_derivatives(obj, pts, method, steps)
     if full_output:
         return H[0], {"f": float(fx[0]), "grad": g[0], "error": herr[0],
                       "nfev": int(nfev[0])}

@@ -4,7 +4,6 @@
 import numbers
 
 import numpy as np
-from scipy import optimize
 
 from . import _core
 from ._objective import (SINGULAR_RTOL, as_points, check_options, make_objective,
@@ -14,9 +13,21 @@ from ._status import STATUS_MESSAGES, Status, warn_statuses
 
 __all__ = ["find_map", "laplace", "laplace_batch"]
 
-# status 2 when Richardson's error estimate exceeds this fraction of the largest
-# curvature: the log posterior is too noisy or rough for a trustworthy Hessian
+# status 2 when a Hessian entry's error estimate exceeds this fraction of the curvature
+# scale sqrt(|H_ii H_jj|) (the posterior's own units): log_post is too noisy, rough or
+# large for a trustworthy finite-difference Hessian; at UNRESOLVED_RTOL and above the
+# curvature itself is not resolved (status -6)
 HESSIAN_ERROR_RTOL = 1e-4
+UNRESOLVED_RTOL = 0.5
+
+
+def _relative_error(H, herr):
+    """max_ij herr_ij / sqrt(|H_ii H_jj|) per problem (inf where a curvature is 0)."""
+    diag = np.abs(np.diagonal(H, axis1=-2, axis2=-1))
+    scale = np.sqrt(diag[..., :, None] * diag[..., None, :])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rel = np.where(herr > 0, herr / scale, 0.0)
+    return np.max(rel, axis=(-2, -1), initial=0.0)
 
 
 def _hessian_source(grad, hess, hessian_method):
@@ -39,24 +50,30 @@ def _check_regularize(regularize):
 
 
 def _classify(H, herr, status, source, regularize=0.0):
-    """Run the compiled summary; flag inaccurate Richardson Hessians (status 2); on
-    request, regularise the precision of saddles and flat directions (status 4)."""
+    """Run the compiled summary; flag Hessians whose error estimate is large against
+    their curvature (status 2) or as large as it (-6); on request, regularise the
+    precision of saddles and flat directions (status 4)."""
     status = np.ascontiguousarray(status, dtype=np.intc)
     H = np.ascontiguousarray(H)
     rtol = SINGULAR_RTOL[source]
     cov, logdet, cond = _core.summarize(H, rtol, status)
     shift = np.zeros(len(status))
-    if source == "richardson":
-        scale = np.max(np.abs(H), axis=(1, 2))
-        err = np.max(herr, axis=(1, 2))
-        rough = (status == 0) & (err > HESSIAN_ERROR_RTOL * scale)
-        status[rough] = Status.HESSIAN_INACCURATE
+    rel = _relative_error(H, herr)
+    ok = status >= 0
+    unresolved = ok & (rel >= UNRESOLVED_RTOL)
+    status[unresolved] = Status.SINGULAR
+    cov[unresolved], logdet[unresolved], cond[unresolved] = np.nan, np.nan, np.inf
+    status[ok & ~unresolved & (status <= Status.ILL_CONDITIONED)
+           & (rel > HESSIAN_ERROR_RTOL)] = Status.HESSIAN_INACCURATE
     bad = np.flatnonzero((status == Status.NOT_NEGDEF) | (status == Status.SINGULAR))
     if regularize and bad.size:
+        # the smallest shifted eigenvalue lam_min + tau is rho times the largest
+        # lam_max + tau, rho = max(regularize, 2 rtol): well clear of the singular test
         lam = np.linalg.eigvalsh(-H[bad])
         top = np.max(np.abs(lam), axis=1)
-        tau = np.maximum(0.0, -lam[:, 0]) + np.maximum(regularize, 2 * rtol) * \
-            np.where(top > 0, top, 1.0)
+        rho = max(regularize, 2 * rtol)
+        tau = np.maximum(0.0, (rho * np.where(top > 0, lam[:, -1], 1.0) - lam[:, 0])
+                         / (1.0 - rho))
         d = H.shape[-1]
         Hreg = np.ascontiguousarray(H[bad] - tau[:, None, None] * np.eye(d))
         st = np.zeros(bad.size, dtype=np.intc)
@@ -71,9 +88,15 @@ def _classify(H, herr, status, source, regularize=0.0):
 def _scipy_map(obj_fun, x0, args, grad, method, tol, maxiter):
     """Maximise log_post with scipy.optimize.minimize(method); returns (x, nit, nfev,
     status, message)."""
+    from scipy import optimize
+
     def neg(x):
-        return -obj_fun(x, *args)
-    jac = None if grad is None else (lambda x: -np.asarray(grad(x, *args), dtype=float))
+        return -_core.scalar_value(obj_fun(x, *args), "log_post")
+    jac = None
+    if grad is not None:
+        def jac(x):
+            return -np.asarray(_core._as_real_array(grad(x, *args), x.shape, "grad"),
+                               dtype=float)
     with np.errstate(all="ignore"):
         res = optimize.minimize(neg, x0, jac=jac, method=method, tol=tol,
                                 options={"maxiter": maxiter})
@@ -87,10 +110,36 @@ def _scipy_map(obj_fun, x0, args, grad, method, tol, maxiter):
             int(res.nfev), status, f"scipy.optimize.minimize(method={method!r}): {res.message}")
 
 
-def _stationary(f, g, tol):
-    """A scipy method that gave up where the gradient vanishes (to the accuracy finite
-    differences allow) has stopped at a stationary point: the Hessian test decides."""
-    return bool(np.all(np.isfinite(g)) and np.max(np.abs(g)) <= np.sqrt(tol) * max(1.0, abs(f)))
+def _newton_decrement(g, H):
+    """g^T (-H)^-1 g, the squared length of the Newton step in the posterior's metric
+    (twice the gain it predicts); inf where -H is not positive definite."""
+    try:
+        L = np.linalg.cholesky(-H)
+    except np.linalg.LinAlgError:
+        return np.inf
+    z = np.linalg.solve(L, g)
+    return float(z @ z)
+
+
+def _scipy_status(st, f, g, H, resolved, tol):
+    """The status of a scipy optimum, judged at the point returned: a stationary point
+    is one whose Newton decrement is at most tol (the Newton iteration's own test), so
+    a scipy success elsewhere is no mode (-2), a stop at a stationary point for lack of
+    progress (BFGS's "precision loss") is one, and an iteration limit stays one."""
+    if not np.isfinite(f):
+        return Status.NONFINITE_FIT, ""
+    if st == Status.MAXITER:
+        return st, ""
+    if not resolved:
+        return (Status.SINGULAR, "the curvature at this point is not resolved by finite "
+                "differences")
+    dec = _newton_decrement(g, H)
+    if dec <= tol:
+        return Status.OK, ""
+    if np.isinf(dec):
+        return Status.OK, ""          # not negative definite: the summary says so
+    return (Status.NO_PROGRESS, f"the Newton decrement at this point is {dec:.3g} > tol: "
+            "not a stationary point")
 
 
 def _fit(log_post, x0, args, grad, hess, method, hessian_method, vectorized, tol, maxiter,
@@ -114,8 +163,9 @@ def _fit(log_post, x0, args, grad, hess, method, hessian_method, vectorized, tol
         def scalar_fun(x, *_):
             return _core.values(obj, np.ascontiguousarray(x, dtype=float)[None, :])[0]
     if method.lower() == "newton":
-        x, f, g, H, herr, status, niter, nfev = _core.newton(obj, pts, tol, maxiter,
-                                                             hessian_method, steps)
+        with np.errstate(all="ignore"):
+            x, f, g, H, herr, status, niter, nfev = _core.newton(
+                obj, pts, tol, maxiter, hessian_method, steps)
         niter, nfev = int(niter[0]), int(nfev[0])
         if status[0] != Status.NO_PROGRESS:
             return _fit_dict(x, f, g, H, herr, *_classify(H, herr, status, source, regularize),
@@ -131,14 +181,13 @@ def _fit(log_post, x0, args, grad, hess, method, hessian_method, vectorized, tol
             raise ValueError(f"method must be 'newton' or a scipy.optimize.minimize "
                              f"method, got {method!r}") from None
         raise
-    f, g, H, herr, nf3 = _core.fd_derivatives(obj, xs[None, :], hessian_method, steps)
+    with np.errstate(all="ignore"):
+        f, g, H, herr, nf3, resolved = _core.scaled_derivatives(obj, xs[None, :],
+                                                                hessian_method, steps)
     x, niter, nfev = xs[None, :], niter + nit2, nfev + nfev2 + int(nf3[0])
-    note += msg
-    if st != Status.OK and _stationary(f[0], g[0], tol):
-        st = Status.OK        # e.g. BFGS's "precision loss" at a stationary point
+    st, why = _scipy_status(st, f[0], g[0], H[0], resolved[0], tol)
+    note += msg + (f"; {why}" if why else "")
     status = np.array([st], dtype=np.intc)
-    if not np.isfinite(f[0]):
-        status[0] = Status.NONFINITE_FIT
     return _fit_dict(x, f, g, H, herr, *_classify(H, herr, status, source, regularize),
                      niter, nfev, note)
 
@@ -156,9 +205,11 @@ def _message(status, note):
 
 _REGULARIZE_DOC = """    regularize : None, True or float in (0, 1)
         Opt-in: when the Hessian at the final point is not negative definite or is
-        singular (status -5 or -6), use the precision ``-H + tau I`` with
-        ``tau = max(0, -lambda_min) + regularize * max|lambda|`` (True: 1e-8) for the
-        covariance.  The result then has status 4 (``REGULARISED``), ``regularization``
+        singular (status -5 or -6), use the precision ``-H + tau I`` for the
+        covariance, with the smallest tau that makes its smallest eigenvalue
+        ``rho = regularize`` (True: 1e-8; at least twice the singular test's tolerance)
+        times its largest: ``tau = max(0, (rho lambda_max - lambda_min) / (1 - rho))``,
+        lambda the eigenvalues of ``-H``.  The result then has status 4 (``REGULARISED``), ``regularization``
         = tau, the unmodified ``hessian``, and ``log_evidence`` NaN: a regularised
         covariance never enters the evidence.
 """
@@ -354,8 +405,9 @@ def laplace_batch(log_post, x0, *, args=(), grad=None, hess=None, hessian_method
     steps = check_options(d=d, tol=tol, maxiter=maxiter, step=step,
                           hessian_method=hessian_method)
     obj = make_objective(log_post, args, grad, hess, kind="batch")
-    x, f, g, H, herr, status, niter, nfev = _core.newton(obj, pts, tol, maxiter,
-                                                         hessian_method, steps)
+    with np.errstate(all="ignore"):
+        x, f, g, H, herr, status, niter, nfev = _core.newton(obj, pts, tol, maxiter,
+                                                             hessian_method, steps)
     cov, logdet, cond, status, shift = _classify(
         H, herr, status, _hessian_source(grad, hess, hessian_method), regularize)
     warn_statuses(status)

@@ -2,6 +2,7 @@
 
 Every user error is raised here, before any work starts, naming the argument."""
 
+import math
 import numbers
 import os
 
@@ -21,31 +22,32 @@ SINGULAR_RTOL = {"analytic": 1e-13, "grad": 1e-9, "central": 1e-7, "forward": 1e
                  "richardson": 1e-10}
 
 
-def make_objective(log_post, args=(), grad=None, hess=None, kind="scalar"):
+def make_objective(log_post, args=(), grad=None, hess=None, kind="scalar", name="log_post"):
     """Wrap ``log_post`` (and optional ``grad``/``hess``) for the compiled core.
 
     kind: "scalar" (f((d,)) -> float), "vectorized" (f((m, d)) -> (m,)) or
-    "batch" (f((B, d)) -> (B,))."""
+    "batch" (f((B, d)) -> (B,)); name: the argument as the caller wrote it, for
+    messages."""
     if isinstance(log_post, scipy.LowLevelCallable):
         if grad is not None or hess is not None:
             raise TypeError("grad and hess must be None when log_post is a LowLevelCallable")
         if kind == "batch":
-            raise TypeError("log_post: laplace_batch needs a Python callable, "
+            raise TypeError(f"{name}: laplace_batch needs a Python callable, "
                             "not a LowLevelCallable")
         if args:
             raise TypeError("args must be empty for a LowLevelCallable "
                             "(pass data through its user_data)")
         return _core.LowLevelObjective(log_post)
     if not callable(log_post):
-        raise TypeError(f"log_post must be callable or a scipy.LowLevelCallable, "
+        raise TypeError(f"{name} must be callable or a scipy.LowLevelCallable, "
                         f"got {type(log_post).__name__}")
-    for name, fn in (("grad", grad), ("hess", hess)):
+    for what, fn in (("grad", grad), ("hess", hess)):
         if fn is not None and not callable(fn):
-            raise TypeError(f"{name} must be callable or None, got {type(fn).__name__}")
+            raise TypeError(f"{what} must be callable or None, got {type(fn).__name__}")
     if not isinstance(args, tuple):
         args = (args,)
     code = {"scalar": 0, "vectorized": 1, "batch": 2}[kind]
-    return _core.PyCallback(log_post, args, grad, hess, code)
+    return _core.PyCallback(log_post, args, grad, hess, code, name)
 
 
 def real_array(x, name, order=None):
@@ -59,6 +61,10 @@ def real_array(x, name, order=None):
         raise ValueError(f"{name} could not be converted to an array: {exc}") from None
     if a.dtype.kind not in "biuf":
         raise TypeError(f"{name} must be real numbers, got dtype {a.dtype}")
+    if a.dtype.kind == "f" and a.dtype.itemsize > 8:
+        raise TypeError(f"{name} has dtype {a.dtype}, but laplace_fast computes in "
+                        f"float64; convert it explicitly ({name}.astype(np.float64)) "
+                        "if the rounding is acceptable")
     return np.asarray(a, dtype=np.float64, order=order)
 
 
@@ -84,19 +90,29 @@ def as_points(x, name, batch=False):
 
 _UNSET = object()
 
+# iteration counts are C longs; beyond this no fit would end in a lifetime anyway
+MAXITER_LIMIT = 2**31 - 1
+
 
 def check_options(*, d, tol=_UNSET, maxiter=_UNSET, step=None, hessian_method=_UNSET,
                   method_name="hessian_method"):
     """Validate the options given (the others are left out); return the step array
     (d,) or None."""
     if tol is not _UNSET:
-        if not isinstance(tol, numbers.Real) or not np.isfinite(tol) or tol <= 0:
+        if isinstance(tol, bool) or not isinstance(tol, numbers.Real):
+            raise TypeError(f"tol must be a real number, got {type(tol).__name__}")
+        try:
+            ftol = float(tol)
+        except OverflowError:
+            ftol = math.inf
+        if not math.isfinite(ftol) or ftol <= 0:
             raise ValueError(f"tol must be a positive finite number, got {tol!r}")
     if maxiter is not _UNSET:
         if isinstance(maxiter, bool) or not isinstance(maxiter, numbers.Integral):
             raise TypeError(f"maxiter must be an integer, got {type(maxiter).__name__}")
-        if maxiter < 1:
-            raise ValueError(f"maxiter must be at least 1, got {maxiter}")
+        if not 1 <= maxiter <= MAXITER_LIMIT:
+            raise ValueError(f"maxiter must be between 1 and {MAXITER_LIMIT:,}, "
+                             f"got {maxiter}")
     if hessian_method is not _UNSET and (not isinstance(hessian_method, str)
                                          or hessian_method not in HESSIAN_METHODS):
         raise ValueError(f"{method_name} must be one of {HESSIAN_METHODS}, "

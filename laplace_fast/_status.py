@@ -37,8 +37,10 @@ STATUS_MESSAGES = {
     Status.OK: "converged; the Hessian at the mode is negative definite",
     Status.ILL_CONDITIONED: "converged, but the precision matrix is ill-conditioned "
                             "(condition number above 1e12)",
-    Status.HESSIAN_INACCURATE: "converged, but the finite-difference Hessian error "
-                               "estimate is large",
+    Status.HESSIAN_INACCURATE: "converged, but the finite-difference Hessian's error "
+                               "estimate (hessian_error) exceeds 1e-4 of the curvature: "
+                               "log_post is noisy, rough, or so large that rounding "
+                               "limits the differences",
     Status.EXTREME_PREDICTOR: "converged, but some linear predictors are extreme "
                               "(separation-like data; the posterior is skewed)",
     Status.REGULARISED: "converged; the covariance was regularised on request",
@@ -47,10 +49,16 @@ STATUS_MESSAGES = {
     Status.NONFINITE_X0: "log_post is not finite at x0",
     Status.NONFINITE_FIT: "non-finite values during the fit",
     Status.NOT_NEGDEF: "the Hessian is not negative definite at the final point "
-                       "(a saddle point or a minimum, not a mode)",
-    Status.SINGULAR: "the Hessian is singular at the final point (a flat direction)",
+                       "(a saddle point or a minimum, not a mode; laplace maximises "
+                       "log_post: pass the log posterior, not its negative)",
+    Status.SINGULAR: "the Hessian is singular at the final point (a flat direction, "
+                     "or a maximum whose curvature vanishes or cannot be resolved by "
+                     "finite differences): no Gaussian approximation exists there",
     Status.HESSIAN_NONFINITE: "the Hessian is not finite at the final point",
-    Status.DIVERGED: "the iteration diverged (improper posterior?)",
+    Status.DIVERGED: "the iteration diverged: log_post keeps increasing without "
+                     "bound (an improper posterior, or a function that is not a log "
+                     "posterior: laplace maximises log_post, so pass the log "
+                     "posterior, not its negative)",
 }
 
 

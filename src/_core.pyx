@@ -49,15 +49,15 @@ re-raise a callback's exception unchanged.
 import numpy as np
 from cpython.exc cimport PyErr_CheckSignals
 from cpython.pycapsule cimport PyCapsule_GetPointer, PyCapsule_GetName, PyCapsule_CheckExact
-from libc.math cimport fabs, fmax, sqrt, isfinite, nextafter, INFINITY, NAN
+from libc.math cimport fabs, fmax, sqrt, isfinite, nextafter, frexp, ldexp, INFINITY, NAN
 from libc.stdlib cimport malloc, free
-from libc.string cimport memcpy
+from libc.string cimport memcpy, memcmp
 from cython.parallel cimport prange, parallel
 
 cdef extern from "lf_status.h":
     int LF_OK, LF_ILL_CONDITIONED, LF_HESSIAN_INACCURATE, LF_MAXITER, LF_NO_PROGRESS
     int LF_NONFINITE_X0, LF_NONFINITE_FIT, LF_NOT_NEGDEF, LF_SINGULAR
-    int LF_HESSIAN_NONFINITE, LF_DIVERGED, LF_CALLBACK_ERROR
+    int LF_HESSIAN_NONFINITE, LF_DIVERGED, LF_CALLBACK_ERROR, LF_NO_MEMORY
 
 cdef extern from "lf_linalg.h":
     int lf_ldl(const double *A, int d, double shift, double rtol, double *F,
@@ -91,6 +91,10 @@ DEF C_HESS_RICHARDSON = 3e-2
 DEF ARMIJO_C1 = 1e-4
 DEF MAX_HALVINGS = 50
 DEF EIG_FLOOR = 1e-8
+DEF STEP_SLACK = 2.0            # steps_consistent: steps within this factor of the sd's
+DEF MAX_RESTEPS = 3             # stencils recomputed at one point before giving up
+DEF ROUNDING_GAIN = 32.0        # gains below this many ulps of |log_post| are unverifiable
+DEF ROUNDING_UNITS = 8.0       # rounding_error: ulps of max|f| a second difference carries
 DEF LLC_SIGNAL_CHECK = 1024     # points between Ctrl-C checks in a LowLevelCallable loop
 
 
@@ -127,9 +131,20 @@ def _as_real_array(r, shape, what):
         raise TypeError(f"{what} must return real numbers, got {type(r).__name__}"
                         + (f" of dtype {a.dtype}" if isinstance(r, np.ndarray) else ""))
     if a.shape != shape:
+        if shape == () and a.size == 1:
+            return a.reshape(())     # any size-1 array, as scipy.optimize accepts
+        hint = (" (a function of many points at once needs vectorized=True)"
+                if shape == () else "")
         raise ValueError(f"{what} must return an array of shape {shape}, "
-                         f"got shape {a.shape}")
+                         f"got shape {a.shape}{hint}")
     return a
+
+
+def scalar_value(r, what):
+    """The float a scalar callback returned: a float, a 0-d or any size-1 array."""
+    if type(r) is float:
+        return r
+    return float(_as_real_array(r, (), what))
 
 
 cdef class PyCallback(Objective):
@@ -138,11 +153,12 @@ cdef class PyCallback(Objective):
     kind 0: scalar, f((d,)) -> float; kind 1: vectorized, f((m, d)) -> (m,);
     kind 2: batch, f((B, d)) -> (B,).  grad and hess take one point (set) per call.
     """
-    cdef object f, grad, hess, args
+    cdef object f, grad, hess, args, name
     cdef int kind
 
-    def __init__(self, f, args=(), grad=None, hess=None, int kind=0):
+    def __init__(self, f, args=(), grad=None, hess=None, int kind=0, name="log_post"):
         self.f = f
+        self.name = name
         self.args = tuple(args)
         self.grad = grad
         self.hess = hess
@@ -175,19 +191,15 @@ cdef class PyCallback(Objective):
             pts = self._points(k, B, d, X)
             if self.kind == 0:
                 for j in range(k):
-                    r = self.f(pts[j], *self.args)
-                    if type(r) is float:
-                        out[j] = <double> r
-                    else:
-                        out[j] = float(_as_real_array(r, (), "log_post"))
+                    out[j] = scalar_value(self.f(pts[j], *self.args), self.name)
             elif self.kind == 1:
-                r = _as_real_array(self.f(pts, *self.args), (k,), "log_post")
+                r = _as_real_array(self.f(pts, *self.args), (k,), self.name)
                 res = np.ascontiguousarray(r, dtype=np.float64)
                 if k:
                     memcpy(out, &res[0], k * sizeof(double))
             else:
                 for j in range(k):
-                    r = _as_real_array(self.f(pts[j], *self.args), (B,), "log_post")
+                    r = _as_real_array(self.f(pts[j], *self.args), (B,), self.name)
                     res = np.ascontiguousarray(r, dtype=np.float64)
                     memcpy(out + j * B, &res[0], B * sizeof(double))
         except BaseException as e:
@@ -224,12 +236,27 @@ cdef class PyCallback(Objective):
                 shape = (B, d, d)
             r = _as_real_array(self.hess(pts if self.kind == 2 else pts[0], *self.args),
                                shape, "hess")
-            res = np.ascontiguousarray(r, dtype=np.float64).reshape(-1)
+            res = symmetric_hessian(np.asarray(r, dtype=np.float64)).reshape(-1)
             memcpy(out, &res[0], B * d * d * sizeof(double))
         except BaseException as e:
             self.exc = e
             return LF_CALLBACK_ERROR
         return 0
+
+
+def symmetric_hessian(H):
+    """(H + H^T) / 2 of a Hessian (..., d, d) that is symmetric up to rounding; a
+    ValueError naming ``hess`` when it is not (its lower and upper triangles would give
+    two different Gaussians)."""
+    Ht = np.swapaxes(H, -1, -2)
+    gap = np.max(np.abs(H - Ht), initial=0.0)
+    if gap > 1e-10 * np.max(np.abs(H), initial=0.0) or not np.isfinite(gap):
+        if np.all(np.isfinite(H)):
+            raise ValueError(f"hess must return a symmetric matrix; |H - H.T| reaches "
+                             f"{gap:.3g}: check the mixed derivatives (or return "
+                             f"(H + H.T) / 2)")
+        return np.ascontiguousarray(H)
+    return np.ascontiguousarray(0.5 * (H + Ht))
 
 
 cdef int _py_values(void *ctx, Py_ssize_t k, Py_ssize_t B, Py_ssize_t d,
@@ -300,7 +327,7 @@ cdef int _llc_values(void *ctx, Py_ssize_t k, Py_ssize_t B, Py_ssize_t d,
     cdef Py_ssize_t j, n = k * B
     cdef double *x = <double *> malloc((d + 1) * sizeof(double))
     if x == NULL:
-        return -99
+        return LF_NO_MEMORY
     for j in range(n):
         if (j & (LLC_SIGNAL_CHECK - 1)) == LLC_SIGNAL_CHECK - 1 and _interrupted(c):
             free(x)
@@ -325,13 +352,17 @@ cdef int _interrupted(llc_ctx *c) noexcept nogil:
 
 # ---------------------------------------------------------------- stencils
 cdef inline void make_steps(const double *x, Py_ssize_t d, const double *hstep, double c,
-                            double scale, double *h) noexcept nogil:
-    """Steps c * max(1, |x_i|) (or hstep_i * scale), rounded so that x_i + h_i is exact."""
+                            double scale, const double *u, double *h) noexcept nogil:
+    """Steps hstep_i * scale (the caller's), else c * scale * u_i (u: the problem's own
+    length scale per coordinate, its conditional posterior sd; NULL or u_i = 0: the
+    default max(1, |x_i|)), rounded so that x_i + h_i is exact."""
     cdef Py_ssize_t i
     cdef double hi, t
     for i in range(d):
         if hstep != NULL:
             hi = hstep[i] * scale
+        elif u != NULL and u[i] > 0.0:
+            hi = c * scale * u[i]
         else:
             hi = c * scale * (fabs(x[i]) if fabs(x[i]) > 1.0 else 1.0)
         t = x[i] + hi
@@ -339,6 +370,19 @@ cdef inline void make_steps(const double *x, Py_ssize_t d, const double *hstep, 
         if hi == 0.0:
             hi = nextafter(x[i], INFINITY) - x[i]
         h[i] = hi
+
+
+cdef inline double rounding_factor(double f, double power, double c, double cmax) noexcept nogil:
+    """The step factor c * max(1, |f|)**power, at most cmax.  The rounding error of a
+    difference of values of size |f| is about eps |f|; a k-th difference of order-m
+    accuracy balances it against the truncation error when h grows as
+    (eps |f|)**(1 / (k + m)), so the steps grow with |f| by that power (an additive
+    constant in log_post keeps the stencil's error the same fraction of the rounding)."""
+    cdef double a = fabs(f)
+    if not (a > 1.0) or not isfinite(a):
+        return c
+    a = c * a ** power
+    return a if a < cmax else cmax
 
 
 cdef inline Py_ssize_t hess_points(int forward, Py_ssize_t d) noexcept nogil:
@@ -464,23 +508,96 @@ cdef inline Py_ssize_t block_points(int kind, Py_ssize_t d) noexcept nogil:
     return d
 
 
+cdef inline void block_rule(int kind, int richardson, double *c, double *power,
+                            double *cmax) noexcept nogil:
+    """The step constant of a block, and how it grows with |log_post| (rounding_factor):
+    central second differences c = 2.5e-4 (about 2 eps**(1/4)), |f|**(1/4); forward
+    second differences and central gradients eps**(1/3), |f|**(1/3); forward gradients
+    eps**(1/2), |f|**(1/2); Richardson's levels (truncation O(h^6)) c = 3e-2 and
+    eps**(1/5), |f|**(1/8) and |f|**(1/7)."""
+    if richardson:
+        if kind == BLOCK_HESS_CENTRAL:
+            c[0] = C_HESS_RICHARDSON
+            power[0] = 0.125
+        else:
+            c[0] = C_GRAD_RICHARDSON
+            power[0] = 1.0 / 7.0
+        cmax[0] = 0.25
+    elif kind == BLOCK_HESS_CENTRAL:
+        c[0] = C_HESS_CENTRAL
+        power[0] = 0.25
+        cmax[0] = 0.1
+    elif kind == BLOCK_HESS_FORWARD:
+        c[0] = C_HESS_FORWARD
+        power[0] = 1.0 / 3.0
+        cmax[0] = 0.05
+    elif kind == BLOCK_GRAD_CENTRAL:
+        c[0] = C_GRAD_CENTRAL
+        power[0] = 1.0 / 3.0
+        cmax[0] = 0.05
+    else:
+        c[0] = C_GRAD_FORWARD
+        power[0] = 0.5
+        cmax[0] = 0.05
+
+
+cdef void rounding_error(const double *F, Py_ssize_t P, Py_ssize_t B, Py_ssize_t b,
+                         double f0, const double *h, Py_ssize_t d, double *err) noexcept nogil:
+    """err_ij = ROUNDING_UNITS eps max|f| / (h_i h_j): a bound on the rounding error of
+    a second difference with steps h_i, h_j from P values of size up to max|f| (each
+    rounded to about eps |f|, a handful of them combined)."""
+    cdef Py_ssize_t q, i, j
+    cdef double m = fabs(f0), v
+    for q in range(P):
+        v = fabs(F[q * B + b])
+        if v > m:
+            m = v
+    for i in range(d):
+        for j in range(d):
+            err[i * d + j] = ROUNDING_UNITS * EPS * m / (h[i] * h[j])
+
+
+cdef void forward_truncation(const double *F, Py_ssize_t B, Py_ssize_t b, double f0,
+                             const double *g, const double *h, Py_ssize_t d,
+                             const double *H, double *err) noexcept nogil:
+    """Add to err the truncation error of forward second differences, O(h) times the
+    third derivative T: with the central gradient g, 2 (f(x + h e_i) - f0 - g_i h) / h^2
+    is H_ii + T h / 3 while the forward value is H_ii + T h, so 3/2 of their difference
+    estimates it; a mixed entry takes the geometric mean of its two diagonal ones."""
+    cdef Py_ssize_t i, j
+    cdef double t
+    for i in range(d):
+        t = (F[(2 * i) * B + b] - f0 - g[i] * h[i]) * 2.0 / (h[i] * h[i])
+        err[i * d + i] += 1.5 * fabs(H[i * d + i] - t)
+    for i in range(d):
+        for j in range(i + 1, d):
+            t = sqrt(err[i * d + i] * err[j * d + j])
+            err[i * d + j] = t
+            err[j * d + i] = t
+
+
 cdef int value_stencil(lf_objective *obj, Py_ssize_t B, Py_ssize_t d, const double *x,
                        double *f0, int with_center, const char *active, int method,
-                       int want_hess, const double *hstep, double *g, double *H,
-                       double *herr, long *nfev) noexcept nogil:
+                       int want_hess, const double *hstep, const double *u, double *g,
+                       double *H, double *herr, long *nfev) noexcept nogil:
     """Every finite difference of one request from values, in ONE values call.
 
-    want_hess: central -> second differences (c = 2.5e-4) + central gradient
-    (c = eps**(1/3)); forward -> forward second differences + central gradient; richardson ->
+    want_hess: central -> second differences + central gradient (on its own, shorter
+    steps); forward -> forward second differences + central gradient; richardson ->
     central second differences at h, h/2, h/4, H and g extrapolated (richardson3).
     Gradient only: central 2d points, forward d points, richardson 6d points.
-    with_center: f(x) is one more point, written to f0 (else f0 is read)."""
+    Steps follow block_rule, in units of u (B, d; NULL: max(1, |x_i|)), grown with
+    |f0| when f0 is known.  herr (want_hess) receives an error estimate of each entry:
+    rounding_error (+ forward_truncation) for central and forward, Richardson's own
+    otherwise.  with_center: f(x) is one more point, written to f0 (else f0 is read)."""
     cdef int kinds[3]
     cdef double cs[3]
+    cdef double pw[3]
+    cdef double cm[3]
     cdef double scales[3]
-    cdef int nb = 1, k, rc, level
+    cdef int nb = 1, k, rc, level, rich = method == FD_RICHARDSON
     cdef Py_ssize_t offs[4]
-    cdef Py_ssize_t P, b, q, i, dd = d * d
+    cdef Py_ssize_t P, b, q, dd = d * d
     cdef double *pts
     cdef double *F
     cdef double *h
@@ -490,43 +607,32 @@ cdef int value_stencil(lf_objective *obj, Py_ssize_t B, Py_ssize_t d, const doub
     cdef double *H4
     cdef double *gk
     cdef double *Hk
+    cdef const double *ub
+    cdef double c
     if want_hess:
-        if method == FD_FORWARD:
-            nb = 2
-            kinds[0] = BLOCK_HESS_FORWARD
-            cs[0] = C_HESS_FORWARD
-            kinds[1] = BLOCK_GRAD_CENTRAL
-            cs[1] = C_GRAD_CENTRAL
-        elif method == FD_CENTRAL:
+        kinds[0] = BLOCK_HESS_FORWARD if method == FD_FORWARD else BLOCK_HESS_CENTRAL
+        if not rich:
             nb = 2                       # the gradient from its own, shorter steps
-            kinds[0] = BLOCK_HESS_CENTRAL
-            cs[0] = C_HESS_CENTRAL
             kinds[1] = BLOCK_GRAD_CENTRAL
-            cs[1] = C_GRAD_CENTRAL
-        else:
-            kinds[0] = BLOCK_HESS_CENTRAL
-            cs[0] = C_HESS_RICHARDSON
     else:
         kinds[0] = BLOCK_GRAD_FORWARD if method == FD_FORWARD else BLOCK_GRAD_CENTRAL
-        cs[0] = (C_GRAD_FORWARD if method == FD_FORWARD else
-                 C_GRAD_RICHARDSON if method == FD_RICHARDSON else C_GRAD_CENTRAL)
     scales[0] = 1.0
-    if method == FD_RICHARDSON:
+    scales[1] = 1.0
+    if rich:
         nb = 3
         for k in range(1, 3):
             kinds[k] = kinds[0]
-            cs[k] = cs[0]
         scales[1] = 0.5
         scales[2] = 0.25
-    elif nb == 2:
-        scales[1] = 1.0
+    for k in range(nb):
+        block_rule(kinds[k], rich, &cs[k], &pw[k], &cm[k])
     offs[0] = 0
     for k in range(nb):
         offs[k + 1] = offs[k] + block_points(kinds[k], d)
     P = offs[nb] + (1 if with_center else 0)
     pts = <double *> malloc((P * B * d + P * B + 3 * d + 2 * dd + 1) * sizeof(double))
     if pts == NULL:
-        return -99
+        return LF_NO_MEMORY
     F = pts + P * B * d
     h = F + P * B
     g2 = h + d                   # Richardson's finer levels: g2, H2 (h/2), g4, H4 (h/4)
@@ -538,8 +644,10 @@ cdef int value_stencil(lf_objective *obj, Py_ssize_t B, Py_ssize_t d, const doub
             for q in range(P):
                 memcpy(pts + (q * B + b) * d, x + b * d, d * sizeof(double))
             continue
+        ub = u + b * d if u != NULL else NULL
         for k in range(nb):
-            make_steps(x + b * d, d, hstep, cs[k], scales[k], h)
+            c = cs[k] if with_center else rounding_factor(f0[b], pw[k], cs[k], cm[k])
+            make_steps(x + b * d, d, hstep, c, scales[k], ub, h)
             if kinds[k] <= BLOCK_HESS_FORWARD:
                 fill_hess_points(kinds[k] == BLOCK_HESS_FORWARD, x + b * d, h, d, B, b,
                                  pts + offs[k] * B * d)
@@ -556,18 +664,29 @@ cdef int value_stencil(lf_objective *obj, Py_ssize_t B, Py_ssize_t d, const doub
             nfev[b] += P
             if with_center:
                 f0[b] = F[offs[nb] * B + b]
-            for k in range(nb):
-                make_steps(x + b * d, d, hstep, cs[k], scales[k], h)
-                level = k if method == FD_RICHARDSON else 0   # Richardson: h, h/2, h/4
+            ub = u + b * d if u != NULL else NULL
+            # the gradient block first: forward_truncation needs its g
+            for k in range(nb - 1, -1, -1):
+                c = cs[k] if with_center else rounding_factor(f0[b], pw[k], cs[k], cm[k])
+                make_steps(x + b * d, d, hstep, c, scales[k], ub, h)
+                level = k if rich else 0   # Richardson: h, h/2, h/4
                 gk = g + b * d if level == 0 else (g2 if level == 1 else g4)
                 Hk = H + b * dd if level == 0 else (H2 if level == 1 else H4)
                 if kinds[k] <= BLOCK_HESS_FORWARD:
+                    # Richardson extrapolates the long steps' gradient; the others have
+                    # a gradient block of their own
                     combine_hess(kinds[k] == BLOCK_HESS_FORWARD, f0[b], F + offs[k] * B, h,
-                                 d, B, b, gk, Hk)
+                                 d, B, b, gk if rich else NULL, Hk)
+                    if not rich:
+                        rounding_error(F + offs[k] * B, offs[k + 1] - offs[k], B, b, f0[b],
+                                       h, d, herr + b * dd)
+                        if kinds[k] == BLOCK_HESS_FORWARD:
+                            forward_truncation(F + offs[k] * B, B, b, f0[b], g + b * d, h,
+                                               d, Hk, herr + b * dd)
                 else:
                     combine_grad(kinds[k] == BLOCK_GRAD_FORWARD, f0[b], F + offs[k] * B,
                                  h, d, B, b, gk)
-            if method == FD_RICHARDSON:
+            if rich:
                 richardson3(g + b * d, g2, g4, d, NULL)
                 if want_hess:
                     richardson3(H + b * dd, H2, H4, dd, herr + b * dd)
@@ -577,8 +696,8 @@ cdef int value_stencil(lf_objective *obj, Py_ssize_t B, Py_ssize_t d, const doub
 
 cdef int grad_difference_hessian(lf_objective *obj, Py_ssize_t B, Py_ssize_t d,
                                  const double *x, const char *active, int forward,
-                                 const double *hstep, double c, double scale,
-                                 const double *g0, double *H) noexcept nogil:
+                                 const double *hstep, const double *u, double c,
+                                 double scale, const double *g0, double *H) noexcept nogil:
     """Hessian by differencing the user's gradient, symmetrised: column j is
     (g(x + h_j e_j) - g(x - h_j e_j)) / (2 h_j), or forward against g0."""
     cdef Py_ssize_t P = d if forward else 2 * d, b, q, i, j
@@ -589,12 +708,12 @@ cdef int grad_difference_hessian(lf_objective *obj, Py_ssize_t B, Py_ssize_t d,
     cdef double v
     cdef int rc
     if pts == NULL:
-        return -99
+        return LF_NO_MEMORY
     G = pts + P * B * d
     h = G + P * B * d
     for b in range(B):
         if active[b]:
-            make_steps(x + b * d, d, hstep, c, scale, h)
+            make_steps(x + b * d, d, hstep, c, scale, u + b * d if u != NULL else NULL, h)
             fill_grad_points(forward, x + b * d, h, d, B, b, pts)
         else:
             for q in range(P):
@@ -603,7 +722,7 @@ cdef int grad_difference_hessian(lf_objective *obj, Py_ssize_t B, Py_ssize_t d,
     if rc == 0:
         for b in range(B):
             if active[b]:
-                make_steps(x + b * d, d, hstep, c, scale, h)
+                make_steps(x + b * d, d, hstep, c, scale, u + b * d if u != NULL else NULL, h)
                 Hb = H + b * d * d
                 for j in range(d):
                     for i in range(d):
@@ -636,11 +755,14 @@ cdef int richardson_combine(Py_ssize_t n, double *coarse, const double *fine,
 
 cdef int derivatives(lf_objective *obj, Py_ssize_t B, Py_ssize_t d, const double *x,
                      double *f0, const char *active, int method, const double *hstep,
-                     double *g, double *H, double *herr, long *nfev) noexcept nogil:
+                     const double *u, double *g, double *H, double *herr,
+                     long *nfev) noexcept nogil:
     """Gradient and Hessian of every active problem by the best means available:
     analytic hess/grad when the objective has them, else finite differences of the
-    gradient, else of values (one values call).  herr (B, d, d) receives Richardson's
-    error estimate for the active problems (zero for the other methods)."""
+    gradient, else of values (one values call), with steps in units of u (see
+    value_stencil).  herr (B, d, d) receives the error estimate of the active problems'
+    Hessians (value stencils: rounding and truncation; a differenced gradient:
+    Richardson's estimate, zero for one level; an analytic Hessian: zero)."""
     cdef Py_ssize_t nn = B * d * d, i, b
     cdef int rc = 0, fwd = method == FD_FORWARD
     cdef double *tmp = NULL
@@ -649,12 +771,12 @@ cdef int derivatives(lf_objective *obj, Py_ssize_t B, Py_ssize_t d, const double
             for i in range(d * d):
                 herr[b * d * d + i] = 0.0
     if obj.hess == NULL and obj.grad == NULL:
-        return value_stencil(obj, B, d, x, f0, 0, active, method, 1, hstep, g, H, herr,
+        return value_stencil(obj, B, d, x, f0, 0, active, method, 1, hstep, u, g, H, herr,
                              nfev)
     if obj.grad != NULL:
         rc = obj.grad(obj.ctx, 1, B, d, x, g)
     else:
-        rc = value_stencil(obj, B, d, x, f0, 0, active, FD_CENTRAL, 0, hstep, g, NULL,
+        rc = value_stencil(obj, B, d, x, f0, 0, active, FD_CENTRAL, 0, hstep, u, g, NULL,
                            NULL, nfev)
     if rc != 0:
         return rc
@@ -663,13 +785,13 @@ cdef int derivatives(lf_objective *obj, Py_ssize_t B, Py_ssize_t d, const double
     if method == FD_RICHARDSON:
         tmp = <double *> malloc((nn + 1) * sizeof(double))
         if tmp == NULL:
-            return -99
-    rc = grad_difference_hessian(obj, B, d, x, active, fwd, hstep,
+            return LF_NO_MEMORY
+    rc = grad_difference_hessian(obj, B, d, x, active, fwd, hstep, u,
                                  C_GRAD_FORWARD if fwd else (
                                      C_GRAD_RICHARDSON if tmp != NULL else C_GRAD_CENTRAL),
                                  1.0, g, H)
     if rc == 0 and tmp != NULL:
-        rc = grad_difference_hessian(obj, B, d, x, active, 0, hstep, C_GRAD_RICHARDSON,
+        rc = grad_difference_hessian(obj, B, d, x, active, 0, hstep, u, C_GRAD_RICHARDSON,
                                      0.5, g, tmp)
         if rc == 0:
             for b in range(B):
@@ -703,11 +825,22 @@ cdef inline int all_finite(const double *a, Py_ssize_t n) noexcept nogil:
 cdef void neg_eig(const double *H, Py_ssize_t d, double *A, double *V, double *w,
                   double *lo, double *hi, double *absmax, Py_ssize_t *ilo) noexcept nogil:
     """Eigen-decomposition of -H (A is scratch, V the vectors, w the values) and its
-    smallest, largest and largest-magnitude eigenvalues."""
+    smallest, largest and largest-magnitude eigenvalues.  -H is scaled by a power of
+    two that brings its largest entry near 1 (exact), so that the rotations' sums of
+    squares neither overflow (entries above ~1e154) nor underflow."""
     cdef Py_ssize_t i
+    cdef int e = 0
+    cdef double m = 0.0
     for i in range(d * d):
-        A[i] = -H[i]
+        if fabs(H[i]) > m:
+            m = fabs(H[i])
+    if m > 0.0 and isfinite(m):
+        frexp(m, &e)
+    for i in range(d * d):
+        A[i] = ldexp(-H[i], -e)
     lf_sym_eig(A, <int> d, w, V)
+    for i in range(d):
+        w[i] = ldexp(w[i], e)
     lo[0] = w[0]
     hi[0] = w[0]
     absmax[0] = 0.0
@@ -722,21 +855,30 @@ cdef void neg_eig(const double *H, Py_ssize_t d, double *A, double *V, double *w
             hi[0] = w[i]
 
 
+cdef inline int negdef(const double *H, Py_ssize_t d, double *A, double *F,
+                       double *w) noexcept nogil:
+    """1 when -H passes the Newton step's Cholesky test (A, F, w scratch)."""
+    cdef Py_ssize_t i
+    cdef double piv
+    for i in range(d * d):
+        A[i] = -H[i]
+    return lf_ldl(A, <int> d, 0.0, 16 * d * EPS, F, w, &piv) == 0
+
+
 cdef int newton_direction(const double *g, const double *H, const double *x, Py_ssize_t d,
                           double tol, double *p, double *A, double *V,
                           double *w) noexcept nogil:
     """Ascent direction p for log_post.  Returns 0 for the plain Newton step
     (-H positive definite), 1 for a modified step, 2 when the step is negligible but
     H has positive curvature: p is then the unit eigenvector of largest curvature
-    (escape from a stationary point that is not a maximum), 3 when the step is
-    negligible and -H is positive semi-definite (nothing left to do here)."""
+    (escape from a stationary point that is not a maximum) -- or H vanishes and the
+    gradient does not: p is then the unit gradient (log_post is locally linear), 3 when
+    the step is negligible and -H is positive semi-definite (nothing left to do here)."""
     cdef Py_ssize_t i, j, k, imin
-    cdef double lam_max, lam_min, lam_top, t, piv
-    for i in range(d * d):
-        A[i] = -H[i]
+    cdef double lam_max, lam_min, lam_top, t
     for i in range(d):
         p[i] = g[i]
-    if lf_ldl(A, <int> d, 0.0, 16 * d * EPS, V, w, &piv) == 0:
+    if negdef(H, d, A, V, w):
         lf_ldl_solve(V, w, <int> d, p)
         return 0
     neg_eig(H, d, A, V, w, &lam_min, &lam_top, &lam_max, &imin)
@@ -750,6 +892,15 @@ cdef int newton_direction(const double *g, const double *H, const double *x, Py_
             t /= fabs(w[k]) if fabs(w[k]) > EIG_FLOOR * lam_max else EIG_FLOOR * lam_max
             for i in range(d):
                 p[i] += V[i * d + k] * t
+    else:
+        t = 0.0
+        for i in range(d):
+            t += g[i] * g[i]
+        if t > 0.0:
+            t = sqrt(t)
+            for i in range(d):
+                p[i] = g[i] / t
+            return 2
     if scaled_norm(p, x, d) > tol:
         return 1
     if lam_min < -16 * d * EPS * lam_max:
@@ -759,15 +910,30 @@ cdef int newton_direction(const double *g, const double *H, const double *x, Py_
     return 3
 
 
+cdef int steps_consistent(const double *H, Py_ssize_t d, const double *u,
+                          double *s) noexcept nogil:
+    """s <- the conditional posterior sd's 1 / sqrt(-H_ii) of a negative definite H;
+    1 when the steps u the Hessian was computed with were within a factor of
+    STEP_SLACK of them (so its stencil worked in the posterior's own scale), else 0."""
+    cdef Py_ssize_t i
+    cdef int ok = 1
+    for i in range(d):
+        s[i] = 1.0 / sqrt(-H[i * d + i])
+        if not (u[i] > 0.0 and s[i] <= STEP_SLACK * u[i] and u[i] <= STEP_SLACK * s[i]):
+            ok = 0
+    return ok
+
+
 cdef struct newton_work:
     double *xt          # (B, d) trial points
     double *P           # (B, d) steps
     double *xprev       # (B, d) previous iterate
     double *gprev       # (B, d) gradient there
+    double *u           # (B, d) step units: conditional sd's from the last true Hessian
     double *Bk          # (B, d, d) quasi-Newton model of -H
     double *ft          # (B,)
     double *alpha       # (B,)
-    double *slope       # (B,)
+    double *slope       # (B,) g.p: the Newton decrement when p is a Newton step
     double *sn          # (B,) scaled Newton step
     double *bound       # (B,) divergence bound on |x|
     double *A           # (d, d)
@@ -781,15 +947,18 @@ cdef struct newton_work:
     char *h_current     # (B,) H holds the true Hessian at x
     char *mask          # (B,) scratch
     char *polish        # (B,) converged on a Newton step: may be polished
+    char *unverified    # (B,) this step's gain is below the rounding level of log_post
+    char *stalled       # (B,) the line search from x found nothing (x unchanged since)
     long *nquasi        # (B,) quasi-Newton steps since the last true Hessian
+    long *nrestep       # (B,) stencils recomputed at x for steps in its own scale
 
 
 cdef int gradient_only(lf_objective *obj, Py_ssize_t B, Py_ssize_t d, const double *x,
-                       const double *f0, const char *mask, const double *hstep, double *g,
-                       long *nfev) noexcept nogil:
+                       const double *f0, const char *mask, const double *hstep,
+                       const double *u, double *g, long *nfev) noexcept nogil:
     if obj.grad != NULL:
         return obj.grad(obj.ctx, 1, B, d, x, g)
-    return value_stencil(obj, B, d, x, <double *> f0, 0, mask, FD_CENTRAL, 0, hstep, g,
+    return value_stencil(obj, B, d, x, <double *> f0, 0, mask, FD_CENTRAL, 0, hstep, u, g,
                          NULL, NULL, nfev)
 
 
@@ -840,11 +1009,21 @@ cdef int newton_loop(lf_objective *obj, Py_ssize_t B, Py_ssize_t d, double *x, d
     analytic) Hessian for the problems that need it -- the first round, a candidate
     convergence, a model that lost definiteness or predicted badly, any non-concave
     region -- and only the gradient for the others, whose model of -H is updated by
-    BFGS.  Convergence is declared only on a Newton step computed from the true
-    Hessian at the current point."""
+    BFGS.  Each negative definite true Hessian sets the problem's step units u to its
+    conditional sd's, so later stencils work in the posterior's own scale.
+
+    Convergence is declared only on a Newton step p computed from the central Hessian
+    at the current point, whose stencil used steps within STEP_SLACK of the sd's that
+    Hessian implies (else it is recomputed, at most MAX_RESTEPS times: a maximum whose
+    curvature no stencil resolves, such as -t^4 at 0, is LF_SINGULAR), when the Newton
+    decrement g.p -- the squared length of p in the posterior's metric -- is at most
+    tol, and p is negligible against tol max(1, |x_i|), or its gain is below the
+    rounding level of log_post (no value can verify it), or the line search from x
+    found nothing.  A step whose gain is below that rounding level is taken when the
+    values do not contradict it; a trial point equal to x is a failed line search."""
     cdef Py_ssize_t b, i, it_ls, nact, nfull, dd = d * d
-    cdef int rc, kind, full
-    cdef double s, piv
+    cdef int rc, kind, full, consistent
+    cdef double s, piv, rnd
     for b in range(B):
         status[b] = LF_OK
         niter[b] = 0
@@ -853,9 +1032,12 @@ cdef int newton_loop(lf_objective *obj, Py_ssize_t B, Py_ssize_t d, double *x, d
         W.need_full[b] = 1           # the first model: a forward-difference Hessian
         W.h_current[b] = 0
         W.polish[b] = 0
+        W.stalled[b] = 0
         W.nquasi[b] = 0
+        W.nrestep[b] = 0
         s = 1.0
         for i in range(d):
+            W.u[b * d + i] = 0.0
             if fabs(x[b * d + i]) > s:
                 s = fabs(x[b * d + i])
         W.bound[b] = 1e12 * s
@@ -878,11 +1060,11 @@ cdef int newton_loop(lf_objective *obj, Py_ssize_t B, Py_ssize_t d, double *x, d
             if nfull == 0:
                 continue
             if full == 0:
-                rc = gradient_only(obj, B, d, x, f, W.mask, hstep, g, nfev)
+                rc = gradient_only(obj, B, d, x, f, W.mask, hstep, W.u, g, nfev)
             else:
                 rc = derivatives(obj, B, d, x, f, W.mask,
-                                 FD_CENTRAL if full == 2 else FD_FORWARD, hstep, g, H, herr,
-                                 nfev)
+                                 FD_CENTRAL if full == 2 else FD_FORWARD, hstep, W.u, g, H,
+                                 herr, nfev)
             if rc != 0:
                 return rc
             if full == 2:
@@ -899,6 +1081,7 @@ cdef int newton_loop(lf_objective *obj, Py_ssize_t B, Py_ssize_t d, double *x, d
                 status[b] = LF_NONFINITE_FIT
                 W.active[b] = 0
                 continue
+            consistent = 1
             if W.need_full[b]:
                 if not all_finite(H + b * dd, dd):
                     status[b] = LF_HESSIAN_NONFINITE
@@ -908,6 +1091,9 @@ cdef int newton_loop(lf_objective *obj, Py_ssize_t B, Py_ssize_t d, double *x, d
                                         W.P + b * d, W.A, W.V, W.w)
                 for i in range(dd):
                     W.Bk[b * dd + i] = -H[b * dd + i]
+                if kind == 0 and obj.hess == NULL and hstep == NULL:
+                    consistent = steps_consistent(H + b * dd, d, W.u + b * d, W.w)
+                    memcpy(W.u + b * d, W.w, d * sizeof(double))
             else:
                 for i in range(d):
                     W.xt[b * d + i] = W.gprev[b * d + i] - g[b * d + i]
@@ -923,20 +1109,23 @@ cdef int newton_loop(lf_objective *obj, Py_ssize_t B, Py_ssize_t d, double *x, d
                 kind = 0
             W.escape[b] = kind == 2
             W.sn[b] = scaled_norm(W.P + b * d, x + b * d, d)
-            if kind == 0 and W.need_full[b] == 2:
-                # the gain a Newton step predicts, g.p / 2, below the rounding level
-                # of log_post: no further step could be verified
-                s = 0.0
-                for i in range(d):
-                    s += g[b * d + i] * W.P[b * d + i]
-                if s <= 32 * EPS * (fabs(f[b]) if fabs(f[b]) > 1.0 else 1.0):
-                    W.sn[b] = 0.0
-            if kind == 3 or (kind == 0 and W.sn[b] <= tol):
-                if W.need_full[b] == 2:
+            W.slope[b] = 0.0
+            for i in range(d):
+                W.slope[b] += g[b * d + i] * W.P[b * d + i]
+            rnd = ROUNDING_GAIN * EPS * (fabs(f[b]) if fabs(f[b]) > 1.0 else 1.0)
+            W.unverified[b] = kind == 0 and W.slope[b] <= rnd
+            if kind == 3 or (kind == 0 and W.slope[b] <= tol and (
+                    W.sn[b] <= tol or W.unverified[b] or W.stalled[b])):
+                if W.need_full[b] != 2:
+                    W.need_full[b] = 2   # confirm with the central Hessian
+                elif not consistent:
+                    W.nrestep[b] += 1    # again, with steps in the sd's just found
+                    if W.nrestep[b] > MAX_RESTEPS:
+                        status[b] = LF_SINGULAR
+                        W.active[b] = 0
+                else:
                     W.active[b] = 0      # converged, or flat: the summary classifies H
                     W.polish[b] = kind == 0
-                else:
-                    W.need_full[b] = 2   # confirm with the central Hessian
                 continue
             if niter[b] >= maxiter:
                 status[b] = LF_MAXITER
@@ -949,9 +1138,6 @@ cdef int newton_loop(lf_objective *obj, Py_ssize_t B, Py_ssize_t d, double *x, d
             else:
                 W.nquasi[b] += 1
             W.need_full[b] = kind != 0 or 2 * W.nquasi[b] >= d + 1
-            W.slope[b] = 0.0
-            for i in range(d):
-                W.slope[b] += g[b * d + i] * W.P[b * d + i]
             W.alpha[b] = 1.0
             if W.escape[b]:
                 for i in range(d):
@@ -966,7 +1152,10 @@ cdef int newton_loop(lf_objective *obj, Py_ssize_t B, Py_ssize_t d, double *x, d
             else:
                 return 0
             continue                     # only re-evaluations are pending
-        # backtracking line search, all problems in one values call per round
+        # backtracking line search, all problems in one values call per round;
+        # W.mask marks a problem whose trial point fell back onto x
+        for b in range(B):
+            W.mask[b] = 0
         for it_ls in range(MAX_HALVINGS):
             nact = 0
             for b in range(B):
@@ -979,12 +1168,17 @@ cdef int newton_loop(lf_objective *obj, Py_ssize_t B, Py_ssize_t d, double *x, d
             for b in range(B):
                 if not W.in_ls[b]:
                     continue
+                rnd = ROUNDING_GAIN * EPS * (fabs(f[b]) if fabs(f[b]) > 1.0 else 1.0)
                 if W.ft[b] == INFINITY:
                     status[b] = LF_DIVERGED       # log_post unbounded above
                     W.active[b] = 0
                     W.in_ls[b] = 0
+                elif memcmp(W.xt + b * d, x + b * d, d * sizeof(double)) == 0:
+                    W.in_ls[b] = 0
+                    W.mask[b] = 1
                 elif isfinite(W.ft[b]) and (
                         W.ft[b] > f[b] if W.escape[b]
+                        else W.ft[b] >= f[b] - rnd if W.unverified[b]
                         else W.ft[b] >= f[b] + ARMIJO_C1 * W.alpha[b] * W.slope[b]):
                     memcpy(W.xprev + b * d, x + b * d, d * sizeof(double))
                     memcpy(W.gprev + b * d, g + b * d, d * sizeof(double))
@@ -992,21 +1186,26 @@ cdef int newton_loop(lf_objective *obj, Py_ssize_t B, Py_ssize_t d, double *x, d
                     f[b] = W.ft[b]
                     niter[b] += 1
                     W.h_current[b] = 0
+                    W.stalled[b] = 0
+                    W.nrestep[b] = 0
                     if it_ls > 1:
                         W.need_full[b] = 1       # the model predicted badly
                     W.in_ls[b] = 0
                 else:
                     W.alpha[b] *= 0.5
         for b in range(B):
-            if W.in_ls[b]:
+            if W.in_ls[b] or W.mask[b]:
                 if W.used[b] < 2:
                     W.need_full[b] = W.used[b] + 1   # retry with a truer Hessian
                     continue
-                # nothing acceptable along a true Newton step: the noise floor of
-                # log_post when the step is already tiny, a genuine failure otherwise
+                if not W.escape[b] and W.slope[b] <= tol:
+                    # nothing verifiable along a Newton step that is already within
+                    # sqrt(tol) sd of the mode: the noise floor of log_post
+                    W.stalled[b] = 1
+                    W.need_full[b] = 2
+                    continue
+                status[b] = LF_NO_PROGRESS
                 W.active[b] = 0
-                if W.escape[b] or W.sn[b] > 1e3 * tol:
-                    status[b] = LF_NO_PROGRESS
             elif W.active[b]:
                 for i in range(d):
                     if fabs(x[b * d + i]) > W.bound[b]:
@@ -1033,8 +1232,8 @@ cdef int polish(lf_objective *obj, Py_ssize_t B, Py_ssize_t d, double *x, double
     if obj.grad != NULL:
         rc = obj.grad(obj.ctx, 1, B, d, x, W.gprev)
     else:
-        rc = value_stencil(obj, B, d, x, f, 0, W.polish, FD_RICHARDSON, 0, hstep, W.gprev,
-                           NULL, NULL, nfev)
+        rc = value_stencil(obj, B, d, x, f, 0, W.polish, FD_RICHARDSON, 0, hstep, W.u,
+                           W.gprev, NULL, NULL, nfev)
     if rc != 0:
         return rc
     for b in range(B):
@@ -1066,20 +1265,21 @@ cdef int newton_batch(lf_objective *obj, Py_ssize_t B, Py_ssize_t d, double *x, 
     cdef newton_work W
     cdef Py_ssize_t b, nact = 0
     cdef int rc
-    cdef double *buf = <double *> malloc((4 * B * d + B * d * d + 6 * B + 2 * d * d + d + 1)
+    cdef double *buf = <double *> malloc((5 * B * d + B * d * d + 6 * B + 2 * d * d + d + 1)
                                          * sizeof(double))
-    cdef char *flags = <char *> malloc(8 * B + 1)
-    cdef long *counts = <long *> malloc((B + 1) * sizeof(long))
+    cdef char *flags = <char *> malloc(10 * B + 1)
+    cdef long *counts = <long *> malloc((2 * B + 1) * sizeof(long))
     if buf == NULL or flags == NULL or counts == NULL:
         free(buf)
         free(flags)
         free(counts)
-        return -99
+        return LF_NO_MEMORY
     W.xt = buf
     W.P = W.xt + B * d
     W.xprev = W.P + B * d
     W.gprev = W.xprev + B * d
-    W.Bk = W.gprev + B * d
+    W.u = W.gprev + B * d
+    W.Bk = W.u + B * d
     W.ft = W.Bk + B * d * d
     W.alpha = W.ft + B
     W.slope = W.alpha + B
@@ -1096,7 +1296,10 @@ cdef int newton_batch(lf_objective *obj, Py_ssize_t B, Py_ssize_t d, double *x, 
     W.mask = flags + 5 * B
     W.used = flags + 6 * B
     W.polish = flags + 7 * B
+    W.unverified = flags + 8 * B
+    W.stalled = flags + 9 * B
     W.nquasi = counts
+    W.nrestep = counts + B
     rc = newton_loop(obj, B, d, x, f, g, H, herr, status, niter, nfev, tol, maxiter,
                      hstep, &W)
     if rc == 0 and final_method != FD_CENTRAL and obj.hess == NULL:
@@ -1110,7 +1313,7 @@ cdef int newton_batch(lf_objective *obj, Py_ssize_t B, Py_ssize_t d, double *x, 
                                        and obj.hess == NULL))
             nact += W.mask[b]
         if nact:
-            rc = derivatives(obj, B, d, x, f, W.mask, final_method, hstep, g, H,
+            rc = derivatives(obj, B, d, x, f, W.mask, final_method, hstep, W.u, g, H,
                              herr, nfev)
     free(buf)
     free(flags)
@@ -1119,6 +1322,15 @@ cdef int newton_batch(lf_objective *obj, Py_ssize_t B, Py_ssize_t d, double *x, 
 
 
 # ---------------------------------------------------------------- summaries
+cdef inline void blank_summary(double *cov, Py_ssize_t d, double *logdet,
+                              double *cond) noexcept nogil:
+    cdef Py_ssize_t i
+    for i in range(d * d):
+        cov[i] = NAN
+    logdet[0] = NAN
+    cond[0] = INFINITY
+
+
 cdef void summarize_one(const double *H, Py_ssize_t d, double rtol, double *cov,
                         double *logdet, double *cond, int *status,
                         double *work) noexcept nogil:
@@ -1130,10 +1342,7 @@ cdef void summarize_one(const double *H, Py_ssize_t d, double rtol, double *cov,
     cdef Py_ssize_t i
     cdef double lam_max, lam_min, lam_top, piv
     cdef Py_ssize_t imin
-    for i in range(d * d):
-        cov[i] = NAN
-    logdet[0] = NAN
-    cond[0] = INFINITY
+    blank_summary(cov, d, logdet, cond)
     if not all_finite(H, d * d):
         status[0] = LF_HESSIAN_NONFINITE
         return
@@ -1158,7 +1367,7 @@ cdef void summarize_one(const double *H, Py_ssize_t d, double rtol, double *cov,
 
 # ---------------------------------------------------------------- def wrappers
 def _objective_check(Objective objective, int rc):
-    if rc == -99:
+    if rc == LF_NO_MEMORY:
         raise MemoryError("laplace_fast: out of memory for the stencil points")
     objective.check(rc)
 
@@ -1209,7 +1418,7 @@ def fd_derivatives(Objective objective, const double[:, ::1] x, str method, step
     with nogil:
         if from_values:
             rc = value_stencil(&objective.obj, B, d, &x[0, 0], &fv[0], 1, &av[0], m,
-                               want_hessian, hp, &gv[0, 0], &Hv[0, 0, 0], &Ev[0, 0, 0],
+                               want_hessian, hp, NULL, &gv[0, 0], &Hv[0, 0, 0], &Ev[0, 0, 0],
                                &nv[0])
         else:
             rc = objective.obj.values(objective.obj.ctx, 1, B, d, &x[0, 0], &fv[0])
@@ -1217,13 +1426,82 @@ def fd_derivatives(Objective objective, const double[:, ::1] x, str method, step
                 nv[0] += 1
                 if want_hessian:
                     rc = derivatives(&objective.obj, B, d, &x[0, 0], &fv[0], &av[0], m, hp,
-                                     &gv[0, 0], &Hv[0, 0, 0], &Ev[0, 0, 0], &nv[0])
+                                     NULL, &gv[0, 0], &Hv[0, 0, 0], &Ev[0, 0, 0], &nv[0])
                 else:
                     rc = objective.obj.grad(objective.obj.ctx, 1, B, d, &x[0, 0], &gv[0, 0])
     _objective_check(objective, rc)
     if not want_hessian:
         return f, g, None, None, nf
     return f, g, H, herr, nf
+
+
+def scaled_derivatives(Objective objective, const double[:, ::1] x, str method, step=None):
+    """Value, gradient and Hessian at x (B, d) of a point found elsewhere (a scipy
+    method), with the stencil in the posterior's own scale: central differences at the
+    default steps give the conditional sd's, and the stencil is recomputed with steps
+    in those units until they agree with the sd's its Hessian implies (at most
+    MAX_RESTEPS times; steps_consistent), then by ``method``.  Returns f, g, H, herr,
+    nfev and ``resolved`` (B,): False where the steps never agreed (a negative
+    definite -H is not needed: the summary classifies the others)."""
+    cdef Py_ssize_t B = x.shape[0], d = x.shape[1], b, it
+    cdef int m = METHODS[method], rc = 0, again
+    f = np.empty(B)
+    g = np.empty((B, d))
+    H = np.zeros((B, d, d))
+    herr = np.zeros((B, d, d))
+    nf = np.zeros(B, dtype=np.int_)
+    act = np.ones(B, dtype=np.int8)
+    resolved = np.zeros(B, dtype=np.int8)
+    u = np.zeros((B, d))
+    s = np.empty(d)
+    cdef double[::1] fv = f
+    cdef double[:, ::1] gv = g
+    cdef double[:, :, ::1] Hv = H
+    cdef double[:, :, ::1] Ev = herr
+    cdef long[::1] nv = nf
+    cdef char[::1] av = act.view(np.int8)
+    cdef char[::1] rv = resolved.view(np.int8)
+    cdef double[:, ::1] uv = u
+    cdef double[::1] sv = s
+    cdef double[:, ::1] Av = np.empty((d, d))
+    cdef double[:, ::1] Vv = np.empty((d, d))
+    cdef const double[::1] hs
+    cdef const double *hp = NULL
+    cdef lf_objective *obj = &objective.obj
+    if step is not None:
+        hs = np.ascontiguousarray(step, dtype=np.float64)
+        hp = &hs[0]
+    with nogil:
+        rc = obj.values(obj.ctx, 1, B, d, &x[0, 0], &fv[0])
+        for b in range(B):
+            nv[b] += 1
+            av[b] = isfinite(fv[b])
+        it = 0
+        while rc == 0 and it <= MAX_RESTEPS:
+            rc = derivatives(obj, B, d, &x[0, 0], &fv[0], &av[0], FD_CENTRAL, hp,
+                             &uv[0, 0], &gv[0, 0], &Hv[0, 0, 0], &Ev[0, 0, 0], &nv[0])
+            again = 0
+            for b in range(B):
+                if not av[b]:
+                    continue
+                av[b] = 0
+                rv[b] = 1
+                if obj.hess == NULL and hp == NULL and all_finite(&Hv[b, 0, 0], d * d) \
+                        and negdef(&Hv[b, 0, 0], d, &Av[0, 0], &Vv[0, 0], &sv[0]):
+                    rv[b] = steps_consistent(&Hv[b, 0, 0], d, &uv[b, 0], &sv[0])
+                    memcpy(&uv[b, 0], &sv[0], d * sizeof(double))
+                    av[b] = not rv[b]
+                    again |= av[b]
+            if not again:
+                break
+            it += 1
+        if rc == 0 and m != FD_CENTRAL and obj.hess == NULL:
+            for b in range(B):
+                av[b] = rv[b]
+            rc = derivatives(obj, B, d, &x[0, 0], &fv[0], &av[0], m, hp, &uv[0, 0],
+                             &gv[0, 0], &Hv[0, 0, 0], &Ev[0, 0, 0], &nv[0])
+    _objective_check(objective, rc)
+    return f, g, H, herr, nf, resolved.astype(bool)
 
 
 def newton(Objective objective, const double[:, ::1] x0, double tol, long maxiter,
@@ -1286,5 +1564,8 @@ def summarize(const double[:, :, ::1] H, double rtol, int[::1] status, int n_thr
             if status[b] == LF_OK or (st != LF_OK and st != LF_ILL_CONDITIONED
                                       and status[b] > 0):
                 status[b] = st
+            elif status[b] == LF_SINGULAR:
+                # the iteration found the curvature unresolved: no Gaussian
+                blank_summary(&cv[b, 0, 0], d, &lv[b], &kv[b])
         free(work)
     return cov, logdet, cond

@@ -1,6 +1,6 @@
 /* Status codes shared by every kernel of laplace_fast and mirrored by the Python
  * IntEnum laplace_fast.Status (tests/test_status.py checks that the two agree).
- * 0 = success, > 0 = success with a caveat, < 0 = failure.  See RELIABILITY.md. */
+ * 0 = success, > 0 = success with a caveat, < 0 = failure (the README's status table). */
 #ifndef LF_STATUS_H
 #define LF_STATUS_H
 
@@ -18,7 +18,9 @@
 #define LF_HESSIAN_NONFINITE   -7   /* Hessian not finite                            */
 #define LF_DIVERGED            -8   /* diverged (improper posterior)                 */
 
-/* Not a problem status: a user callback raised; the Python exception is re-raised. */
+/* Not problem statuses: a kernel could not allocate its scratch (MemoryError), or a
+ * user callback raised (the Python exception is re-raised). */
+#define LF_NO_MEMORY          -99
 #define LF_CALLBACK_ERROR    -100
 
 #endif
