@@ -251,8 +251,11 @@ _COMMON_DOC = """
     vectorized : bool
         ``log_post`` evaluates many points per call.
     tol : float
-        Convergence when the Newton step is below ``tol * max(1, |theta_i|)`` in every
-        coordinate (also passed to scipy for other methods).
+        Convergence when the Newton decrement ``g^T (-H)^-1 g`` (the squared Newton
+        step in posterior sd's) is at most ``tol`` and the step is below
+        ``tol * max(1, |theta_i|)`` in every coordinate or its gain is below the
+        rounding level of ``log_post``; also passed to scipy for other methods, whose
+        point is then judged by the same decrement.
     maxiter : int
         Iteration limit.
     step : float or array_like, optional
