@@ -15,10 +15,8 @@ __all__ = ["find_map", "laplace", "laplace_batch"]
 
 # status 2 when the error estimate of a curvature along a principal axis of -H exceeds
 # this fraction of it (the posterior's own units): log_post is too noisy, rough or large
-# for a trustworthy finite-difference Hessian; at UNRESOLVED_RTOL and above the
-# curvature itself is not resolved (status -6)
+# for a trustworthy finite-difference Hessian
 HESSIAN_ERROR_RTOL = 1e-4
-UNRESOLVED_RTOL = 0.5
 
 
 def _relative_error(H, herr):
@@ -58,21 +56,19 @@ def _check_regularize(regularize):
     return float(regularize)
 
 
-def _classify(H, herr, status, source, regularize=0.0):
+def _classify(H, herr, axis_err, status, source, regularize=0.0):
     """Run the compiled summary; flag Hessians whose error estimate is large against
-    their curvature (status 2) or as large as it (-6); on request, regularise the
+    their curvature (status 2); on request, regularise the
     precision of saddles and flat directions (status 4)."""
     status = np.ascontiguousarray(status, dtype=np.intc)
     H = np.ascontiguousarray(H)
     rtol = SINGULAR_RTOL[source]
     cov, logdet, cond = _core.summarize(H, rtol, status)
     shift = np.zeros(len(status))
-    rel = _relative_error(H, herr)
-    ok = status >= 0
-    unresolved = ok & (rel >= UNRESOLVED_RTOL)
-    status[unresolved] = Status.SINGULAR
-    cov[unresolved], logdet[unresolved], cond[unresolved] = np.nan, np.nan, np.inf
-    status[ok & ~unresolved & (status <= Status.ILL_CONDITIONED)
+    # measured along the principal axes where the core could (central, forward),
+    # else from the entries' estimates
+    rel = np.where(np.isfinite(axis_err), axis_err, _relative_error(H, herr))
+    status[(status >= 0) & (status <= Status.ILL_CONDITIONED)
            & (rel > HESSIAN_ERROR_RTOL)] = Status.HESSIAN_INACCURATE
     bad = np.flatnonzero((status == Status.NOT_NEGDEF) | (status == Status.SINGULAR))
     if regularize and bad.size:
@@ -173,11 +169,12 @@ def _fit(log_post, x0, args, grad, hess, method, hessian_method, vectorized, tol
             return _core.values(obj, np.ascontiguousarray(x, dtype=float)[None, :])[0]
     if method.lower() == "newton":
         with np.errstate(all="ignore"):
-            x, f, g, H, herr, status, niter, nfev = _core.newton(
+            x, f, g, H, herr, status, niter, nfev, axis_err = _core.newton(
                 obj, pts, tol, maxiter, hessian_method, steps)
         niter, nfev = int(niter[0]), int(nfev[0])
         if status[0] != Status.NO_PROGRESS:
-            return _fit_dict(x, f, g, H, herr, *_classify(H, herr, status, source, regularize),
+            return _fit_dict(x, f, g, H, herr,
+                             *_classify(H, herr, axis_err, status, source, regularize),
                              niter, nfev, note)
         pts = x
         method = "BFGS"
@@ -191,13 +188,14 @@ def _fit(log_post, x0, args, grad, hess, method, hessian_method, vectorized, tol
                              f"method, got {method!r}") from None
         raise
     with np.errstate(all="ignore"):
-        f, g, H, herr, nf3, resolved = _core.scaled_derivatives(obj, xs[None, :],
-                                                                hessian_method, steps)
+        f, g, H, herr, nf3, resolved, axis_err = _core.scaled_derivatives(
+            obj, xs[None, :], hessian_method, steps)
     x, niter, nfev = xs[None, :], niter + nit2, nfev + nfev2 + int(nf3[0])
     st, why = _scipy_status(st, f[0], g[0], H[0], resolved[0], tol)
     note += msg + (f"; {why}" if why else "")
     status = np.array([st], dtype=np.intc)
-    return _fit_dict(x, f, g, H, herr, *_classify(H, herr, status, source, regularize),
+    return _fit_dict(x, f, g, H, herr, *_classify(H, herr, axis_err, status, source,
+                                                  regularize),
                      niter, nfev, note)
 
 
@@ -418,10 +416,10 @@ def laplace_batch(log_post, x0, *, args=(), grad=None, hess=None, hessian_method
                           hessian_method=hessian_method)
     obj = make_objective(log_post, args, grad, hess, kind="batch")
     with np.errstate(all="ignore"):
-        x, f, g, H, herr, status, niter, nfev = _core.newton(obj, pts, tol, maxiter,
-                                                             hessian_method, steps)
+        x, f, g, H, herr, status, niter, nfev, axis_err = _core.newton(
+            obj, pts, tol, maxiter, hessian_method, steps)
     cov, logdet, cond, status, shift = _classify(
-        H, herr, status, _hessian_source(grad, hess, hessian_method), regularize)
+        H, herr, axis_err, status, _hessian_source(grad, hess, hessian_method), regularize)
     warn_statuses(status)
     return BatchLaplaceResult(x, H, cov, logdet, f, status, niter, nfev, cond, grad=g,
                               hessian_error=herr, regularization=shift)

@@ -88,13 +88,16 @@ DEF C_GRAD_CENTRAL = 6.0554544523933e-06  # eps**(1/3)
 DEF C_GRAD_FORWARD = 1.4901161193847656e-08  # eps**(1/2)
 DEF C_GRAD_RICHARDSON = 7.4009597974140505e-04  # eps**(1/5)
 DEF C_HESS_RICHARDSON = 3e-2
+DEF C_HESS_CENTRAL_SD = 1e-3     # second differences in sd units (block_rule)
+DEF C_HESS_FORWARD_SD = 1e-5
 DEF ARMIJO_C1 = 1e-4
 DEF MAX_HALVINGS = 50
 DEF EIG_FLOOR = 1e-8
 DEF STEP_SLACK = 2.0            # steps_consistent: steps within this factor of the sd's
+DEF UNRESOLVED_GAP = 0.5        # principal_check: a curvature off by half of itself
 DEF MAX_RESTEPS = 3             # stencils recomputed at one point before giving up
 DEF ROUNDING_GAIN = 32.0        # gains below this many ulps of |log_post| are unverifiable
-DEF ROUNDING_UNITS = 8.0       # rounding_error: ulps of max|f| a second difference carries
+DEF ROUNDING_UNITS = 4.0       # rounding_error: ulps of max|f| in a second difference, x2
 DEF LLC_SIGNAL_CHECK = 1024     # points between Ctrl-C checks in a LowLevelCallable loop
 
 
@@ -508,13 +511,20 @@ cdef inline Py_ssize_t block_points(int kind, Py_ssize_t d) noexcept nogil:
     return d
 
 
-cdef inline void block_rule(int kind, int richardson, double *c, double *power,
-                            double *cmax) noexcept nogil:
+cdef inline void block_rule(int kind, int richardson, int sd_units, double *c,
+                            double *power, double *cmax) noexcept nogil:
     """The step constant of a block, and how it grows with |log_post| (rounding_factor):
     central second differences c = 2.5e-4 (about 2 eps**(1/4)), |f|**(1/4); forward
     second differences and central gradients eps**(1/3), |f|**(1/3); forward gradients
     eps**(1/2), |f|**(1/2); Richardson's levels (truncation O(h^6)) c = 3e-2 and
-    eps**(1/5), |f|**(1/8) and |f|**(1/7)."""
+    eps**(1/5), |f|**(1/8) and |f|**(1/7).  In sd units (sd_units) a posterior's
+    higher derivatives are small, so second differences step further: central 1e-3
+    (truncation c^2/12 of the fourth derivative, ~1e-7), forward 1e-5."""
+    if sd_units and not richardson and kind <= BLOCK_HESS_FORWARD:
+        c[0] = C_HESS_CENTRAL_SD if kind == BLOCK_HESS_CENTRAL else C_HESS_FORWARD_SD
+        power[0] = 0.25 if kind == BLOCK_HESS_CENTRAL else 1.0 / 3.0
+        cmax[0] = 0.1 if kind == BLOCK_HESS_CENTRAL else 0.05
+        return
     if richardson:
         if kind == BLOCK_HESS_CENTRAL:
             c[0] = C_HESS_RICHARDSON
@@ -624,8 +634,6 @@ cdef int value_stencil(lf_objective *obj, Py_ssize_t B, Py_ssize_t d, const doub
             kinds[k] = kinds[0]
         scales[1] = 0.5
         scales[2] = 0.25
-    for k in range(nb):
-        block_rule(kinds[k], rich, &cs[k], &pw[k], &cm[k])
     offs[0] = 0
     for k in range(nb):
         offs[k + 1] = offs[k] + block_points(kinds[k], d)
@@ -644,8 +652,9 @@ cdef int value_stencil(lf_objective *obj, Py_ssize_t B, Py_ssize_t d, const doub
             for q in range(P):
                 memcpy(pts + (q * B + b) * d, x + b * d, d * sizeof(double))
             continue
-        ub = u + b * d if u != NULL else NULL
+        ub = u + b * d if u != NULL and u[b * d] > 0.0 else NULL
         for k in range(nb):
+            block_rule(kinds[k], rich, ub != NULL, &cs[k], &pw[k], &cm[k])
             c = cs[k] if with_center else rounding_factor(f0[b], pw[k], cs[k], cm[k])
             make_steps(x + b * d, d, hstep, c, scales[k], ub, h)
             if kinds[k] <= BLOCK_HESS_FORWARD:
@@ -664,9 +673,10 @@ cdef int value_stencil(lf_objective *obj, Py_ssize_t B, Py_ssize_t d, const doub
             nfev[b] += P
             if with_center:
                 f0[b] = F[offs[nb] * B + b]
-            ub = u + b * d if u != NULL else NULL
+            ub = u + b * d if u != NULL and u[b * d] > 0.0 else NULL
             # the gradient block first: forward_truncation needs its g
             for k in range(nb - 1, -1, -1):
+                block_rule(kinds[k], rich, ub != NULL, &cs[k], &pw[k], &cm[k])
                 c = cs[k] if with_center else rounding_factor(f0[b], pw[k], cs[k], cm[k])
                 make_steps(x + b * d, d, hstep, c, scales[k], ub, h)
                 level = k if rich else 0   # Richardson: h, h/2, h/4
@@ -1255,23 +1265,29 @@ cdef int polish(lf_objective *obj, Py_ssize_t B, Py_ssize_t d, double *x, double
 
 
 cdef int principal_check(lf_objective *obj, Py_ssize_t B, Py_ssize_t d, const double *x,
-                         const double *f, const double *H, double *herr, const char *mask,
-                         long *nfev) noexcept nogil:
-    """Add to herr the truncation a finite-difference Hessian carries along its own
-    principal axes: for each masked problem whose -H is positive definite, with
-    eigenpairs (lambda_k, v_k), the gap between lambda_k and the second difference
-    -(f(x + t v_k) + f(x - t v_k) - 2 f(x)) / t^2 at t twice the central stencil's
-    step in that axis' sd units (1 / sqrt(lambda_k)), spread over the entries as
-    gap_k |v_ik v_jk|.  A curvature the axis stencil cannot resolve (-(t0 + t1)^4 along
-    (1, 1)) gives a gap as large as itself.  2d evaluations, one values call."""
+                         const double *f, const double *H, double *herr, char *mask,
+                         double *axis_err, long *nfev) noexcept nogil:
+    """The error of a finite-difference Hessian along its own principal axes, measured.
+    For each masked problem whose -H is positive definite, with eigenpairs
+    (lambda_k, v_k): the second difference D_k = -(f(x + t v_k) + f(x - t v_k) - 2 f(x))
+    / t^2 at t twice the central stencil's step in that axis' sd units
+    (1 / sqrt(lambda_k)).  Truncation grows as t^2, so |D_k - lambda_k| / 3 estimates
+    the axis stencil's own truncation along v_k; it is added to herr as
+    gap_k |v_ik v_jk|, and axis_err[b] receives max_k (gap_k + r_k) / lambda_k with r_k
+    the root-mean-square projection sqrt(sum_ij v_ik^2 v_jk^2 herr_ij^2) of the
+    entries' rounding bounds (independent errors).  A curvature the axis stencil cannot
+    resolve (-(t0 + t1)^4 along (1, 1)) has gap_k of the order of lambda_k itself:
+    mask[b] is cleared when some gap_k reaches UNRESOLVED_GAP lambda_k.  axis_err is
+    NaN where nothing was measured.  2d evaluations, one values call."""
     cdef Py_ssize_t P = 2 * d, b, k, i, j, q, dd = d * d
-    cdef double *pts = <double *> malloc((P * B * d + P * B + 2 * dd + d + 1)
+    cdef double *pts = <double *> malloc((P * B * d + P * B + 2 * dd + 2 * d + 1)
                                          * sizeof(double))
     cdef double *F
     cdef double *A
     cdef double *V
     cdef double *w
-    cdef double lo, hi, top, t, gap
+    cdef double *gap
+    cdef double lo, hi, top, t, r, e
     cdef Py_ssize_t ilo
     cdef char *use
     cdef int rc
@@ -1285,7 +1301,9 @@ cdef int principal_check(lf_objective *obj, Py_ssize_t B, Py_ssize_t d, const do
     A = F + P * B
     V = A + dd
     w = V + dd
+    gap = w + d
     for b in range(B):
+        axis_err[b] = NAN
         for q in range(P):
             memcpy(pts + (q * B + b) * d, x + b * d, d * sizeof(double))
         use[b] = mask[b] and all_finite(H + b * dd, dd)
@@ -1296,7 +1314,7 @@ cdef int principal_check(lf_objective *obj, Py_ssize_t B, Py_ssize_t d, const do
         if not use[b]:
             continue
         for k in range(d):
-            t = 2.0 * rounding_factor(f[b], 0.25, C_HESS_CENTRAL, 0.1) / sqrt(w[k])
+            t = 2.0 * rounding_factor(f[b], 0.25, C_HESS_CENTRAL_SD, 0.1) / sqrt(w[k])
             for i in range(d):
                 pts[((2 * k) * B + b) * d + i] += t * V[i * d + k]
                 pts[((2 * k + 1) * B + b) * d + i] -= t * V[i * d + k]
@@ -1307,17 +1325,29 @@ cdef int principal_check(lf_objective *obj, Py_ssize_t B, Py_ssize_t d, const do
                 continue
             nfev[b] += P
             neg_eig(H + b * dd, d, A, V, w, &lo, &hi, &top, &ilo)
+            axis_err[b] = 0.0
             for k in range(d):
                 t = 0.0                  # the distance stepped, as rounded into the points
                 for i in range(d):
                     t += (pts[((2 * k) * B + b) * d + i] - x[b * d + i]) * V[i * d + k]
-                gap = fabs((F[(2 * k) * B + b] + F[(2 * k + 1) * B + b] - 2.0 * f[b])
-                           / (t * t) + w[k])
-                if not isfinite(gap):
-                    gap = INFINITY
+                gap[k] = fabs((F[(2 * k) * B + b] + F[(2 * k + 1) * B + b] - 2.0 * f[b])
+                              / (t * t) + w[k]) / 3.0
+                if not isfinite(gap[k]):
+                    gap[k] = INFINITY
+                if gap[k] >= UNRESOLVED_GAP * w[k]:
+                    mask[b] = 0
+                r = 0.0
                 for i in range(d):
                     for j in range(d):
-                        herr[b * dd + i * d + j] += gap * fabs(V[i * d + k] * V[j * d + k])
+                        e = V[i * d + k] * V[j * d + k] * herr[b * dd + i * d + j]
+                        r += e * e
+                e = (gap[k] + sqrt(r)) / w[k]
+                if not (e <= axis_err[b]):
+                    axis_err[b] = e
+            for k in range(d):
+                for i in range(d):
+                    for j in range(d):
+                        herr[b * dd + i * d + j] += gap[k] * fabs(V[i * d + k] * V[j * d + k])
     free(use)
     free(pts)
     return rc
@@ -1326,7 +1356,7 @@ cdef int principal_check(lf_objective *obj, Py_ssize_t B, Py_ssize_t d, const do
 cdef int newton_batch(lf_objective *obj, Py_ssize_t B, Py_ssize_t d, double *x, double *f,
                       double *g, double *H, double *herr, int *status, long *niter,
                       long *nfev, double tol, long maxiter, int final_method,
-                      const double *hstep) noexcept nogil:
+                      const double *hstep, double *axis_err) noexcept nogil:
     """Damped Newton for B problems in lock step (see the module docstring and
     newton_loop).  On return x is each problem's last iterate and f, g, H the values
     there (H by final_method for the problems that converged); status is LF_OK or a
@@ -1387,7 +1417,11 @@ cdef int newton_batch(lf_objective *obj, Py_ssize_t B, Py_ssize_t d, double *x, 
     if rc == 0 and obj.hess == NULL and final_method != FD_RICHARDSON:
         for b in range(B):
             W.mask[b] = status[b] == LF_OK
-        rc = principal_check(obj, B, d, x, f, H, herr, W.mask, nfev)
+            W.in_ls[b] = W.mask[b]
+        rc = principal_check(obj, B, d, x, f, H, herr, W.mask, axis_err, nfev)
+        for b in range(B):
+            if W.in_ls[b] and not W.mask[b]:
+                status[b] = LF_SINGULAR          # a curvature the stencil cannot resolve
     free(buf)
     free(flags)
     free(counts)
@@ -1514,8 +1548,9 @@ def scaled_derivatives(Objective objective, const double[:, ::1] x, str method, 
     default steps give the conditional sd's, and the stencil is recomputed with steps
     in those units until they agree with the sd's its Hessian implies (at most
     MAX_RESTEPS times; steps_consistent), then by ``method``.  Returns f, g, H, herr,
-    nfev and ``resolved`` (B,): False where the steps never agreed (a negative
-    definite -H is not needed: the summary classifies the others)."""
+    nfev, ``resolved`` (B,): False where the steps never agreed or principal_check
+    found a curvature unresolved (a negative definite -H is not needed: the summary
+    classifies the others), and principal_check's ``axis_err`` (NaN if not measured)."""
     cdef Py_ssize_t B = x.shape[0], d = x.shape[1], b, it
     cdef int m = METHODS[method], rc = 0, again
     f = np.empty(B)
@@ -1525,6 +1560,7 @@ def scaled_derivatives(Objective objective, const double[:, ::1] x, str method, 
     nf = np.zeros(B, dtype=np.int_)
     act = np.ones(B, dtype=np.int8)
     resolved = np.zeros(B, dtype=np.int8)
+    axis_err = np.full(B, np.nan)
     u = np.zeros((B, d))
     s = np.empty(d)
     cdef double[::1] fv = f
@@ -1534,6 +1570,7 @@ def scaled_derivatives(Objective objective, const double[:, ::1] x, str method, 
     cdef long[::1] nv = nf
     cdef char[::1] av = act.view(np.int8)
     cdef char[::1] rv = resolved.view(np.int8)
+    cdef double[::1] xv = axis_err
     cdef double[:, ::1] uv = u
     cdef double[::1] sv = s
     cdef double[:, ::1] Av = np.empty((d, d))
@@ -1575,14 +1612,15 @@ def scaled_derivatives(Objective objective, const double[:, ::1] x, str method, 
                              &gv[0, 0], &Hv[0, 0, 0], &Ev[0, 0, 0], &nv[0])
         if rc == 0 and obj.hess == NULL and m != FD_RICHARDSON:
             rc = principal_check(obj, B, d, &x[0, 0], &fv[0], &Hv[0, 0, 0], &Ev[0, 0, 0],
-                                 &rv[0], &nv[0])
+                                 &rv[0], &xv[0], &nv[0])
     _objective_check(objective, rc)
-    return f, g, H, herr, nf, resolved.astype(bool)
+    return f, g, H, herr, nf, resolved.astype(bool), axis_err
 
 
 def newton(Objective objective, const double[:, ::1] x0, double tol, long maxiter,
            str final_method, step=None):
-    """Damped Newton from x0 (B, d).  Returns x, f, g, H, herr, status, niter, nfev."""
+    """Damped Newton from x0 (B, d).  Returns x, f, g, H, herr, status, niter, nfev and
+    axis_err (principal_check's measured relative error, NaN where not measured)."""
     cdef Py_ssize_t B = x0.shape[0], d = x0.shape[1]
     cdef int m = METHODS[final_method], rc
     x = np.array(x0)
@@ -1593,7 +1631,9 @@ def newton(Objective objective, const double[:, ::1] x0, double tol, long maxite
     status = np.zeros(B, dtype=np.intc)
     niter = np.zeros(B, dtype=np.int_)
     nfev = np.zeros(B, dtype=np.int_)
+    axis_err = np.full(B, np.nan)
     cdef double[:, ::1] xv = x
+    cdef double[::1] av = axis_err
     cdef double[::1] fv = f
     cdef double[:, ::1] gv = g
     cdef double[:, :, ::1] Hv = H
@@ -1604,16 +1644,16 @@ def newton(Objective objective, const double[:, ::1] x0, double tol, long maxite
     cdef const double[::1] hs
     cdef const double *hp = NULL
     if B == 0:
-        return x, f, g, H, herr, status, niter, nfev
+        return x, f, g, H, herr, status, niter, nfev, axis_err
     if step is not None:
         hs = np.ascontiguousarray(step, dtype=np.float64)
         hp = &hs[0]
     with nogil:
         rc = newton_batch(&objective.obj, B, d, &xv[0, 0], &fv[0], &gv[0, 0],
                           &Hv[0, 0, 0], &Ev[0, 0, 0], &sv[0], &iv[0], &nv[0], tol, maxiter,
-                          m, hp)
+                          m, hp, &av[0])
     _objective_check(objective, rc)
-    return x, f, g, H, herr, status, niter, nfev
+    return x, f, g, H, herr, status, niter, nfev, axis_err
 
 
 def summarize(const double[:, :, ::1] H, double rtol, int[::1] status, int n_threads=1):
