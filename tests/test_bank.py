@@ -13,12 +13,15 @@ generated cases; the default is a few hundred.
 
 import collections
 import os
+import sys
 import warnings
 
 import numpy as np
 
 import laplace_fast as lf
-from bank import make_bank, tolerances
+
+sys.path.insert(0, os.path.dirname(__file__))
+from bank import make_bank, tolerances  # noqa: E402
 
 N_CASES = int(os.environ.get("LAPLACE_FAST_BANK", "300"))
 
