@@ -94,7 +94,6 @@ DEF ARMIJO_C1 = 1e-4
 DEF MAX_HALVINGS = 50
 DEF EIG_FLOOR = 1e-8
 DEF STEP_SLACK = 2.0            # steps_consistent: steps within this factor of the sd's
-DEF UNRESOLVED_GAP = 0.5        # principal_check: a curvature off by half of itself
 DEF MAX_RESTEPS = 3             # stencils recomputed at one point before giving up
 DEF ROUNDING_GAIN = 32.0        # gains below this many ulps of |log_post| are unverifiable
 DEF ROUNDING_UNITS = 4.0       # rounding_error: ulps of max|f| in a second difference, x2
@@ -700,6 +699,11 @@ cdef int value_stencil(lf_objective *obj, Py_ssize_t B, Py_ssize_t d, const doub
                 richardson3(g + b * d, g2, g4, d, NULL)
                 if want_hess:
                     richardson3(H + b * dd, H2, H4, dd, herr + b * dd)
+                    # the extrapolation weighs the h/4 level's rounding (16 times the
+                    # h level's) about twice: add that bound (h holds level h's steps)
+                    rounding_error(F, offs[nb], B, b, f0[b], h, d, H2)
+                    for q in range(dd):
+                        herr[b * dd + q] += 32.0 * H2[q]
     free(pts)
     return rc
 
@@ -1276,8 +1280,9 @@ cdef int principal_check(lf_objective *obj, Py_ssize_t B, Py_ssize_t d, const do
     gap_k |v_ik v_jk|, and axis_err[b] receives max_k (gap_k + r_k) / lambda_k with r_k
     the root-mean-square projection sqrt(sum_ij v_ik^2 v_jk^2 herr_ij^2) of the
     entries' rounding bounds (independent errors).  A curvature the axis stencil cannot
-    resolve (-(t0 + t1)^4 along (1, 1)) has gap_k of the order of lambda_k itself:
-    mask[b] is cleared when some gap_k reaches UNRESOLVED_GAP lambda_k.  axis_err is
+    resolve gives a D_k unlike lambda_k (four times it for -(t0 + t1)^4 along (1, 1),
+    none for a flat direction whose lambda_k is noise): mask[b] is cleared when some
+    D_k / lambda_k falls outside [1 / STEP_SLACK, STEP_SLACK].  axis_err is
     NaN where nothing was measured.  2d evaluations, one values call."""
     cdef Py_ssize_t P = 2 * d, b, k, i, j, q, dd = d * d
     cdef double *pts = <double *> malloc((P * B * d + P * B + 2 * dd + 2 * d + 1)
@@ -1330,12 +1335,12 @@ cdef int principal_check(lf_objective *obj, Py_ssize_t B, Py_ssize_t d, const do
                 t = 0.0                  # the distance stepped, as rounded into the points
                 for i in range(d):
                     t += (pts[((2 * k) * B + b) * d + i] - x[b * d + i]) * V[i * d + k]
-                gap[k] = fabs((F[(2 * k) * B + b] + F[(2 * k + 1) * B + b] - 2.0 * f[b])
-                              / (t * t) + w[k]) / 3.0
+                e = -(F[(2 * k) * B + b] + F[(2 * k + 1) * B + b] - 2.0 * f[b]) / (t * t)
+                if not (w[k] <= STEP_SLACK * e and e <= STEP_SLACK * w[k]):
+                    mask[b] = 0
+                gap[k] = fabs(e - w[k]) / 3.0
                 if not isfinite(gap[k]):
                     gap[k] = INFINITY
-                if gap[k] >= UNRESOLVED_GAP * w[k]:
-                    mask[b] = 0
                 r = 0.0
                 for i in range(d):
                     for j in range(d):
