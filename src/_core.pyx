@@ -90,6 +90,7 @@ DEF C_GRAD_RICHARDSON = 7.4009597974140505e-04  # eps**(1/5)
 DEF C_HESS_RICHARDSON = 3e-2
 DEF C_HESS_CENTRAL_SD = 1e-3     # second differences in sd units (block_rule)
 DEF C_HESS_FORWARD_SD = 1e-5
+DEF C_HESS_RICHARDSON_SD = 0.2
 DEF ARMIJO_C1 = 1e-4
 DEF MAX_HALVINGS = 50
 DEF EIG_FLOOR = 1e-8
@@ -518,7 +519,13 @@ cdef inline void block_rule(int kind, int richardson, int sd_units, double *c,
     eps**(1/2), |f|**(1/2); Richardson's levels (truncation O(h^6)) c = 3e-2 and
     eps**(1/5), |f|**(1/8) and |f|**(1/7).  In sd units (sd_units) a posterior's
     higher derivatives are small, so second differences step further: central 1e-3
-    (truncation c^2/12 of the fourth derivative, ~1e-7), forward 1e-5."""
+    (truncation c^2/12 of the fourth derivative, ~1e-7), forward 1e-5, Richardson's
+    coarsest level 0.2 (what is left after two extrapolations is O(c^6))."""
+    if sd_units and richardson and kind == BLOCK_HESS_CENTRAL:
+        c[0] = C_HESS_RICHARDSON_SD
+        power[0] = 0.125
+        cmax[0] = 0.3
+        return
     if sd_units and not richardson and kind <= BLOCK_HESS_FORWARD:
         c[0] = C_HESS_CENTRAL_SD if kind == BLOCK_HESS_CENTRAL else C_HESS_FORWARD_SD
         power[0] = 0.25 if kind == BLOCK_HESS_CENTRAL else 1.0 / 3.0
