@@ -15,10 +15,13 @@ import os
 import warnings
 
 import numpy as np
-from scipy import integrate, stats
 
 from ._laplace import laplace
+from ._lazy import LazyModule
 from ._status import LaplaceWarning
+
+integrate = LazyModule("scipy.integrate")
+stats = LazyModule("scipy.stats")
 
 
 def bimodal(theta):

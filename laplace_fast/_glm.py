@@ -10,12 +10,14 @@ import numbers
 import os
 
 import numpy as np
-from scipy import special
 
 from . import _glm_kernels
+from ._lazy import LazyModule
 from ._objective import memory_limit, real_array
 from ._result import BatchLaplaceResult, LaplaceResult, _require_gaussian
 from ._status import STATUS_MESSAGES, Status, warn_statuses
+
+special = LazyModule("scipy.special")
 
 __all__ = ["glm_laplace", "GLMLaplaceResult", "BatchGLMLaplaceResult", "FAMILIES"]
 

@@ -4,13 +4,15 @@
 import numbers
 
 import numpy as np
-from scipy import optimize
 
 from . import _core
+from ._lazy import LazyModule
 from ._objective import (SINGULAR_RTOL, as_points, check_options, make_objective,
                          memory_limit)
 from ._result import BatchLaplaceResult, LaplaceResult, MapResult
 from ._status import STATUS_MESSAGES, Status, warn_statuses
+
+optimize = LazyModule("scipy.optimize")
 
 __all__ = ["find_map", "laplace", "laplace_batch"]
 

@@ -5,9 +5,12 @@ dimensions in front; ``MapResult`` is what :func:`laplace_fast.find_map` returns
 """
 
 import numpy as np
-from scipy import special, stats
 
+from ._lazy import LazyModule
 from ._status import STATUS_MESSAGES, LaplaceError, Status
+
+special = LazyModule("scipy.special")
+stats = LazyModule("scipy.stats")
 
 __all__ = ["MapResult", "LaplaceResult", "BatchLaplaceResult"]
 
