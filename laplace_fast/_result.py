@@ -39,6 +39,19 @@ class MapResult:
         See :class:`laplace_fast.Status`.
     message : str
         A sentence on what happened.
+
+    See Also
+    --------
+    LaplaceResult : what :func:`laplace_fast.laplace` returns, with the Gaussian.
+
+    Examples
+    --------
+    >>> import laplace_fast as lf
+    >>> m = lf.find_map(lambda t: -(t[0] - 3.0) ** 2 - (t[1] + 1.0) ** 2, [0.0, 0.0])
+    >>> [round(float(v), 6) for v in m.x], m.converged, m.status.name
+    ([3.0, -1.0], True, 'OK')
+    >>> [round(float(h), 4) for h in m.hessian.diagonal()]
+    [-2.0, -2.0]
     """
 
     def __init__(self, x, logp, grad, hessian, niter, nfev, status, message):
@@ -133,6 +146,22 @@ class LaplaceResult:
         What happened, in words.
     cond : float
         Condition number of ``precision`` (inf when it is not positive definite).
+    grad : ndarray, shape (d,)
+        Gradient of log_post at ``mode``.
+    hessian_error : ndarray, shape (d, d)
+        Richardson's elementwise error estimate of ``hessian`` (zeros otherwise).
+    regularization : float
+        The shift added to the precision (0 unless status 4, ``REGULARISED``).
+
+    See Also
+    --------
+    BatchLaplaceResult : many of them, as arrays.
+
+    Notes
+    -----
+    :meth:`sample`, :meth:`logpdf`, :meth:`interval` and :meth:`to_scipy` need the
+    Gaussian: when ``cov`` is NaN (a failed fit) they raise :class:`LaplaceError`
+    naming the status.
 
     Examples
     --------
@@ -188,10 +217,6 @@ class LaplaceResult:
             return np.nan            # a regularised covariance never enters the evidence
         return self.logp + 0.5 * self.d * np.log(2 * np.pi) + 0.5 * self.log_det_cov
 
-    def _chol(self):
-        _require_gaussian(self.status, self.cov, "this method")
-        return np.linalg.cholesky(self.cov)
-
     def sample(self, size=1, rng=None):
         """Draw from N(mode, cov).
 
@@ -222,7 +247,8 @@ class LaplaceResult:
         ((5, 2), (2, 3, 2))
         """
         shape = _sample_shape(size)
-        L = self._chol()
+        _require_gaussian(self.status, self.cov, "sample")
+        L = np.linalg.cholesky(self.cov)
         z = np.random.default_rng(rng).standard_normal(shape + (self.d,))
         return self.mode + z @ L.T
 
@@ -320,6 +346,48 @@ class BatchLaplaceResult:
     ``message`` summarises the batch.  ``len(result)`` is the size of the first
     batch dimension and ``result[i]`` is a :class:`LaplaceResult` (or a smaller
     batch, for a multi-dimensional batch).
+
+    Attributes
+    ----------
+    mode, hessian, precision, cov, std : ndarray
+        Shapes ``(*batch, d)``, ``(*batch, d, d)`` and ``(*batch, d)`` for ``std``.
+    log_det_cov, log_evidence, logp, cond : ndarray, shape batch
+        As in :class:`LaplaceResult`, per problem.
+    status : ndarray of int, shape batch
+        Per-problem :class:`Status` codes; ``converged`` is ``status >= 0``.
+    niter, nfev : ndarray of int, shape batch
+        Newton iterations and log_post evaluations per problem.
+    batch_shape : tuple
+        The batch dimensions.
+    d : int
+        The number of parameters.
+    labels : ndarray or None
+        The group label of each problem (grouped GLM input), else None.
+    message : str
+        How many problems converged, and the counts of each non-zero status.
+
+    Notes
+    -----
+    The methods :meth:`sample`, :meth:`logpdf`, :meth:`interval` and :meth:`to_scipy`
+    work on every problem at once and raise :class:`LaplaceError` when any problem has
+    no Gaussian; select the healthy ones first (``result[result.converged]``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import laplace_fast as lf
+    >>> mu = np.array([[0.0, 1.0], [2.0, -1.0], [5.0, 5.0]])
+    >>> res = lf.laplace_batch(lambda t: -0.5 * np.sum((t - mu) ** 2, axis=1),
+    ...                        np.zeros((3, 2)))
+    >>> len(res), res.batch_shape, res.mode.shape, res.cov.shape
+    (3, (3,), (3, 2), (3, 2, 2))
+    >>> res.message
+    '3 of 3 problems converged'
+    >>> one = res[1]
+    >>> type(one).__name__, np.round(one.mode, 6).tolist()
+    ('LaplaceResult', [2.0, -1.0])
+    >>> res[res.converged].batch_shape
+    (3,)
     """
 
     _single = LaplaceResult
