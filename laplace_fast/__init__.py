@@ -16,18 +16,25 @@ laplace, laplace_batch
 glm_laplace
     Bayesian GLMs (logistic, probit, poisson, binomial, negative binomial,
     gaussian), one or tens of thousands at once, in parallel.
+
+Results
+-------
+MapResult, LaplaceResult, BatchLaplaceResult, GLMLaplaceResult, BatchGLMLaplaceResult
+    What those functions return; ``Status``, ``LaplaceWarning`` and ``LaplaceError``
+    report what went wrong.
 """
 
 from ._status import LaplaceError, LaplaceWarning, Status
 from ._result import BatchLaplaceResult, LaplaceResult, MapResult
 from ._derivatives import gradient, hessian
 from ._laplace import find_map, laplace, laplace_batch
-from ._glm import glm_laplace
+from ._glm import BatchGLMLaplaceResult, GLMLaplaceResult, glm_laplace
 
 __version__ = "0.1.0"
 
 __all__ = [
     "gradient", "hessian", "find_map", "laplace", "laplace_batch", "glm_laplace",
     "LaplaceResult", "BatchLaplaceResult", "MapResult",
+    "GLMLaplaceResult", "BatchGLMLaplaceResult",
     "Status", "LaplaceWarning", "LaplaceError",
 ]

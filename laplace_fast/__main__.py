@@ -1,12 +1,21 @@
-"""Command line: ``python -m laplace_fast demo`` (or ``laplace-fast demo``)."""
+"""Command line: ``python -m laplace_fast demo`` (or ``laplace-fast demo``).
+
+A user error (a figure path that cannot be written) is one line on stderr,
+``laplace-fast: error: ...``, and exit code 2, as argparse reports bad arguments."""
 
 import argparse
 import sys
 
+from . import __version__
+
 
 def main(argv=None):
+    """Run the command line with ``argv`` (default ``sys.argv[1:]``); returns the exit
+    code (0, or 2 after a user error), or raises SystemExit for ``--help``,
+    ``--version`` and arguments argparse rejects."""
     parser = argparse.ArgumentParser(
         prog="laplace-fast", description="laplace_fast: fast Laplace approximations")
+    parser.add_argument("--version", action="version", version=f"laplace-fast {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     demo = sub.add_parser("demo", help="reproduce the seed article's Laplace examples")
     demo.add_argument("--plot", default="laplace_demo.png", metavar="PATH",
@@ -15,7 +24,11 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if args.command == "demo":
         from ._demo import run_demo
-        run_demo(plot_path=args.plot, make_plot=not args.no_plot)
+        try:
+            run_demo(plot_path=args.plot, make_plot=not args.no_plot)
+        except OSError as exc:
+            print(f"{parser.prog}: error: {exc}", file=sys.stderr)
+            return 2
     return 0
 
 

@@ -12,13 +12,14 @@ against the Laplace Gaussian.
 """
 
 import os
-import warnings
 
 import numpy as np
-from scipy import integrate, stats
 
 from ._laplace import laplace
-from ._status import LaplaceWarning
+from ._lazy import LazyModule
+
+integrate = LazyModule("scipy.integrate")
+stats = LazyModule("scipy.stats")
 
 
 def bimodal(theta):
@@ -60,8 +61,58 @@ def _section(title, out):
     out(f"\n{title}\n{'-' * len(title)}")
 
 
+def figure_path(plot_path):
+    """The absolute path the figure is saved to, once checked that a file can be
+    written there (the folder exists and is writable, the path is not a folder, and the
+    extension is a format matplotlib writes, when matplotlib is installed).
+
+    Raises
+    ------
+    OSError
+        Naming ``plot_path`` and what to do, when the figure cannot be saved there.
+    """
+    path = os.path.abspath(plot_path)
+    folder = os.path.dirname(path)
+    if os.path.isdir(path):
+        problem = "it is a folder"
+    elif not os.path.isdir(folder):
+        problem = f"the folder {folder} does not exist"
+    elif not os.access(folder, os.W_OK) or (os.path.exists(path)
+                                            and not os.access(path, os.W_OK)):
+        problem = "permission denied"
+    else:
+        problem = _unsupported_format(path)
+    if problem:
+        raise OSError(f"cannot save the figure to {plot_path}: {problem}; pass another "
+                      "--plot PATH, or --no-plot")
+    return path
+
+
+def _unsupported_format(path):
+    """Why matplotlib cannot write ``path``'s extension, or "" (also without matplotlib,
+    where the demo saves no figure)."""
+    ext = os.path.splitext(path)[1].lstrip(".").lower()
+    try:
+        from matplotlib.backend_bases import FigureCanvasBase
+    except ImportError:
+        return ""
+    formats = FigureCanvasBase.get_supported_filetypes()
+    if ext and ext not in formats:
+        return f"matplotlib cannot write .{ext} files (it writes {', '.join(sorted(formats))})"
+    return ""
+
+
 def run_demo(plot_path="laplace_demo.png", make_plot=True, out=print):
-    """Run the demo, printing to ``out``; returns a dict of the key numbers."""
+    """Run the demo, printing to ``out``; returns a dict of the key numbers.
+
+    With ``make_plot``, ``plot_path`` is checked before anything is printed.
+
+    Raises
+    ------
+    OSError
+        When the figure cannot be saved to ``plot_path`` (see :func:`figure_path`).
+    """
+    path = figure_path(plot_path) if make_plot else None
     numbers = {}
 
     _section("1. Bimodal log posterior  -theta^4 + 2 theta^2, started at x0 = 1", out)
@@ -137,9 +188,13 @@ def run_demo(plot_path="laplace_demo.png", make_plot=True, out=print):
         ax.set_xlabel("theta")
         ax.legend(fontsize=8)
     fig.tight_layout()
-    path = os.path.abspath(plot_path)
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    try:
+        fig.savefig(path, dpi=100)
+    except OSError as exc:
+        raise OSError(f"could not save the figure to {plot_path}: "
+                      f"{exc.strerror or exc}") from None
+    finally:
+        plt.close(fig)
     out(f"figure saved to {path}")
     numbers["figure"] = path
     return numbers

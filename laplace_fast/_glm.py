@@ -10,12 +10,14 @@ import numbers
 import os
 
 import numpy as np
-from scipy import special
 
 from . import _glm_kernels
+from ._lazy import LazyModule
 from ._objective import memory_limit, real_array
 from ._result import BatchLaplaceResult, LaplaceResult, _require_gaussian
 from ._status import STATUS_MESSAGES, Status, warn_statuses
+
+special = LazyModule("scipy.special")
 
 __all__ = ["glm_laplace", "GLMLaplaceResult", "BatchGLMLaplaceResult", "FAMILIES"]
 
@@ -215,6 +217,28 @@ class GLMLaplaceResult(_GLMMethods, LaplaceResult):
     :meth:`predict` and the model: ``family``, ``scale`` (gaussian), ``dispersion``
     (negative binomial).  ``logp`` is the log joint at the mode with every normalising
     constant kept, so ``log_evidence`` is a proper log marginal likelihood.
+
+    Attributes
+    ----------
+    family : str
+        The likelihood, as passed to :func:`laplace_fast.glm_laplace`.
+    scale : float
+        The gaussian noise standard deviation (gaussian only).
+    dispersion : float
+        The negative binomial dispersion (negative binomial only).
+
+    Examples
+    --------
+    >>> import numpy as np, laplace_fast as lf
+    >>> X = np.column_stack([np.ones(4), [-1.0, 0.0, 1.0, 2.0]])
+    >>> y = [0.5, 1.0, 1.2, 2.1]
+    >>> res = lf.glm_laplace(X, y, family="gaussian", scale=0.5, prior_precision=1e-6)
+    >>> type(res).__name__, res.family, res.scale
+    ('GLMLaplaceResult', 'gaussian', 0.5)
+    >>> np.round(res.mode, 4).tolist()
+    [0.95, 0.5]
+    >>> float(np.round(res.predict([1.0, 0.5]), 4))
+    1.2
     """
 
 
@@ -224,6 +248,24 @@ class BatchGLMLaplaceResult(_GLMMethods, BatchLaplaceResult):
     Everything of :class:`laplace_fast.BatchLaplaceResult` (batch dimensions first,
     ``labels`` for grouped input), plus :meth:`linear_predictor` and :meth:`predict`
     evaluated for every problem; ``result[i]`` is a :class:`GLMLaplaceResult`.
+
+    Attributes
+    ----------
+    family : str
+        The likelihood, as passed to :func:`laplace_fast.glm_laplace`.
+    labels : ndarray or None
+        The sorted group labels, one per problem, for grouped input (``groups=``).
+
+    Examples
+    --------
+    >>> import numpy as np, laplace_fast as lf
+    >>> X = np.column_stack([np.ones(4), [-1.0, 0.0, 1.0, 2.0]])
+    >>> yb = [[0, 1, 0, 1], [1, 0, 1, 0], [1, 1, 0, 1]]
+    >>> res = lf.glm_laplace(np.stack([X, X, X]), yb, family="logistic")
+    >>> type(res).__name__, res.batch_shape, type(res[0]).__name__
+    ('BatchGLMLaplaceResult', (3,), 'GLMLaplaceResult')
+    >>> res.predict([1.0, 0.5]).shape
+    (3,)
     """
 
     _single = GLMLaplaceResult

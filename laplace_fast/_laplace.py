@@ -2,14 +2,19 @@
 ``find_map``, ``laplace`` and ``laplace_batch``."""
 
 import numbers
+import re
+import textwrap
 
 import numpy as np
 
 from . import _core
+from ._lazy import LazyModule
 from ._objective import (SINGULAR_RTOL, as_points, check_options, make_objective,
                          memory_limit)
 from ._result import BatchLaplaceResult, LaplaceResult, MapResult
 from ._status import STATUS_MESSAGES, Status, warn_statuses
+
+optimize = LazyModule("scipy.optimize")
 
 __all__ = ["find_map", "laplace", "laplace_batch"]
 
@@ -210,6 +215,22 @@ def _message(status, note):
     return f"{text} ({note})" if note else text
 
 
+def _doc_blocks(**blocks):
+    """Decorator: each line of the docstring that holds only ``{name}`` becomes
+    ``blocks[name]``, indented as that line was, so that the text several functions
+    share is written once (a docstring must be a plain literal: ``"..." + text`` is an
+    expression, which Python discards)."""
+    def fill(match):
+        return textwrap.indent(textwrap.dedent(blocks[match.group(2)]).strip("\n") + "\n",
+                               match.group(1))
+
+    def decorate(fn):
+        if fn.__doc__:       # None under python -OO
+            fn.__doc__ = re.sub(r"^( *)\{(\w+)\}\n", fill, fn.__doc__, flags=re.M)
+        return fn
+    return decorate
+
+
 _REGULARIZE_DOC = """    regularize : None, True or float in (0, 1)
         Opt-in: when the Hessian at the final point is not negative definite or is
         singular (status -5 or -6), use the precision ``-H + tau I`` for the
@@ -260,13 +281,26 @@ _COMMON_DOC = """
         Absolute finite-difference step(s), see :func:`hessian`.
 """
 
+_RAISES_DOC = """
+    TypeError
+        ``log_post`` not callable (nor a ``LowLevelCallable``), ``grad`` or ``hess``
+        not callable, ``method`` not a string, ``maxiter`` not an integer, complex or
+        string input.
+    ValueError
+        ``x0`` not a scalar or 1-D, empty or not finite; ``tol``, ``maxiter`` or
+        ``step`` out of range; an unknown ``hessian_method`` or ``method``.
+"""
 
+
+@_doc_blocks(common=_COMMON_DOC, raises=_RAISES_DOC)
 def find_map(log_post, x0, *, args=(), grad=None, hess=None, method="newton",
              hessian_method="central", vectorized=False, tol=1e-8, maxiter=100, step=None):
     """The maximum a posteriori point of ``log_post``.
 
     Parameters
-    ----------""" + _COMMON_DOC + """
+    ----------
+    {common}
+
     Returns
     -------
     MapResult
@@ -274,10 +308,25 @@ def find_map(log_post, x0, *, args=(), grad=None, hess=None, method="newton",
         ``status``, ``message``.  ``converged`` is True only when the Hessian at ``x``
         is negative definite: a saddle point or a minimum is never reported as a mode.
 
+    Raises
+    ------
+    {raises}
+
     Warns
     -----
     LaplaceWarning
         When the status is not 0.
+
+    See Also
+    --------
+    laplace : the mode together with the Gaussian approximation there.
+
+    Notes
+    -----
+    An exception raised inside ``log_post``, ``grad`` or ``hess`` propagates unchanged.
+    When the compiled Newton makes no progress (status -2), ``find_map`` retries from
+    its last iterate with ``scipy.optimize.minimize(method="BFGS")`` and says so in
+    ``message``.
 
     Examples
     --------
@@ -285,6 +334,14 @@ def find_map(log_post, x0, *, args=(), grad=None, hess=None, method="newton",
     >>> r = lf.find_map(lambda t: -(t[0] - 3.0) ** 2, x0=0.0)
     >>> round(float(r.x[0]), 6), r.converged
     (3.0, True)
+
+    Any ``scipy.optimize.minimize`` method, here with an analytic gradient:
+
+    >>> import numpy as np
+    >>> r = lf.find_map(lambda t: -np.sum((t - [1.0, 2.0]) ** 2), [0.0, 0.0],
+    ...                 grad=lambda t: -2 * (t - [1.0, 2.0]), method="L-BFGS-B")
+    >>> np.round(r.x, 5).tolist(), r.status.name
+    ([1.0, 2.0], 'OK')
     """
     fit = _fit(log_post, x0, args, grad, hess, method, hessian_method, vectorized, tol,
                maxiter, step)
@@ -293,13 +350,17 @@ def find_map(log_post, x0, *, args=(), grad=None, hess=None, method="newton",
                      fit["status"], _message(fit["status"], fit["note"]))
 
 
+@_doc_blocks(common=_COMMON_DOC, regularize=_REGULARIZE_DOC, raises=_RAISES_DOC)
 def laplace(log_post, x0, *, args=(), grad=None, hess=None, method="newton",
             hessian_method="central", vectorized=False, tol=1e-8, maxiter=100, step=None,
             regularize=None):
     """The Laplace approximation N(mode, (-H)^-1) of one posterior.
 
     Parameters
-    ----------""" + _COMMON_DOC + _REGULARIZE_DOC + """
+    ----------
+    {common}
+    {regularize}
+
     Returns
     -------
     LaplaceResult
@@ -309,6 +370,11 @@ def laplace(log_post, x0, *, args=(), grad=None, hess=None, method="newton",
         elementwise estimate, zeros otherwise), ``regularization`` (the shift added to
         the precision, 0 unless status 4); methods ``sample``, ``logpdf``,
         ``interval``, ``to_scipy``.
+
+    Raises
+    ------
+    {raises}
+        Also a ``regularize`` that is not None, True or a number in (0, 1).
 
     Warns
     -----
@@ -382,11 +448,30 @@ def laplace_batch(log_post, x0, *, args=(), grad=None, hess=None, hessian_method
         ``status``: one problem's failure never changes another's result, and each
         problem's numbers are bit for bit those it gets alone.
 
+    Raises
+    ------
+    TypeError
+        ``log_post`` not a Python callable, ``grad`` or ``hess`` not callable, complex
+        or string input.
+    ValueError
+        ``x0`` not of shape (B, d) with d >= 1, or not finite; ``tol``, ``maxiter``,
+        ``step``, ``hessian_method`` or ``regularize`` out of range.
+    MemoryError
+        The batch's working set would not fit in memory (raised before any work,
+        with the bytes needed).
+
     Warns
     -----
     LaplaceWarning
         Once per call when any status is not 0: counts per status and the first
         indices.
+
+    Notes
+    -----
+    The compiled damped Newton iteration of :func:`laplace` runs on every problem at
+    once; a problem that has converged, or failed, stops taking steps while the others
+    go on.  There is no scipy fallback: a problem whose line search makes no progress
+    keeps status -2.
 
     Examples
     --------

@@ -4,10 +4,16 @@
 dimensions in front; ``MapResult`` is what :func:`laplace_fast.find_map` returns.
 """
 
-import numpy as np
-from scipy import special, stats
+import math
+import numbers
 
+import numpy as np
+
+from ._lazy import LazyModule
 from ._status import STATUS_MESSAGES, LaplaceError, Status
+
+special = LazyModule("scipy.special")
+stats = LazyModule("scipy.stats")
 
 __all__ = ["MapResult", "LaplaceResult", "BatchLaplaceResult"]
 
@@ -33,6 +39,19 @@ class MapResult:
         See :class:`laplace_fast.Status`.
     message : str
         A sentence on what happened.
+
+    See Also
+    --------
+    LaplaceResult : what :func:`laplace_fast.laplace` returns, with the Gaussian.
+
+    Examples
+    --------
+    >>> import laplace_fast as lf
+    >>> m = lf.find_map(lambda t: -(t[0] - 3.0) ** 2 - (t[1] + 1.0) ** 2, [0.0, 0.0])
+    >>> [round(float(v), 6) for v in m.x], m.converged, m.status.name
+    ([3.0, -1.0], True, 'OK')
+    >>> [round(float(h), 4) for h in m.hessian.diagonal()]
+    [-2.0, -2.0]
     """
 
     def __init__(self, x, logp, grad, hessian, niter, nfev, status, message):
@@ -49,6 +68,42 @@ class MapResult:
     def __repr__(self):
         return (f"MapResult(x={self.x!r}, logp={self.logp!r}, converged={self.converged}, "
                 f"status={self.status.name}, niter={self.niter}, nfev={self.nfev})")
+
+
+def _is_int(v):
+    return isinstance(v, numbers.Integral) and not isinstance(v, bool)
+
+
+def _sample_shape(size):
+    """``size`` as the tuple of draws it asks for: an int n -> (n,), a tuple (or list) of
+    ints as it is, as numpy's generators take it."""
+    if _is_int(size):
+        shape = (int(size),)
+    elif isinstance(size, (tuple, list)) and all(_is_int(s) for s in size):
+        shape = tuple(int(s) for s in size)
+    else:
+        raise TypeError(f"size must be an int or a tuple of ints, got {size!r}")
+    if any(s < 0 for s in shape):
+        raise ValueError(f"size must not be negative, got {size!r}")
+    return shape
+
+
+def _check_level(level):
+    if not isinstance(level, numbers.Real) or not 0 < level < 1:
+        raise ValueError(f"level must be a number in (0, 1), got {level!r}")
+
+
+def _points(x, d):
+    """``x`` as float points along a last axis of length d; ValueError naming ``x``
+    otherwise.  A scalar is one point when d = 1."""
+    x = np.asarray(x, dtype=float)
+    if d == 1 and x.ndim == 0:
+        return x[None]
+    if x.shape[-1:] != (d,):
+        raise ValueError(f"x must have shape (..., {d}), the points along the last axis"
+                         f"{' (or be a scalar, as d = 1)' if d == 1 else ''}; got shape "
+                         f"{x.shape}")
+    return x
 
 
 def _require_gaussian(status, cov, what):
@@ -91,6 +146,22 @@ class LaplaceResult:
         What happened, in words.
     cond : float
         Condition number of ``precision`` (inf when it is not positive definite).
+    grad : ndarray, shape (d,)
+        Gradient of log_post at ``mode``.
+    hessian_error : ndarray, shape (d, d)
+        Richardson's elementwise error estimate of ``hessian`` (zeros otherwise).
+    regularization : float
+        The shift added to the precision (0 unless status 4, ``REGULARISED``).
+
+    See Also
+    --------
+    BatchLaplaceResult : many of them, as arrays.
+
+    Notes
+    -----
+    :meth:`sample`, :meth:`logpdf`, :meth:`interval` and :meth:`to_scipy` need the
+    Gaussian: when ``cov`` is NaN (a failed fit) they raise :class:`LaplaceError`
+    naming the status.
 
     Examples
     --------
@@ -146,39 +217,81 @@ class LaplaceResult:
             return np.nan            # a regularised covariance never enters the evidence
         return self.logp + 0.5 * self.d * np.log(2 * np.pi) + 0.5 * self.log_det_cov
 
-    def _chol(self):
-        _require_gaussian(self.status, self.cov, "this method")
-        return np.linalg.cholesky(self.cov)
-
     def sample(self, size=1, rng=None):
         """Draw from N(mode, cov).
 
         Parameters
         ----------
-        size : int
-            Number of draws.
+        size : int or tuple of ints
+            Number of draws, or the shape of the array of draws (as numpy takes it).
         rng : numpy.random.Generator, int or None
             Random source (``numpy.random.default_rng(rng)``).
 
         Returns
         -------
-        ndarray, shape (size, d)
+        ndarray, shape (size, d) or (*size, d)
+            The draws along the leading axes, the d coordinates last.
 
         Raises
         ------
+        TypeError, ValueError
+            When ``size`` is not a non-negative int or a tuple of them.
         LaplaceError
             When the result has no valid covariance.
+
+        Examples
+        --------
+        >>> import laplace_fast as lf
+        >>> r = lf.laplace(lambda t: -0.5 * (t[0] ** 2 + t[1] ** 2), [1.0, 1.0])
+        >>> r.sample(5, rng=0).shape, r.sample((2, 3), rng=0).shape
+        ((5, 2), (2, 3, 2))
         """
-        L = self._chol()
-        z = np.random.default_rng(rng).standard_normal((int(size), self.d))
+        shape = _sample_shape(size)
+        _require_gaussian(self.status, self.cov, "sample")
+        L = np.linalg.cholesky(self.cov)
+        z = np.random.default_rng(rng).standard_normal(shape + (self.d,))
         return self.mode + z @ L.T
 
     def logpdf(self, x):
-        """Log density of N(mode, cov) at ``x`` (shape (..., d)); returns shape (...)."""
+        """Log density of N(mode, cov).
+
+        Parameters
+        ----------
+        x : array_like, shape (..., d)
+            Points along the last axis.  When d = 1 also a scalar or a 1-D array of
+            points (a grid over the one parameter).
+
+        Returns
+        -------
+        float or ndarray
+            Shape ``(...)``; for d = 1, a float for a scalar ``x`` and shape ``(n,)`` for
+            ``n`` points given as a 1-D array.
+
+        Raises
+        ------
+        ValueError
+            When ``x`` does not have the shape of points.
+        LaplaceError
+            When the result has no valid covariance.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import laplace_fast as lf
+        >>> r = lf.laplace(lambda t: -0.5 * (t[0] - 1.0) ** 2, 0.0)
+        >>> print(f"{r.logpdf(1.0):.6f}")
+        -0.918939
+        >>> np.round(r.logpdf(np.linspace(-1.0, 3.0, 3)), 6).tolist()
+        [-2.918939, -0.918939, -2.918939]
+        """
         _require_gaussian(self.status, self.cov, "logpdf")
         x = np.asarray(x, dtype=float)
-        if x.shape[-1:] != (self.d,):
-            raise ValueError(f"x must have last dimension {self.d}, got shape {x.shape}")
+        if self.d == 1 and x.ndim <= 1:    # scalar points (a grid of the one parameter)
+            lp = self._logpdf(x[..., None])
+            return float(lp) if x.ndim == 0 else lp
+        return self._logpdf(_points(x, self.d))
+
+    def _logpdf(self, x):
         r = x - self.mode
         quad = np.einsum("...i,ij,...j->...", r, self.precision, r)
         return -0.5 * (quad + self.d * np.log(2 * np.pi) + self.log_det_cov)
@@ -186,12 +299,31 @@ class LaplaceResult:
     def interval(self, level=0.95):
         """Equal-tailed marginal intervals ``mode ± z * std``.
 
+        Parameters
+        ----------
+        level : float in (0, 1)
+            Probability each interval holds under the approximation.
+
         Returns
         -------
         lower, upper : ndarray, shape (d,)
+
+        Raises
+        ------
+        ValueError
+            When ``level`` is not a number in (0, 1).
+        LaplaceError
+            When the result has no valid covariance.
+
+        Examples
+        --------
+        >>> import laplace_fast as lf
+        >>> r = lf.laplace(lambda t: -0.5 * t[0] ** 2 / 4.0, 1.0)
+        >>> lo, hi = r.interval(0.95)
+        >>> print(f"{lo[0]:.4f} {hi[0]:.4f}")
+        -3.9199 3.9199
         """
-        if not 0 < level < 1:
-            raise ValueError(f"level must lie in (0, 1), got {level!r}")
+        _check_level(level)
         _require_gaussian(self.status, self.cov, "interval")
         z = special.ndtri(0.5 + level / 2)
         return self.mode - z * self.std, self.mode + z * self.std
@@ -214,6 +346,48 @@ class BatchLaplaceResult:
     ``message`` summarises the batch.  ``len(result)`` is the size of the first
     batch dimension and ``result[i]`` is a :class:`LaplaceResult` (or a smaller
     batch, for a multi-dimensional batch).
+
+    Attributes
+    ----------
+    mode, hessian, precision, cov, std : ndarray
+        Shapes ``(*batch, d)``, ``(*batch, d, d)`` and ``(*batch, d)`` for ``std``.
+    log_det_cov, log_evidence, logp, cond : ndarray, shape batch
+        As in :class:`LaplaceResult`, per problem.
+    status : ndarray of int, shape batch
+        Per-problem :class:`Status` codes; ``converged`` is ``status >= 0``.
+    niter, nfev : ndarray of int, shape batch
+        Newton iterations and log_post evaluations per problem.
+    batch_shape : tuple
+        The batch dimensions.
+    d : int
+        The number of parameters.
+    labels : ndarray or None
+        The group label of each problem (grouped GLM input), else None.
+    message : str
+        How many problems converged, and the counts of each non-zero status.
+
+    Notes
+    -----
+    The methods :meth:`sample`, :meth:`logpdf`, :meth:`interval` and :meth:`to_scipy`
+    work on every problem at once and raise :class:`LaplaceError` when any problem has
+    no Gaussian; select the healthy ones first (``result[result.converged]``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import laplace_fast as lf
+    >>> mu = np.array([[0.0, 1.0], [2.0, -1.0], [5.0, 5.0]])
+    >>> res = lf.laplace_batch(lambda t: -0.5 * np.sum((t - mu) ** 2, axis=1),
+    ...                        np.zeros((3, 2)))
+    >>> len(res), res.batch_shape, res.mode.shape, res.cov.shape
+    (3, (3,), (3, 2), (3, 2, 2))
+    >>> res.message
+    '3 of 3 problems converged'
+    >>> one = res[1]
+    >>> type(one).__name__, np.round(one.mode, 6).tolist()
+    ('LaplaceResult', [2.0, -1.0])
+    >>> res[res.converged].batch_shape
+    (3,)
     """
 
     _single = LaplaceResult
@@ -308,27 +482,118 @@ class BatchLaplaceResult:
                                "ones with result.converged")
 
     def sample(self, size=1, rng=None):
-        """Draw ``size`` samples per problem; returns shape ``(*batch, size, d)``."""
+        """Draw from every problem's Gaussian.
+
+        Parameters
+        ----------
+        size : int or tuple of ints
+            Draws per problem, or their shape (as numpy takes it).
+        rng : numpy.random.Generator, int or None
+            Random source (``numpy.random.default_rng(rng)``).
+
+        Returns
+        -------
+        ndarray, shape (*batch, size, d) or (*batch, *size, d)
+
+        Raises
+        ------
+        TypeError, ValueError
+            When ``size`` is not a non-negative int or a tuple of them.
+        LaplaceError
+            When a problem has no valid covariance.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import laplace_fast as lf
+        >>> res = lf.laplace_batch(lambda t: -0.5 * np.sum(t ** 2, axis=1), np.ones((4, 2)))
+        >>> res.sample(5, rng=0).shape, res.sample((2, 3), rng=0).shape
+        ((4, 5, 2), (4, 2, 3, 2))
+        """
+        shape = _sample_shape(size)
         self._check("sample")
         L = np.linalg.cholesky(self.cov)
-        z = np.random.default_rng(rng).standard_normal(self.batch_shape + (int(size), self.d))
-        return self.mode[..., None, :] + np.einsum("...ij,...sj->...si", L, z)
+        z = np.random.default_rng(rng).standard_normal(
+            self.batch_shape + (math.prod(shape), self.d))
+        draws = self.mode[..., None, :] + np.einsum("...ij,...sj->...si", L, z)
+        return draws.reshape(self.batch_shape + shape + (self.d,))
 
     def logpdf(self, x):
-        """Log density of each problem's Gaussian at ``x`` (broadcast against
-        ``(*batch, d)``); returns the broadcast batch shape."""
+        """Log density of each problem's Gaussian.
+
+        Parameters
+        ----------
+        x : array_like, shape (..., d)
+            Points along the last axis, broadcast against ``(*batch, d)``: shape
+            ``(*batch, d)`` gives one point per problem, ``(d,)`` the same point to
+            every problem, ``(m, *batch, d)`` m points per problem.  When d = 1 also a
+            scalar (one point for every problem).
+
+        Returns
+        -------
+        ndarray
+            The broadcast shape of ``x.shape[:-1]`` and ``batch``.
+
+        Raises
+        ------
+        ValueError
+            When ``x`` does not have the shape of points or does not broadcast
+            against the batch.
+        LaplaceError
+            When a problem has no valid covariance.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import laplace_fast as lf
+        >>> mu = np.array([[0.0], [1.0], [2.0]])
+        >>> res = lf.laplace_batch(lambda t: -0.5 * np.sum((t - mu) ** 2, axis=1),
+        ...                        np.zeros((3, 1)))
+        >>> np.round(res.logpdf(1.0), 6).tolist()
+        [-1.418939, -0.918939, -1.418939]
+        >>> res.logpdf(np.linspace(0.0, 2.0, 5)[:, None, None]).shape
+        (5, 3)
+        """
         self._check("logpdf")
-        x = np.asarray(x, dtype=float)
-        if x.shape[-1:] != (self.d,):
-            raise ValueError(f"x must have last dimension {self.d}, got shape {x.shape}")
+        x = _points(x, self.d)
+        try:
+            np.broadcast_shapes(x.shape[:-1], self.batch_shape)
+        except ValueError:
+            raise ValueError(f"x with shape {x.shape} does not broadcast against the "
+                             f"problems' points, shape {self.batch_shape + (self.d,)}") from None
         r = x - self.mode
         quad = np.einsum("...i,...ij,...j->...", r, self.precision, r)
         return -0.5 * (quad + self.d * np.log(2 * np.pi) + self.log_det_cov)
 
     def interval(self, level=0.95):
-        """Marginal intervals; returns ``lower, upper`` of shape ``(*batch, d)``."""
-        if not 0 < level < 1:
-            raise ValueError(f"level must lie in (0, 1), got {level!r}")
+        """Equal-tailed marginal intervals ``mode ± z * std`` of every problem.
+
+        Parameters
+        ----------
+        level : float in (0, 1)
+            Probability each interval holds under the approximation.
+
+        Returns
+        -------
+        lower, upper : ndarray, shape (*batch, d)
+
+        Raises
+        ------
+        ValueError
+            When ``level`` is not a number in (0, 1).
+        LaplaceError
+            When a problem has no valid covariance.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import laplace_fast as lf
+        >>> res = lf.laplace_batch(lambda t: -0.5 * np.sum(t ** 2, axis=1), np.ones((4, 2)))
+        >>> lo, hi = res.interval(0.95)
+        >>> lo.shape, float(np.round(hi[0, 0], 4))
+        ((4, 2), 1.96)
+        """
+        _check_level(level)
         self._check("interval")
         z = special.ndtri(0.5 + level / 2)
         return self.mode - z * self.std, self.mode + z * self.std

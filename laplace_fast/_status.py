@@ -15,7 +15,47 @@ class Status(enum.IntEnum):
 
     ``0`` is success, a positive code is success with a caveat (every field is
     valid), a negative code is a failure (see the table in the README for which
-    fields are still meaningful).
+    fields are still meaningful).  An ``IntEnum``: a result's ``status`` compares equal
+    to its code, and a batch's ``status`` array holds the codes.
+
+    Attributes
+    ----------
+    OK : 0
+        Converged; the Hessian at the mode is negative definite.
+    ILL_CONDITIONED : 1
+        Converged; the precision's condition number exceeds 1e12.
+    HESSIAN_INACCURATE : 2
+        Converged; Richardson's error estimate of the Hessian is large.
+    EXTREME_PREDICTOR : 3
+        Converged (GLMs); some linear predictors are extreme (separation-like data).
+    REGULARISED : 4
+        Converged; the covariance was regularised on request (``regularize=``).
+    MAXITER : -1
+        Iteration limit reached.
+    NO_PROGRESS : -2
+        The line search made no progress.
+    NONFINITE_X0 : -3
+        log_post is not finite at the start.
+    NONFINITE_FIT : -4
+        Non-finite values during the fit.
+    NOT_NEGDEF : -5
+        The Hessian at the final point is not negative definite (a saddle or a minimum).
+    SINGULAR : -6
+        The Hessian at the final point is singular (a flat direction).
+    HESSIAN_NONFINITE : -7
+        The Hessian at the final point is not finite.
+    DIVERGED : -8
+        The iteration diverged (an improper posterior?).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import laplace_fast as lf
+    >>> lf.Status(-6).name, int(lf.Status.MAXITER)
+    ('SINGULAR', -1)
+    >>> res = lf.laplace_batch(lambda t: -np.sum(t ** 2, axis=1), np.ones((3, 2)))
+    >>> bool(np.all(res.status == lf.Status.OK))
+    True
     """
 
     OK = 0
@@ -65,11 +105,51 @@ STATUS_MESSAGES = {
 class LaplaceWarning(UserWarning):
     """A Laplace approximation was formed with a caveat, or could not be formed.
 
-    Issued once per call; the per-problem detail is in ``result.status``."""
+    Issued once per call; the per-problem detail is in ``result.status``.
+
+    Notes
+    -----
+    The message gives the status code and its meaning; for a batch, the count of
+    problems per non-zero status and the first of their indices.  Turn it into an
+    error with ``warnings.simplefilter("error", lf.LaplaceWarning)``, or silence it
+    when the statuses are checked anyway.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> import laplace_fast as lf
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     r = lf.laplace(lambda t: -(t[0] - 5.0) ** 4, 0.0, maxiter=2)
+    >>> r.status.name, caught[0].category.__name__
+    ('MAXITER', 'LaplaceWarning')
+    >>> str(caught[0].message)
+    'status -1 (MAXITER): iteration limit reached before convergence'
+    """
 
 
 class LaplaceError(RuntimeError):
-    """An operation needs a valid Gaussian approximation and the result has none."""
+    """An operation needs a valid Gaussian approximation and the result has none.
+
+    Raised by ``sample``, ``logpdf``, ``interval``, ``to_scipy`` and the GLM
+    predictions of a result whose ``cov`` is NaN (a failed fit); the message names the
+    status.  A ``RuntimeError``.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> import laplace_fast as lf
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore", lf.LaplaceWarning)
+    ...     r = lf.laplace(lambda t: -t[0] ** 2 + 0.0 * t[1], [1.0, 1.0])
+    >>> r.status.name
+    'SINGULAR'
+    >>> try:
+    ...     r.sample(10)
+    ... except lf.LaplaceError as exc:
+    ...     print(exc)
+    sample needs a Gaussian approximation, but this result has none: status -6 (SINGULAR): the Hessian is singular at the final point (a flat direction)
+    """
 
 
 def _index_text(i, shape):
