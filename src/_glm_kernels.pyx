@@ -10,9 +10,9 @@ Design
    ``pidx[b]``, ``midx[b]`` say which one problem b uses (broadcasting without copies).
    Each P must be exactly symmetric (the Python layer symmetrises it).  Each distinct
    precision's normalising constant (its log det) is computed once.
-3. ``fit`` runs ``prange`` over runs of ``chunk`` consecutive problems
-   (``schedule='dynamic'``), each thread owning one scratch buffer allocated inside the
-   parallel block (``lf_scratch.h``: on huge pages for a large problem).  Within a run
+3. ``fit`` hands out runs of ``chunk`` consecutive problems to the threads of a
+   parallel block, in order (an atomic counter), each thread owning one scratch buffer
+   allocated inside the block (``lf_scratch.h``: on huge pages for a large problem).  Within a run
    (``_fit_run``) the next problem's pair layout is built while the current one is
    fitted, in its solver's stalls (``lf_zjob`` in ``lf_glm.h``); one thread fits the
    whole batch as one run.  Each problem is computed by the same code on its own
@@ -21,7 +21,9 @@ Design
    run one after another, each with every thread inside it (its blocks of rows) when it
    has at least ``_inner_min`` rows x d, from outside any parallel region: the solver's
    regions nested in a team of one cost more than a small problem's fit.
-   A long batch runs in slices with a Ctrl-C check between them.  While a problem is
+   A long batch runs in slices with a Ctrl-C check between them, each ended by the
+   work done (evaluations x rows x d^2, counted as problems finish), so that problems
+   that iterate long make short slices.  While a problem is
    fitted, the next problem's rows are prefetched (they arrive during the fit; from
    1 KiB of X, ``lf_glm_prefetch_rows``).
 4. The per-problem maths is C in ``lf_glm.h`` / ``lf_glm_math.h``; this module only
@@ -87,6 +89,8 @@ cdef extern from "lf_glm.h" nogil:
                               const double *wt, const double *tr, size_t s0, size_t n,
                               int d)
     int64_t lf_fetch_inc(int64_t *p)
+    void lf_atomic_add(int64_t *p, int64_t v)
+    int64_t lf_atomic_read(const int64_t *p)
     void lf_elementary(int which, const double *x, double *o, size_t n)
     void lf_elementary_contracted(int which, const double *x, double *o, size_t n)
     double lf_glm_segment_curvature(const lf_glm_problem *pb, double lr, const double *eta0,
@@ -100,7 +104,10 @@ lf_tables_init()
 
 FAMILIES = {"logistic": 0, "probit": 1, "poisson": 2, "binomial": 3,
             "negative_binomial": 4, "gaussian": 5}
-cdef int64_t _slice_budget = 50_000_000
+# the work of a slice between two Ctrl-C checks: evaluations x (rows + 8) x (d^2 + 8),
+# summed over its problems as they finish (~0.1 ns a unit on one thread: W1's 10,000
+# problems are 1.3e8, one slice)
+cdef int64_t _slice_budget = 500_000_000
 # rows x d from which a problem fitted alone uses threads inside it: below it the regions'
 # fork and join cost more than they save (one problem, two threads against one, on a
 # 2-core VM: n = 1,000, d = 5 0.6-0.9x; n = 10,000, d = 5 0.5-0.9x; n = 100,000, d = 5
@@ -110,7 +117,8 @@ cdef int64_t _inner_min = INNER_MIN
 
 
 def _set_slice_budget(int64_t work):
-    """Work per slice between Ctrl-C checks (tests make it small); returns the old one."""
+    """Work per slice between Ctrl-C checks, in evaluations x (rows + 8) x (d^2 + 8)
+    (tests make it small); returns the old one."""
     global _slice_budget
     old = _slice_budget
     _slice_budget = max(1, work)
@@ -178,6 +186,8 @@ cdef struct _Batch:
     int *nfev
     int *status
     int *failed         # shared: a thread whose scratch allocation failed writes 1
+    int64_t *work       # shared: the work done in the current slice (an atomic counter)
+    int64_t work_max    # the slice ends when work reaches it
     int64_t *nonzero    # shared: the problems whose status is not 0, in any order
     int64_t *nnonzero   # shared: how many (an atomic counter)
 
@@ -224,6 +234,7 @@ cdef void _fit_problem(const _Batch *jb, Py_ssize_t b, double *scratch, int nt,
     jb.status[b] = st
     if st != 0:
         jb.nonzero[lf_fetch_inc(jb.nnonzero)] = b
+    lf_atomic_add(jb.work, <int64_t>(out.nfev + 1) * (n + 8) * (d * d + 8))
     jb.log_det_cov[b] = out.log_det_cov
     jb.logp[b] = out.logp
     jb.cond[b] = out.cond
@@ -231,11 +242,13 @@ cdef void _fit_problem(const _Batch *jb, Py_ssize_t b, double *scratch, int nt,
     jb.nfev[b] = out.nfev
 
 
-cdef void _fit_run(const _Batch *jb, Py_ssize_t b0, Py_ssize_t b1,
-                   double *scratch) noexcept nogil:
+cdef Py_ssize_t _fit_run(const _Batch *jb, Py_ssize_t b0, Py_ssize_t b1,
+                         double *scratch, bint stoppable) noexcept nogil:
     """Fit problems b0 <= b < b1 one after another, each serially; while one is fitted,
     the next one's pair layout is built in its solver's stalls (lf_zjob in lf_glm.h),
-    into the two buffers past the problem's scratch, in turn."""
+    into the two buffers past the problem's scratch, in turn.  stoppable: stop before a
+    problem (not the first) once the slice's work reaches jb.work_max.  Returns the
+    first problem not fitted."""
     cdef lf_zjob job
     cdef double *zbuf[2]
     cdef int cur = 0, ready = 0
@@ -244,10 +257,12 @@ cdef void _fit_run(const _Batch *jb, Py_ssize_t b0, Py_ssize_t b1,
     if scratch == NULL:
         for b in range(b0, b1):
             _fit_problem(jb, b, NULL, 1, NULL, 0, NULL)
-        return
+        return b1
     zbuf[0] = scratch + jb.zoff
     zbuf[1] = zbuf[0] + LF_ZJOB_MAX
     for b in range(b0, b1):
+        if stoppable and b > b0 and lf_atomic_read(jb.work) >= jb.work_max:
+            return b
         job.X = NULL
         if b + 1 < b1:
             n1 = jb.starts[b + 2] - jb.starts[b + 1]
@@ -261,6 +276,20 @@ cdef void _fit_run(const _Batch *jb, Py_ssize_t b0, Py_ssize_t b1,
                      &job if job.X != NULL else NULL)
         ready = job.X != NULL
         cur = 1 - cur
+    return b1
+
+
+cdef void _fit_runs(const _Batch *jb, Py_ssize_t b0, Py_ssize_t b1, Py_ssize_t chunk,
+                    int64_t *next_run, double *scratch) noexcept nogil:
+    """One thread's share of a slice: runs of chunk problems from b0, taken in order
+    (next_run, an atomic counter), each fitted whole, until none is left or the slice's
+    work reaches jb.work_max.  The runs taken are then the first ones, every one done."""
+    cdef int64_t c, nruns = (b1 - b0 + chunk - 1) // chunk
+    while lf_atomic_read(jb.work) < jb.work_max:
+        c = lf_fetch_inc(next_run)
+        if c >= nruns:
+            return
+        _fit_run(jb, b0 + c * chunk, min(b0 + (c + 1) * chunk, b1), scratch, False)
 
 
 def fit(int family, const double[:, ::1] X, const double[::1] y, const double[::1] off,
@@ -307,11 +336,10 @@ def fit(int family, const double[:, ::1] X, const double[::1] y, const double[::
         if starts[b + 1] - starts[b] > nmax:
             nmax = starts[b + 1] - starts[b]
     cdef size_t ssize = _batch_scratch(<size_t>nmax, <size_t>d)
-    cdef Py_ssize_t c, nchunks
     cdef double *scratch
     cdef Py_ssize_t b0 = 0, b1
     cdef int outer, inner
-    cdef int64_t work, budget = _slice_budget   # ~rows x d^2 per slice: well under a second
+    cdef int64_t work, budget = _slice_budget, work_done = 0, next_run = 0
     cdef int failed = 0
     # each distinct prior's normalising constant (log det P), once
     pconst_arr = np.empty(P.shape[0])
@@ -334,14 +362,18 @@ def fit(int family, const double[:, ::1] X, const double[::1] y, const double[::
     jb.log_det_cov, jb.logp, jb.cond = &log_det_cov[0], &logp[0], &cond[0]
     jb.niter, jb.nfev, jb.status, jb.failed = &niter[0], &nfev[0], &status[0], &failed
     jb.nonzero, jb.nnonzero = &nonzero[0], &nnonzero
+    jb.work, jb.work_max = &work_done, budget
     # the batch runs in slices, with a check for Ctrl-C (KeyboardInterrupt) in between;
-    # problems are independent, so slicing does not change any result
+    # problems are independent, so slicing does not change any result.  A slice is
+    # planned as the problems whose rows (one evaluation each) make the budget, and it
+    # ends earlier when the work done (every evaluation) reaches the budget.
     while b0 < B:
         work = 0
         b1 = b0
         while b1 < B and (b1 == b0 or work < budget):
             work += (starts[b1 + 1] - starts[b1] + 8) * (d * d + 8)
             b1 += 1
+        work_done = 0
         # fewer problems than threads: one at a time, each using every thread inside
         # when it is large enough (blocks of observations; the same sums in the same
         # order); else one problem per thread
@@ -354,20 +386,23 @@ def fit(int family, const double[:, ::1] X, const double[::1] y, const double[::
             with nogil:
                 scratch = lf_scratch_alloc(ssize)
                 if inner == 1:      # one thread: the whole slice as one run
-                    _fit_run(&jb, b0, b1, scratch)
+                    b1 = _fit_run(&jb, b0, b1, scratch, True)
                 else:
-                    for b in range(b0, b1):
+                    b = b0
+                    while b < b1 and (b == b0 or work_done < budget):
                         _fit_problem(&jb, b, scratch, inner if (starts[b + 1] - starts[b])
                                      * d >= _inner_min else 1, NULL, 0, NULL)
+                        b += 1
+                    b1 = b
                 free(scratch)
         else:
-            # runs of chunk problems, handed out one at a time (dynamic scheduling)
-            nchunks = (b1 - b0 + chunk - 1) // chunk
+            # runs of chunk problems, handed out one at a time, in order
+            next_run = 0
             with nogil, parallel(num_threads=outer):
                 scratch = lf_scratch_alloc(ssize)
-                for c in prange(nchunks, schedule='dynamic'):
-                    _fit_run(&jb, b0 + c * chunk, min(b0 + (c + 1) * chunk, b1), scratch)
+                _fit_runs(&jb, b0, b1, chunk, &next_run, scratch)
                 free(scratch)
+            b1 = min(b0 + min(next_run, (b1 - b0 + chunk - 1) // chunk) * chunk, b1)
         b0 = b1
         PyErr_CheckSignals()
     return (FIT_NO_SCRATCH if failed else FIT_DONE), nnonzero

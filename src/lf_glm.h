@@ -899,18 +899,27 @@ LF_INLINE int lf_armijo_from_curvature(double a, double b, double K, double c1,
  * branch-free), then the terms summed in order (C driver, one thread, W2 data with
  * dispersion 0.5: 6.3 -> 2.5 us a problem, two thirds of it in glibc log before). */
 #define LF_CONST_CHUNK 64
+#define LF_NB_SHIFT_R 10.0     /* r from which lgamma(y + r) - lgamma(r) is one series */
 LF_CLONES __attribute__((noinline)) static double lf_glm_constant(const lf_glm_problem *pb)
 {
     const int n = pb->n;
     double c = 0.0;
     if (pb->family == LF_LOGISTIC || pb->family == LF_PROBIT) return c;   /* none */
     if (pb->family == LF_NEGBIN) {
-        const double r = 1.0 / pb->param, lgr = lf_lgamma(r);
+        /* lgamma(y + r) - lgamma(r): for r >= LF_NB_SHIFT_R from one series
+         * (lf_lgamma_shift), which stays accurate as r grows (the Poisson limit) */
+        const double r = 1.0 / pb->param;
+        const int big = r >= LF_NB_SHIFT_R;
+        const double lgr = big ? 0.0 : lf_lgamma(r);
+        const double log_r = big ? log(r) : 0.0, s_r = big ? lf_stirling_tail(r) : 0.0;
         double lg[LF_CONST_CHUNK];
         for (int i0 = 0; i0 < n; i0 += LF_CONST_CHUNK) {
             const int len = n - i0 < LF_CONST_CHUNK ? n - i0 : LF_CONST_CHUNK;
             const double *restrict y = pb->y + i0;
-            for (int k = 0; k < len; k++) lg[k] = lf_lgamma(y[k] + r);
+            if (big)
+                for (int k = 0; k < len; k++) lg[k] = lf_lgamma_shift(r, y[k], log_r, s_r);
+            else
+                for (int k = 0; k < len; k++) lg[k] = lf_lgamma(y[k] + r);
             for (int k = 0; k < len; k++) {
                 double w = pb->wt ? pb->wt[i0 + k] : 1.0;
                 if (w != 0.0) c += w * ((lg[k] - lgr) - lf_logfact(y[k]));
@@ -1310,8 +1319,10 @@ LF_INLINE int lf_all_finite(const double *a, int n)
     return lf_nonfinite_bits(a, (size_t)n) == 0;
 }
 
-/* caveat / divergence test for the final eta: 1 when separation-like (once per
- * problem: out of line) */
+/* The screen of status 3 and the divergence test for the final eta: 1 when
+ * separation-like (every weighted row classified with a margin; for counts, every
+ * weighted count 0) or a linear predictor is extreme; *witness: separation-like (once
+ * per problem: out of line) */
 LF_CLONES __attribute__((noinline)) static int
 lf_glm_extreme(const lf_glm_problem *pb, const double *eta, int *witness)
 {
@@ -1340,20 +1351,71 @@ lf_glm_extreme(const lf_glm_problem *pb, const double *eta, int *witness)
             sep &= !on | (y == 0.0 && xw < 0.0) | (y == t && xw > 0.0);
         }
         break;
-    case LF_POISSON: case LF_NEGBIN:
+    case LF_POISSON: case LF_NEGBIN:    /* all counts 0: the likelihood's mode is at -inf */
         for (int i = 0; i < n; i++) {
             double w = pb->wt ? pb->wt[i] : 1.0;
             int on = w != 0.0;
             any |= on;
             extreme |= on & (eta[i] < -LF_GLM_EXTREME);
+            sep &= !on | (pb->y[i] == 0.0);
         }
-        sep = 0;
         break;
     default:
         sep = 0;
     }
     *witness = any && sep;
     return extreme || (any && sep);
+}
+
+/* The skewness bound of status 3 at the mode:
+ *   kappa = sum_i wt_i |l_i'''(eta_i)| s_i^3,   s_i^2 = x_i' cov x_i,
+ * s_i the posterior standard deviation of x_i . w.  In the coordinates z in which the
+ * Laplace Gaussian is standard, the third derivative of the log likelihood along a unit
+ * direction u is sum_i wt_i l_i''' (c_i . u)^3 with |c_i . u| <= |c_i| = s_i, so kappa
+ * bounds it: the log posterior's departure from the Gaussian's quadratic over one
+ * standard deviation.  |l'''|: t s (1 - s) |1 - 2 s| = t e (1 - e) / (1 + e)^3, e =
+ * exp(-|x|), for the sigmoid families (t: 1, trials, y + r; x = eta, or eta - log r);
+ * mu for poisson; |lambda - h (lambda + tail)| for probit (h = lambda tail, the
+ * derivative of h in z = q eta); 0 for gaussian.  Calibrated against importance
+ * sampling from the Gaussian (bench/calibrate_extreme.py): Pareto k-hat of the weights
+ * up to 0.67 where kappa <= LF_GLM_SKEW_MAX, 0.56 to 0.92 above it.  pb->param is log r
+ * for the negative binomial, lr = r.  Once per screened problem: out of line. */
+#define LF_GLM_SKEW_MAX 2.0
+LF_CLONES __attribute__((noinline)) static double
+lf_glm_skew(const lf_glm_problem *pb, double lr, const double *eta, const double *cov)
+{
+    const int n = pb->n, d = pb->d;
+    double kappa = 0.0;
+    for (int i = 0; i < n; i++) {
+        double w = pb->wt ? pb->wt[i] : 1.0, t3;
+        if (w == 0.0) continue;
+        const double *x = pb->X + (size_t)i * d;
+        double s2 = 0.0;
+        for (int j = 0; j < d; j++) {
+            double t = 0.0;
+            for (int k = 0; k < d; k++) t += cov[j * d + k] * x[k];
+            s2 += x[j] * t;
+        }
+        switch (pb->family) {
+        case LF_PROBIT: {
+            double lam, tail;
+            lf_log_ndtr((pb->y[i] != 0.0 ? 1.0 : -1.0) * eta[i], &lam, &tail);
+            t3 = fabs(lam - (lam * tail) * (lam + tail));
+            break;
+        }
+        case LF_POISSON: t3 = lf_exp(eta[i]); break;
+        case LF_GAUSSIAN: t3 = 0.0; break;
+        default: {
+            double t = pb->family == LF_LOGISTIC ? 1.0 :
+                       pb->family == LF_BINOMIAL ? pb->trials[i] : pb->y[i] + lr;
+            double u = pb->family == LF_NEGBIN ? eta[i] - pb->param : eta[i];
+            double e = lf_exp_neg(-fabs(u)), p = 1.0 + e;
+            t3 = t * (e * (1.0 - e)) / (p * p * p);
+        }
+        }
+        kappa += s2 > 0.0 ? w * t3 * (s2 * sqrt(s2)) : 0.0;
+    }
+    return kappa;
 }
 
 /* The prior's normalising constant -d/2 log 2 pi + 1/2 log det P (NaN when P fails the
@@ -1618,7 +1680,9 @@ LF_INLINE int lf_glm_fit_d(const lf_glm_problem *pb, lf_glm_out *out, double *sc
             out->cond = na * nc;
             if (status == LF_OK) {
                 int witness;
-                if (lf_glm_extreme(pb, eta, &witness)) status = LF_EXTREME_PREDICTOR;
+                if (lf_glm_extreme(pb, eta, &witness) &&
+                    lf_glm_skew(&q, lr, eta, out->cov) > LF_GLM_SKEW_MAX)
+                    status = LF_EXTREME_PREDICTOR;
                 else if (!(out->cond <= LF_GLM_COND_MAX)) status = LF_ILL_CONDITIONED;
             } else if (status == LF_MAXITER) {
                 int witness;
@@ -1677,14 +1741,30 @@ LF_INLINE void lf_glm_prefetch_rows(const double *X, const double *y, const doub
     lf_prefetch(tr ? tr + s0 : NULL, row, cap);
 }
 
-/* *p += 1, atomically (the batch loop's list of problems whose status is not 0);
- * returns the old value */
+/* *p += 1, atomically (the batch loop's list of problems whose status is not 0, its
+ * next run of problems); returns the old value */
 static inline int64_t lf_fetch_inc(int64_t *p)
 {
     int64_t old;
     #pragma omp atomic capture
     old = (*p)++;
     return old;
+}
+
+/* *p += v, atomically (the batch loop's count of the work done in a slice) */
+static inline void lf_atomic_add(int64_t *p, int64_t v)
+{
+    #pragma omp atomic update
+    *p += v;
+}
+
+/* *p, read atomically */
+static inline int64_t lf_atomic_read(const int64_t *p)
+{
+    int64_t v;
+    #pragma omp atomic read
+    v = *p;
+    return v;
 }
 
 /* Fit one problem.  scratch: lf_glm_scratch_size(n, d) doubles.  Returns the status.
