@@ -147,8 +147,8 @@ class LaplaceError(RuntimeError):
     >>> try:
     ...     r.sample(10)
     ... except lf.LaplaceError as exc:
-    ...     print(exc)
-    sample needs a Gaussian approximation, but this result has none: status -6 (SINGULAR): the Hessian is singular at the final point (a flat direction)
+    ...     print(str(exc)[:74])
+    sample needs a Gaussian approximation, but this result has none: status -6
     """
 
 
