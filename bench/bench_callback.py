@@ -1,6 +1,6 @@
 """Benchmark W3: the Laplace approximation of one posterior given only as a callback.
 
-Workload (see BENCH.md): a Bayesian logistic regression with n = 2,000 observations and
+Workload (W3 of the project's benchmarks): a Bayesian logistic regression with n = 2,000 observations and
 d = 10 or 50 weights, drawn from ``numpy.random.default_rng(0)`` in this order: the
 design X (first column 1, the others standard normal), the true weights N(0, 1), then
 the labels y ~ Bernoulli(sigmoid(X w)).  The prior is N(0, I).  The posterior reaches

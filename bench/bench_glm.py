@@ -1,6 +1,8 @@
 """Batched Bayesian GLMs: laplace_fast.glm_laplace against the peers a user would pick
 instead, side by side in one process (absolute times drift between runs on shared
-machines; the printed ratios are what to read).  See BENCH.md for the workloads.
+machines; the printed ratios are what to read).  Workloads: W1, 10,000 logistic fits (n = 50,
+d = 5); W2, 10,000 Poisson fits (n = 100, d = 4); W4, one logistic fit (n = 200,000,
+d = 50); other shapes and ragged groups.
 
     python bench/bench_glm.py                 # W1, W2, W4 and the other shapes
     python bench/bench_glm.py --quick         # smaller batches, fewer repeats

@@ -1554,6 +1554,13 @@ def fd_derivatives(Objective objective, const double[:, ::1] x, str method, step
     return f, g, H, herr, nf
 
 
+def _outputs(Py_ssize_t B, Py_ssize_t d):
+    """The arrays a derivative pass fills: f (B,), g (B, d), H and herr (B, d, d), nfev
+    (B,) zeroed, axis_err (B,) NaN."""
+    return (np.empty(B), np.zeros((B, d)), np.zeros((B, d, d)), np.zeros((B, d, d)),
+            np.zeros(B, dtype=np.int_), np.full(B, np.nan))
+
+
 def scaled_derivatives(Objective objective, const double[:, ::1] x, str method, step=None):
     """Value, gradient and Hessian at x (B, d) of a point found elsewhere (a scipy
     method), with the stencil in the posterior's own scale: central differences at the
@@ -1565,14 +1572,9 @@ def scaled_derivatives(Objective objective, const double[:, ::1] x, str method, 
     classifies the others), and principal_check's ``axis_err`` (NaN if not measured)."""
     cdef Py_ssize_t B = x.shape[0], d = x.shape[1], b, it
     cdef int m = METHODS[method], rc = 0, again
-    f = np.empty(B)
-    g = np.empty((B, d))
-    H = np.zeros((B, d, d))
-    herr = np.zeros((B, d, d))
-    nf = np.zeros(B, dtype=np.int_)
+    f, g, H, herr, nf, axis_err = _outputs(B, d)
     act = np.ones(B, dtype=np.int8)
     resolved = np.zeros(B, dtype=np.int8)
-    axis_err = np.full(B, np.nan)
     u = np.zeros((B, d))
     s = np.empty(d)
     cdef double[::1] fv = f
@@ -1636,14 +1638,9 @@ def newton(Objective objective, const double[:, ::1] x0, double tol, long maxite
     cdef Py_ssize_t B = x0.shape[0], d = x0.shape[1]
     cdef int m = METHODS[final_method], rc
     x = np.array(x0)
-    f = np.empty(B)
-    g = np.zeros((B, d))
-    H = np.zeros((B, d, d))
-    herr = np.zeros((B, d, d))
+    f, g, H, herr, nfev, axis_err = _outputs(B, d)
     status = np.zeros(B, dtype=np.intc)
     niter = np.zeros(B, dtype=np.int_)
-    nfev = np.zeros(B, dtype=np.int_)
-    axis_err = np.full(B, np.nan)
     cdef double[:, ::1] xv = x
     cdef double[::1] av = axis_err
     cdef double[::1] fv = f

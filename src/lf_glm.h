@@ -48,7 +48,7 @@
  * prior mean when the data carry no weight or the log joint is not finite there.
  * Newton: direction from the Cholesky factor of A = X^T diag(wt h) X + P (positive
  * definite for every family here; if it fails the relative pivot test a Levenberg-
- * Marquardt shift is added for the step only, RELIABILITY.md rule 2); Armijo step
+ * Marquardt shift is added for the step only, never to the reported Hessian); Armijo step
  * halving (Nocedal & Wright, Numerical Optimization, 2nd ed., alg. 3.1, c1 = 1e-4)
  * with a tolerance of the rounding error of the two values, non-finite trial points
  * rejected.  Every family is log-concave, so phi(t) = log post(w + t step) is concave

@@ -2,7 +2,7 @@
  * dozen, written so that the compiler can unroll and vectorise the inner loops.  No BLAS,
  * no allocation, no global state: safe inside OpenMP parallel regions.
  *
- * Positive definiteness is judged relative to scale (RELIABILITY.md rule 1): a pivot of
+ * Positive definiteness is judged relative to scale, never as > 0: a pivot of
  * the Cholesky factorisation of A must exceed rtol * max_i A_ii, never merely 0. */
 #ifndef LF_LINALG_H
 #define LF_LINALG_H
@@ -40,7 +40,7 @@ typedef double lf_la_v4 __attribute__((vector_size(32)));
  * the upper triangle at F[j d + i].  Reciprocal pivots dinv[j] = 1 / D_j, so that solves
  * multiply.  No square roots: each column's critical path is one division (the GLM
  * solver factors its d x d Hessian once per Newton step, on its critical path).
- * A pivot D_j must exceed rtol * max_i (A_ii + shift) (RELIABILITY.md rule 1); *minpiv
+ * A pivot D_j must exceed rtol * max_i (A_ii + shift) (a relative test); *minpiv
  * receives the smallest pivot / that maximum.  Returns 0, or j + 1 when pivot j fails
  * or is not finite.  A is only read. */
 LF_LA_INLINE int lf_ldl(const double *A, int d, double shift, double rtol, double *F,

@@ -1,4 +1,4 @@
-"""Long-running reliability checks from RELIABILITY.md, opt-in: set
+"""Long-running reliability checks of the failure rules, opt-in: set
 ``LAPLACE_FAST_STRESS=1`` (they take a few minutes).
 
 - batches of 10,000 with 1, 10 and 1,000 poisoned problems: every healthy problem bitwise
