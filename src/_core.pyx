@@ -11,36 +11,47 @@ Design
    ``scipy.LowLevelCallable`` ``double (int, double *, void *)`` that runs without the GIL.
 2. Stencils generate all their points first and ask for them in one ``values`` call, so
    a vectorized Python callback costs one Python call per Hessian.  Steps are
-   ``c * max(1, |x_i|)`` rounded so that ``x_i + h_i`` is exact (Press et al., Numerical
-   Recipes, 3rd ed., sec. 5.7).  Central: c = 2.5e-4, about 2 eps**(1/4), for second
-   differences, c = eps**(1/3) for first differences; forward: c = eps**(1/3) for
-   second differences; Richardson: c = 3e-2 at h, h/2 and h/4, extrapolated twice to
-   O(h^6): rounding error falls as 1/h^2, so long steps whose truncation error is
-   extrapolated away reach ~1e-10 where one extrapolation from short steps stalls at
-   ~1e-9; error estimate |R - R(h/2, h/4)| (Nocedal & Wright, Numerical Optimization,
-   2nd ed., sec. 8.1; Press et al. sec. 5.7).
-   Mixed second differences use the 2-point symmetric form
+   c * u_i, rounded so that x_i + h_i is exact (Press et al., Numerical Recipes, 3rd
+   ed., sec. 5.7): u_i = max(1, |x_i|) until a negative definite Hessian gives the
+   problem's conditional sd's 1 / sqrt(-H_ii), the stencil's units from then on (the
+   public ``hessian``/``gradient`` keep max(1, |x_i|)).  The rounding error of a
+   difference of values of size |f| is about eps |f|, so c grows with |f| by the power
+   that balances it against the truncation (block_rule, rounding_factor).  Central
+   second differences: c = 2.5e-4 (about 2 eps**(1/4)) in max(1, |x|) units, 1e-3 in sd
+   units; first differences eps**(1/3); forward second differences eps**(1/3) and
+   1e-5; Richardson: c = 3e-2 (0.2 in sd units) at h, h/2 and h/4, extrapolated twice
+   to O(h^6), error estimate |R - R(h/2, h/4)| plus its finest level's rounding
+   (Nocedal & Wright, Numerical Optimization, 2nd ed., sec. 8.1; Press et al. sec.
+   5.7).  Mixed second differences use the 2-point symmetric form
    [f(x+u) + f(x-u) - f(x±h_i e_i) - f(x±h_j e_j) + 2 f(x)] / (2 h_i h_j),
    u = h_i e_i + h_j e_j: d(d+1) evaluations for a central Hessian, not 2 d^2
-   (plus 2d for the gradient on its own shorter steps).
+   (plus 2d for the gradient on its own shorter steps).  Central and forward Hessians
+   carry a rounding bound per entry (rounding_error, plus forward_truncation), and a
+   second difference along each principal axis of -H (principal_check) measures what
+   the axis stencil's truncation leaves along it.
 3. Damped Newton for the mode, all B problems in lock step (one ``values`` call per
    stencil or line-search round for the whole batch).  A true Hessian costs d(d+1)
    evaluations and a gradient 2d, so between true Hessians the model of -H is updated
    by BFGS from gradients (Nocedal & Wright ch. 6), refreshed (forward differences) after
-   (d+1)/2 model steps, a poor line search or a non-concave region, and convergence is
-   declared only on a Newton step from the central Hessian at the point returned.
+   (d+1)/2 model steps, a poor line search or a non-concave region.  Convergence is
+   judged in the posterior's own units (newton_loop): a Newton step from the central
+   Hessian at the point returned whose decrement g^T (-H)^-1 g is at most tol, with a
+   stencil whose steps agree with the sd's that Hessian implies.
    The step Hessian is modified
    only when the Cholesky of -H fails: eigenvalues of -H are replaced by
    max(|lambda|, 1e-8 max|lambda|) (Nocedal & Wright sec. 3.4).  At a stationary point
    that is not a maximum the step follows the eigenvector of largest curvature of H, so
    a start at a saddle or minimum never comes back as a mode.  Backtracking (Armijo,
-   c1 = 1e-4) rejects non-finite trial points.  The Hessian reported is always the
+   c1 = 1e-4) rejects non-finite trial points and trial points equal to x; a step whose
+   gain is below the rounding level of log_post is taken unless the values contradict
+   it.  The Hessian reported is always the
    unmodified one at the point returned.  Before a final Richardson (or forward)
    Hessian, a converged problem takes one more Newton step from a Richardson gradient,
    so that the mode is accurate well below tol and the ~1e-9 Hessian is not spoiled
    by the mode's error.
-4. ``summarize`` classifies each reported Hessian by its eigenvalues (relative to scale)
-   and forms cov, log det and condition number by Cholesky, in ``prange``.
+4. ``summarize`` classifies each reported Hessian by its eigenvalues (relative to scale;
+   -H is scaled by a power of two first, so entries beyond 1e154 do not overflow) and
+   forms cov, log det and condition number by Cholesky, in ``prange``.
 
 Kernels never raise: they return an ``LF_*`` status (``lf_status.h``); the def wrappers
 re-raise a callback's exception unchanged.
