@@ -202,3 +202,14 @@ def test_slices_ended_by_work_give_the_same_bits():
     for o in outs:
         for k in ("mode", "cov", "logp", "status", "nfev"):
             assert np.array_equal(getattr(o, k), getattr(ref, k), equal_nan=True), k
+
+
+@pytest.mark.parametrize("name", ["X", "y", "offset", "weights"])
+def test_longdouble_input_is_refused_naming_it(name):
+    rng = np.random.default_rng(3)
+    data = dict(X=rng.standard_normal((20, 2)), y=(rng.random(20) < 0.5).astype(float),
+                offset=np.zeros(20), weights=np.ones(20))
+    data[name] = data[name].astype(np.longdouble)
+    X, y = data.pop("X"), data.pop("y")
+    with pytest.raises(TypeError, match=f"^{name} has dtype"):
+        lf.glm_laplace(X, y, **data)
