@@ -603,6 +603,12 @@ def glm_laplace(X, y, *, family="logistic", prior_precision=1.0, prior_mean=0.0,
     ...                      scale=1.0, groups=g)
     >>> res.labels.tolist(), res.mode.shape
     (['a', 'b'], (2, 2))
+
+    A column ``y`` and a family alias, as a formula library hands them over:
+
+    >>> res = lf.glm_laplace(X, y[:, None], family="Logit")
+    >>> res.family, res.mode.shape
+    ('logistic', (2,))
     """
     # --- options
     if isinstance(family, str):
