@@ -13,7 +13,7 @@ import numpy as np
 
 from . import _glm_kernels
 from ._lazy import LazyModule
-from ._objective import memory_limit, real_array
+from ._objective import check_options, memory_limit, real_array
 from ._result import BatchLaplaceResult, LaplaceResult, _require_gaussian
 from ._status import STATUS_MESSAGES, Status, warn_statuses
 
@@ -22,6 +22,10 @@ special = LazyModule("scipy.special")
 __all__ = ["glm_laplace", "GLMLaplaceResult", "BatchGLMLaplaceResult", "FAMILIES"]
 
 FAMILIES = ("logistic", "probit", "poisson", "binomial", "negative_binomial", "gaussian")
+# other spellings of a family (matched case-insensitively), to the canonical name
+_FAMILY_ALIASES = {"logit": "logistic", "bernoulli": "logistic", "normal": "gaussian",
+                   "negbin": "negative_binomial", "negative-binomial": "negative_binomial",
+                   "nb": "negative_binomial", "nb2": "negative_binomial"}
 _DEFAULT_METHOD = {"logistic": "probit", "binomial": "probit", "probit": "exact",
                    "poisson": "exact", "negative_binomial": "exact", "gaussian": "exact"}
 _METHODS = {"logistic": ("probit", "mc", "plugin"), "binomial": ("probit", "mc", "plugin"),
@@ -221,7 +225,9 @@ class GLMLaplaceResult(_GLMMethods, LaplaceResult):
     Attributes
     ----------
     family : str
-        The likelihood, as passed to :func:`laplace_fast.glm_laplace`.
+        The likelihood, by its canonical name in :data:`laplace_fast.FAMILIES`.
+    param_names : tuple of str or None
+        The column names of ``X`` when it is a pandas DataFrame, else None.
     scale : float
         The gaussian noise standard deviation (gaussian only).
     dispersion : float
@@ -252,7 +258,9 @@ class BatchGLMLaplaceResult(_GLMMethods, BatchLaplaceResult):
     Attributes
     ----------
     family : str
-        The likelihood, as passed to :func:`laplace_fast.glm_laplace`.
+        The likelihood, by its canonical name in :data:`laplace_fast.FAMILIES`.
+    param_names : tuple of str or None
+        The column names of ``X`` when it is a pandas DataFrame, else None.
     labels : ndarray or None
         The sorted group labels, one per problem, for grouped input (``groups=``).
 
@@ -325,6 +333,8 @@ def _prior(prior_precision, prior_mean, d, batch_shape, labels, single):
         return (np.eye(d).reshape(1, d, d) * prior_precision, zeros,
                 np.full((1, d), prior_mean), zeros)
     P = real_array(prior_precision, "prior_precision")
+    if P.ndim and P.shape == tuple(batch_shape) and P.shape[-1] not in (d, 1):
+        P = P[..., None]    # one scalar per problem: unambiguous, the last axis is not d
     if P.ndim == 0:
         kind, pbatch = "scalar", ()
     elif P.ndim >= 2 and P.shape[-2:] == (d, d):
@@ -333,8 +343,9 @@ def _prior(prior_precision, prior_mean, d, batch_shape, labels, single):
         kind, pbatch = "diagonal", P.shape[:-1]
     else:
         raise ValueError(f"prior_precision must be a scalar, (d,) = ({d},) or (d, d) = "
-                         f"({d}, {d}), with optional leading batch dimensions; got shape "
-                         f"{P.shape}")
+                         f"({d}, {d}), with optional leading batch dimensions, or one "
+                         f"scalar per problem of shape {tuple(batch_shape) + (1,)}; got "
+                         f"shape {P.shape}")
     pidx = _prior_index(pbatch, batch_shape, "prior_precision")
 
     def first_problem(ok):
@@ -393,6 +404,17 @@ def _per_row(value, name, shape):
                          f"shape {shape}") from None
 
 
+def _missing_label(v):
+    """whether a group label is missing: None, NaN, NaT or pandas' NA (a label that is
+    not equal to itself would otherwise start a group of its own at every row)"""
+    if v is None:
+        return True
+    try:
+        return bool(v != v)
+    except TypeError:       # pandas' NA: its comparisons are NA, which has no truth value
+        return True
+
+
 def _n_threads(n_threads):
     if n_threads is None:
         try:
@@ -403,7 +425,9 @@ def _n_threads(n_threads):
         raise TypeError(f"n_threads must be a positive integer or None, got {n_threads!r}")
     if n_threads < 1:
         raise ValueError(f"n_threads must be a positive integer or None, got {n_threads}")
-    return int(n_threads)
+    # more threads than cores only adds scratch (counted per thread in the memory
+    # estimate) and never speed; the results are bit for bit independent of the count
+    return int(min(n_threads, max(1, os.cpu_count() or 1)))
 
 
 _CHECK_MESSAGES = ((1, "X", "contains NaN or inf"), (2, "y", "contains NaN or inf"),
@@ -428,18 +452,25 @@ def glm_laplace(X, y, *, family="logistic", prior_precision=1.0, prior_mean=0.0,
     ----------
     X : array_like, shape (n, d), (..., n, d), or (N, d) with ``groups``
         Design matrix (include a column of ones for an intercept).  With leading batch
-        dimensions, one problem per batch index.
+        dimensions, one problem per batch index.  Dense only: a scipy sparse matrix
+        raises TypeError (pass ``X.toarray()``).
     y : array_like, shape X.shape[:-1]
         Responses: 0/1 (``logistic``, ``probit``), non-negative integer counts
         (``poisson``, ``negative_binomial``), success counts in ``[0, trials]``
-        (``binomial``), real numbers (``gaussian``).
+        (``binomial``), real numbers (``gaussian``).  A column ``X.shape[:-1] + (1,)``
+        (what patsy or a one-column DataFrame gives) reads as ``X.shape[:-1]``.
     family : {"logistic", "probit", "poisson", "binomial", "negative_binomial", "gaussian"}
         Likelihood and link: logit, probit, log (poisson, negative binomial), logit
-        (binomial), identity (gaussian).
+        (binomial), identity (gaussian).  Matched case-insensitively, with the aliases
+        ``"logit"`` and ``"bernoulli"`` (logistic), ``"normal"`` (gaussian), ``"negbin"``,
+        ``"negative-binomial"``, ``"nb"`` and ``"nb2"`` (negative_binomial); the
+        result's ``family`` is the canonical name.
     prior_precision : float or array_like
         Prior precision: a scalar (``alpha I``), a ``(d,)`` diagonal or a ``(d, d)``
         symmetric positive definite matrix, each with optional leading batch dimensions
-        that broadcast against the batch (``(d, d)`` always reads as a matrix).
+        that broadcast against the batch (``(d, d)`` always reads as a matrix).  One
+        scalar per problem is the batch shape plus ``(1,)``, or just the batch shape
+        when its last dimension is not ``d`` (else that reads as a diagonal).
     prior_mean : float or array_like
         Prior mean: a scalar or ``(d,)``, with optional leading batch dimensions.
     offset : array_like, optional
@@ -458,7 +489,8 @@ def glm_laplace(X, y, *, family="logistic", prior_precision=1.0, prior_mean=0.0,
         statsmodels), ``negative_binomial`` only (required there).
     groups : array_like, shape (N,), optional
         Problem labels (integers or strings, any order): one problem per distinct label,
-        in sorted label order; ``X`` must then be ``(N, d)``.
+        in sorted label order; ``X`` must then be ``(N, d)``.  A missing label (NaN,
+        NaT, None, pandas' NA) raises ValueError.
     tol : float
         Convergence when every Newton step component satisfies
         ``|step_j| <= tol (1 + |theta_j|)``.
@@ -468,7 +500,8 @@ def glm_laplace(X, y, *, family="logistic", prior_precision=1.0, prior_mean=0.0,
         Threads (None = all cores available).  A batch runs one problem per thread; a
         batch of fewer problems than threads runs them one at a time, each on all the
         threads when it has at least 250,000 rows x d (its blocks of rows), else on one.
-        Results do not depend on it.
+        Results do not depend on it.  A count above the machine's cores
+        (``os.cpu_count()``) runs on that many.
 
     Returns
     -------
@@ -483,11 +516,12 @@ def glm_laplace(X, y, *, family="logistic", prior_precision=1.0, prior_mean=0.0,
     ValueError
         Shapes that do not match; NaN or inf in X, y, offset, weights, trials or the
         prior; ``y`` outside the family's support; a prior precision that is not
-        symmetric positive definite; an unknown family; ``tol <= 0``, ``maxiter < 1``,
-        ``n_threads < 1``; a missing or misplaced ``trials``/``scale``/``dispersion``.
+        symmetric positive definite; an unknown family; ``tol <= 0``, ``maxiter`` not
+        between 1 and 2,147,483,647, ``n_threads < 1``; a missing or misplaced ``trials``/``scale``/``dispersion``.
         In a batch the message names the first offending problem.
     TypeError
-        Complex, string or object input.
+        Complex, string or object input; a scipy sparse ``X``; a ``tol`` that is not a
+        real number (``True``); a non-integer ``maxiter`` or ``n_threads``.
     MemoryError
         The batch's outputs would not fit in memory (raised before any work, with the
         bytes needed).
@@ -569,22 +603,21 @@ def glm_laplace(X, y, *, family="logistic", prior_precision=1.0, prior_mean=0.0,
     ...                      scale=1.0, groups=g)
     >>> res.labels.tolist(), res.mode.shape
     (['a', 'b'], (2, 2))
+
+    A column ``y`` and a family alias, as a formula library hands them over:
+
+    >>> res = lf.glm_laplace(X, y[:, None], family="Logit")
+    >>> res.family, res.mode.shape
+    ('logistic', (2,))
     """
     # --- options
-    if not isinstance(family, str) or family not in FAMILIES:
-        raise ValueError(f"family must be one of {FAMILIES}, got {family!r}")
+    if isinstance(family, str):
+        family = _FAMILY_ALIASES.get(family.lower(), family.lower())
+    if family not in FAMILIES:
+        raise ValueError(f"family must be one of {FAMILIES} (or an alias such as "
+                         f"'logit' or 'normal'), got {family!r}")
     fam = _glm_kernels.FAMILIES[family]
-    try:
-        tol_ok = (not isinstance(tol, bool) and isinstance(tol, numbers.Real)
-                  and math.isfinite(tol) and tol > 0)
-    except OverflowError:       # an int beyond the doubles
-        tol_ok = False
-    if not tol_ok:
-        raise ValueError(f"tol must be a positive finite number, got {tol!r}")
-    if isinstance(maxiter, bool) or not isinstance(maxiter, numbers.Integral):
-        raise TypeError(f"maxiter must be an integer, got {type(maxiter).__name__}")
-    if maxiter < 1 or maxiter > 2**31 - 1:
-        raise ValueError(f"maxiter must be at least 1, got {maxiter}")
+    check_options(d=0, tol=tol, maxiter=maxiter)
     nthreads = _n_threads(n_threads)
     for name, value, owner in (("trials", trials, "binomial"), ("scale", scale, "gaussian"),
                                ("dispersion", dispersion, "negative_binomial")):
@@ -594,8 +627,15 @@ def glm_laplace(X, y, *, family="logistic", prior_precision=1.0, prior_mean=0.0,
             raise ValueError(f"{name} is required for family={owner!r}")
 
     # --- data and layout
+    if hasattr(X, "tocsr"):     # a scipy.sparse matrix or array
+        raise TypeError("X: sparse input is not supported; pass X.toarray()")
+    # a pandas DataFrame's column names label the parameters; any other X has none
+    param_names = (tuple(str(c) for c in X.columns)
+                   if type(X).__name__ == "DataFrame" and hasattr(X, "columns") else None)
     X = real_array(X, "X")
     y = real_array(y, "y")
+    if y.ndim == X.ndim and y.shape[-1:] == (1,):   # a column, as patsy or a DataFrame gives
+        y = y[..., 0]
     if X.ndim < 2:
         raise ValueError(f"X must have shape (n, d) or (..., n, d), got shape {X.shape}")
     d = X.shape[-1]
@@ -611,9 +651,12 @@ def glm_laplace(X, y, *, family="logistic", prior_precision=1.0, prior_mean=0.0,
         groups = np.asarray(groups)
         if groups.shape != y.shape:
             raise ValueError(f"groups must have shape (N,) = {y.shape}, got {groups.shape}")
-        if groups.dtype.kind == "c" or (groups.dtype.kind == "f"
-                                        and not np.all(np.isfinite(groups))):
-            raise ValueError("groups must be integer or string labels (no NaN or complex)")
+        kind = groups.dtype.kind
+        if (kind == "c" or (kind == "f" and not np.all(np.isfinite(groups)))
+                or (kind in "mM" and np.any(np.isnat(groups)))
+                or (kind == "O" and any(map(_missing_label, groups.tolist())))):
+            raise ValueError("groups must be integer or string labels (no NaN, NaT, None "
+                             "or complex)")
         try:   # one stable sort: rows grouped by label, in their input order within
             order = np.argsort(groups, kind="stable")
         except TypeError as exc:
@@ -697,7 +740,7 @@ def glm_laplace(X, y, *, family="logistic", prior_precision=1.0, prior_mean=0.0,
                           f"{8 * _glm_kernels.scratch_doubles(nmax, d)} bytes of scratch "
                           "per thread")
 
-    extra = {"family": family}
+    extra = {"family": family, "param_names": param_names}
     if family == "gaussian":
         extra["scale"] = param_b if not single else float(param_b)
     if family == "negative_binomial":
