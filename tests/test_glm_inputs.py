@@ -1,4 +1,4 @@
-"""glm_laplace: every status it can return, and every bad input of RELIABILITY.md that
+"""glm_laplace: every status it can return, and every bad input of the failure rules that
 applies, raised before any work with the argument (and the problem) named."""
 
 import subprocess
