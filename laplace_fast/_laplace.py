@@ -98,8 +98,6 @@ def _classify(H, herr, axis_err, status, source, regularize=0.0):
 def _scipy_map(obj_fun, x0, args, grad, method, tol, maxiter):
     """Maximise log_post with scipy.optimize.minimize(method); returns (x, nit, nfev,
     status, message)."""
-    from scipy import optimize
-
     def neg(x):
         return -_core.scalar_value(obj_fun(x, *args), "log_post")
     jac = None
@@ -144,10 +142,8 @@ def _scipy_status(st, f, g, H, resolved, tol):
         return (Status.SINGULAR, "the curvature at this point is not resolved by finite "
                 "differences")
     dec = _newton_decrement(g, H)
-    if dec <= tol:
+    if dec <= tol or np.isinf(dec):   # inf: not negative definite, the summary says so
         return Status.OK, ""
-    if np.isinf(dec):
-        return Status.OK, ""          # not negative definite: the summary says so
     return (Status.NO_PROGRESS, f"the Newton decrement at this point is {dec:.3g} > tol: "
             "not a stationary point")
 

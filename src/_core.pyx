@@ -1440,10 +1440,9 @@ cdef int newton_batch(lf_objective *obj, Py_ssize_t B, Py_ssize_t d, double *x, 
     if rc == 0 and obj.hess == NULL and final_method != FD_RICHARDSON:
         for b in range(B):
             W.mask[b] = status[b] == LF_OK
-            W.in_ls[b] = W.mask[b]
         rc = principal_check(obj, B, d, x, f, H, herr, W.mask, axis_err, nfev)
         for b in range(B):
-            if W.in_ls[b] and not W.mask[b]:
+            if status[b] == LF_OK and not W.mask[b]:
                 status[b] = LF_SINGULAR          # a curvature the stencil cannot resolve
     free(buf)
     free(flags)

@@ -90,7 +90,7 @@ def test_additive_constant_never_changes_the_status(const):
 
 def test_forward_hessian_at_unit_scale():
     A = np.array([[2.0, 0.3], [0.3, 1.0]])
-    r = quiet(lf.laplace, lambda t: -0.5 * t @ A @ t - 3.0 * t[0] ** 3 * 0, np.ones(2),
+    r = quiet(lf.laplace, lambda t: -0.5 * t @ A @ t, np.ones(2),
               hessian_method="forward")
     assert r.status == Status.OK
     np.testing.assert_allclose(r.precision, A, rtol=1e-4)
