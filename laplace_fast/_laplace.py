@@ -114,7 +114,7 @@ def _scipy_map(obj_fun, x0, args, grad, method, tol, maxiter):
         status = Status.MAXITER
     else:
         status = Status.NO_PROGRESS
-    return (np.atleast_1d(np.asarray(res.x, dtype=float)), int(getattr(res, "nit", 0)),
+    return (np.ascontiguousarray(np.atleast_1d(res.x), dtype=float), int(getattr(res, "nit", 0)),
             int(res.nfev), status, f"scipy.optimize.minimize(method={method!r}): {res.message}")
 
 

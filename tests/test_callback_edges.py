@@ -126,6 +126,26 @@ def test_scipy_path_never_upgrades_maxiter_whatever_the_constant():
         assert r.status == Status.MAXITER, const
 
 
+@pytest.mark.parametrize("method", ["SLSQP", "L-BFGS-B", "COBYLA"])
+def test_scipy_success_off_the_mode_is_no_progress(method):
+    # a constant of -1e9 stops scipy's relative tests far from the mode at 3: the
+    # decrement at the point returned says it is no stationary point
+    r = quiet(lf.laplace, lambda t: -1e9 - 0.5 * np.sum((t - 3.0) ** 2), np.zeros(2),
+              method=method)
+    assert r.status in (Status.OK, Status.NO_PROGRESS)
+    if r.status == Status.OK:
+        assert np.max(np.abs(r.mode - 3.0)) <= 1e-3
+    else:
+        assert "not a stationary point" in r.message
+    if np.max(np.abs(r.mode - 3.0)) > 1e-3:
+        assert r.status == Status.NO_PROGRESS
+
+
+def test_scipy_point_with_unresolved_curvature_is_singular():
+    r = quiet(lf.laplace, lambda t: -t[0] ** 4, 1.0, method="BFGS")
+    assert r.status == Status.SINGULAR and "not resolved" in r.message
+
+
 def test_scipy_success_is_judged_at_the_point_returned():
     r = lf.laplace(normal_1d(3e-10, 1e-10), 1e-9, method="Nelder-Mead")
     # Nelder-Mead's absolute tolerances cannot locate this mode: never OK off it
