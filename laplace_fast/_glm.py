@@ -214,6 +214,11 @@ class _GLMMethods:
         return mean, var
 
 
+_IMPROPER_NOTE = ("; the prior is flat (zero precision) in a direction the data may not "
+                  "identify, so the posterior may be improper: give that direction a "
+                  "positive prior_precision")
+
+
 class GLMLaplaceResult(_GLMMethods, LaplaceResult):
     """The Laplace approximation of one Bayesian GLM posterior.
 
@@ -232,6 +237,11 @@ class GLMLaplaceResult(_GLMMethods, LaplaceResult):
         The gaussian noise standard deviation (gaussian only).
     dispersion : float
         The negative binomial dispersion (negative binomial only).
+    improper_prior : bool
+        Whether the prior is flat (zero precision) in some direction: ``log_evidence``
+        is then relative to a density of one along those directions (see
+        :func:`laplace_fast.glm_laplace`), and a failure status means the posterior is
+        improper (the message says so).
 
     Examples
     --------
@@ -246,6 +256,11 @@ class GLMLaplaceResult(_GLMMethods, LaplaceResult):
     >>> float(np.round(res.predict([1.0, 0.5]), 4))
     1.2
     """
+
+    def __init__(self, *args, improper_prior=False, **extra):
+        super().__init__(*args, improper_prior=bool(improper_prior), **extra)
+        if self.improper_prior and self.status < 0:
+            self.message += _IMPROPER_NOTE
 
 
 class BatchGLMLaplaceResult(_GLMMethods, BatchLaplaceResult):
@@ -263,6 +278,9 @@ class BatchGLMLaplaceResult(_GLMMethods, BatchLaplaceResult):
         The column names of ``X`` when it is a pandas DataFrame, else None.
     labels : ndarray or None
         The sorted group labels, one per problem, for grouped input (``groups=``).
+    improper_prior : ndarray of bool
+        Per problem, whether its prior is flat in some direction (see
+        :class:`laplace_fast.GLMLaplaceResult`).
 
     Examples
     --------
@@ -277,6 +295,15 @@ class BatchGLMLaplaceResult(_GLMMethods, BatchLaplaceResult):
     """
 
     _single = GLMLaplaceResult
+
+    @property
+    def message(self):
+        text = super().message
+        n = int(np.count_nonzero(self.improper_prior & (self.status < 0)))
+        if n:
+            text += (f"; {n} failed where the prior is flat (zero precision) in a direction "
+                     "the data may not identify: give it a positive prior_precision")
+        return text
 
 
 # --------------------------------------------------------------------------- input
@@ -331,7 +358,7 @@ def _prior(prior_precision, prior_mean, d, batch_shape, labels, single):
         # numpy calls (each costs 10-20 us on the caches that a large batch leaves)
         zeros = np.zeros(B, dtype=np.int64)
         return (np.eye(d).reshape(1, d, d) * prior_precision, zeros,
-                np.full((1, d), prior_mean), zeros)
+                np.full((1, d), prior_mean), zeros, None, None)
     P = real_array(prior_precision, "prior_precision")
     if P.ndim and P.shape == tuple(batch_shape) and P.shape[-1] not in (d, 1):
         P = P[..., None]    # one scalar per problem: unambiguous, the last axis is not d
@@ -362,18 +389,33 @@ def _prior(prior_precision, prior_mean, d, batch_shape, labels, single):
         raise ValueError("prior_precision contains NaN or inf" + first_problem(ok))
     if kind == "matrix":
         Pu = np.ascontiguousarray(P.reshape(-1, d, d), dtype=np.float64)
+        ev = np.zeros((Pu.shape[0], d))
         if d:
             scale = np.max(np.abs(Pu), axis=(1, 2))
             ok = np.max(np.abs(Pu - np.swapaxes(Pu, 1, 2)), axis=(1, 2)) <= 1e-12 * scale
             if not ok.all():
                 raise ValueError("prior_precision must be symmetric" + first_problem(ok[:, None]))
             Pu = 0.5 * (Pu + np.swapaxes(Pu, 1, 2))    # exactly symmetric: the kernel relies on it
-            ok = (np.linalg.eigvalsh(Pu)[:, :1] > 0)
+            ev = np.linalg.eigvalsh(Pu)
+        # eigenvalues within rounding of zero are flat directions (a difference penalty's
+        # null space computes to ~1e-16 of its largest eigenvalue, of either sign)
+        floor = 8 * d * np.finfo(float).eps * np.max(np.abs(ev), axis=1, initial=0.0)
+        ok = ev >= -floor[:, None]
+        proper = ev > floor[:, None]
     else:   # scalar or diagonal: a diagonal matrix, symmetric as built
-        ok = rows > 0
+        ev = rows if rows.shape[1] == d else np.repeat(rows, d, axis=1)
+        proper, ok = ev > 0, ev >= 0
         Pu = np.ascontiguousarray(rows[:, :, None] * np.eye(d))
     if d and not ok.all():
-        raise ValueError("prior_precision must be positive definite" + first_problem(ok))
+        raise ValueError("prior_precision must be positive semi-definite (zero for a flat "
+                         "prior, positive otherwise)" + first_problem(ok))
+    pconst = None
+    if d and not proper.all():
+        # flat in some directions: the improper prior's density is 1 along them, and its
+        # normalising constant is that of the Gaussian on the others (pseudo-determinant)
+        pconst = np.ascontiguousarray(
+            0.5 * np.sum(np.log(np.where(proper, ev, 1.0)), axis=1)
+            - 0.5 * np.sum(proper, axis=1) * math.log(2 * math.pi))
     M = real_array(prior_mean, "prior_mean")
     if M.ndim == 0:
         mbatch = ()
@@ -390,13 +432,15 @@ def _prior(prior_precision, prior_mean, d, batch_shape, labels, single):
         hit = np.flatnonzero(~np.all(np.isfinite(Mu), axis=1)[midx]) if B else []
         idx = None if single or len(hit) == 0 else int(hit[0])
         raise ValueError("prior_mean contains NaN or inf" + _where(idx, batch_shape, labels))
-    return Pu, pidx, Mu, midx
+    return Pu, pidx, Mu, midx, pconst, (None if pconst is None else ~proper.all(axis=1))
 
 
 def _per_row(value, name, shape):
     if value is None:
         return None
     a = real_array(value, name)
+    if a.ndim and a.shape == tuple(shape) + (1,):
+        a = a[..., 0]       # a column, as for y
     try:
         return np.broadcast_to(a, shape)
     except ValueError:
@@ -467,14 +511,19 @@ def glm_laplace(X, y, *, family="logistic", prior_precision=1.0, prior_mean=0.0,
         result's ``family`` is the canonical name.
     prior_precision : float or array_like
         Prior precision: a scalar (``alpha I``), a ``(d,)`` diagonal or a ``(d, d)``
-        symmetric positive definite matrix, each with optional leading batch dimensions
-        that broadcast against the batch (``(d, d)`` always reads as a matrix).  One
-        scalar per problem is the batch shape plus ``(1,)``, or just the batch shape
-        when its last dimension is not ``d`` (else that reads as a diagonal).
+        symmetric positive semi-definite matrix, each with optional leading batch
+        dimensions that broadcast against the batch (``(d, d)`` always reads as a
+        matrix).  One scalar per problem is the batch shape plus ``(1,)``, or just the
+        batch shape when its last dimension is not ``d`` (else that reads as a
+        diagonal).  A zero (a zero eigenvalue, or one within rounding of zero: below
+        ``8 d eps`` times the largest) is a flat, improper prior in that direction, e.g. ``[0, 1, 1]`` leaves an intercept unpenalised as
+        scikit-learn's ``LogisticRegression`` does; see Notes for what
+        ``log_evidence`` then means.
     prior_mean : float or array_like
         Prior mean: a scalar or ``(d,)``, with optional leading batch dimensions.
     offset : array_like, optional
-        Added to the linear predictor, shape of ``y`` (or broadcasting to it).
+        Added to the linear predictor, shape of ``y`` (or broadcasting to it; a column
+        ``y.shape + (1,)`` reads as ``y.shape``, as do ``weights`` and ``trials``).
     weights : array_like, optional
         Non-negative observation weights multiplying each log-likelihood term
         (frequency weights: weight 2 is the row seen twice).  A problem whose weights
@@ -516,7 +565,7 @@ def glm_laplace(X, y, *, family="logistic", prior_precision=1.0, prior_mean=0.0,
     ValueError
         Shapes that do not match; NaN or inf in X, y, offset, weights, trials or the
         prior; ``y`` outside the family's support; a prior precision that is not
-        symmetric positive definite; an unknown family; ``tol <= 0``, ``maxiter`` not
+        symmetric positive semi-definite; an unknown family; ``tol <= 0``, ``maxiter`` not
         between 1 and 2,147,483,647, ``n_threads < 1``; a missing or misplaced ``trials``/``scale``/``dispersion``.
         In a batch the message names the first offending problem.
     TypeError
@@ -535,7 +584,7 @@ def glm_laplace(X, y, *, family="logistic", prior_precision=1.0, prior_mean=0.0,
         data's start and then at the prior mean, e.g. ``exp`` overflow from an offset
         of 1e308), -4/-7 (non-finite gradient/Hessian), -6 (Hessian singular relative to
         its scale, e.g. a prior precision of 1e-20 in a direction the data do not
-        inform), -8 (diverged: the iterates run off to infinity, e.g. separation under
+        inform; with a flat prior, an improper posterior: see Notes), -8 (diverged: the iterates run off to infinity, e.g. separation under
         a near-flat prior).  -2 (line search made no progress) is a safeguard only:
         every family here is log-concave, so a Newton step always has an acceptable
         length.  With a failure status ``mode`` is the last iterate, ``hessian`` the
@@ -567,6 +616,19 @@ def glm_laplace(X, y, *, family="logistic", prior_precision=1.0, prior_mean=0.0,
     rows, all-zero, rare and separated outcomes, logistic, probit, poisson and binomial,
     prior precisions 0.01 to 10): Pareto k-hat of the weights 0.56 to 0.92 where
     kappa > 2, at most 0.67 where kappa <= 2.
+    Flat directions (zero prior precision): the posterior is proper when the data
+    identify those directions, and the mode is then the penalised maximum likelihood
+    estimate with no penalty there (``prior_precision=0`` gives the maximum likelihood
+    fit).  The prior has no normalising constant, so ``log_evidence`` is computed with
+    the prior's density equal to one along the flat directions (per unit of those
+    coordinates) and the usual Gaussian normalisation on the others (the
+    pseudo-determinant of ``prior_precision``): it is finite and compares models with
+    the same flat coordinates in the same units (e.g. to choose the other precisions),
+    not models that differ in them.  ``improper_prior`` on the result says which
+    problems have such a prior.  Where the data do not identify a flat direction (a
+    column of ``X`` that is zero, or collinear with others, along it; a group with too
+    few rows; separation along it) the posterior is improper: that problem's status
+    is -6 (SINGULAR, or -8) with no covariance, and its message says why.
     The covariance is the inverse of the observed information at the mode (the Laplace
     approximation), not the expected information; they coincide for the canonical links
     (logistic, poisson, binomial, gaussian) and differ for probit and the negative
@@ -609,6 +671,16 @@ def glm_laplace(X, y, *, family="logistic", prior_precision=1.0, prior_mean=0.0,
     >>> res = lf.glm_laplace(X, y[:, None], family="Logit")
     >>> res.family, res.mode.shape
     ('logistic', (2,))
+
+    A flat prior on the intercept, with ``prior_precision=0`` the maximum likelihood
+    fit:
+
+    >>> res = lf.glm_laplace(X, y, family="logistic", prior_precision=[0.0, 1.0])
+    >>> res.improper_prior, res.status.name
+    (True, 'OK')
+    >>> mle = lf.glm_laplace(X, y, family="logistic", prior_precision=0.0)
+    >>> np.round(mle.mode, 3).tolist()
+    [0.562, 1.386]
     """
     # --- options
     if isinstance(family, str):
@@ -699,7 +771,8 @@ def glm_laplace(X, y, *, family="logistic", prior_precision=1.0, prior_mean=0.0,
     param = np.ascontiguousarray(param_b, dtype=np.float64).reshape(-1)
     # (the prior before the data check: after the check's pass over the data its dozen
     # small numpy operations ran several times slower, on cold caches)
-    P, pidx, M, midx = _prior(prior_precision, prior_mean, d, batch_shape, labels, single)
+    P, pidx, M, midx, pconst, flat = _prior(prior_precision, prior_mean, d, batch_shape,
+                                            labels, single)
 
     # --- memory, before any work: a problem's outputs (2 d^2 + d + 3 doubles, four int32
     # with the check's flags, its place in the list of non-zero statuses) and its share
@@ -724,7 +797,7 @@ def glm_laplace(X, y, *, family="logistic", prior_precision=1.0, prior_mean=0.0,
     chunk = 1 if nmax * max(d, 1) > 20000 else max(1, min(16, B // (8 * nthreads)))
     # the data checks (compiled, parallel), then the fits: none when a problem is flagged
     code, nnonzero = _glm_kernels.fit(fam, Xf, yf, opt(off_f), opt(w_f), opt(t_f), starts,
-                                      P, pidx, M, midx, param, float(tol), int(maxiter),
+                                      P, pidx, M, midx, opt(pconst), param, float(tol), int(maxiter),
                                       nthreads, chunk, flags, mode, hess, cov, log_det_cov,
                                       logp, status, niter, nfev, cond, nonzero)
     if code == _glm_kernels.FIT_BAD_DATA:
@@ -740,6 +813,7 @@ def glm_laplace(X, y, *, family="logistic", prior_precision=1.0, prior_mean=0.0,
                           f"{8 * _glm_kernels.scratch_doubles(nmax, d)} bytes of scratch "
                           "per thread")
 
+    improper = np.zeros(B, dtype=bool) if flat is None else flat[pidx]
     extra = {"family": family, "param_names": param_names}
     if family == "gaussian":
         extra["scale"] = param_b if not single else float(param_b)
@@ -748,8 +822,10 @@ def glm_laplace(X, y, *, family="logistic", prior_precision=1.0, prior_mean=0.0,
     if single:
         st = Status(int(status[0]))
         res = GLMLaplaceResult(mode[0], hess[0], cov[0], log_det_cov[0], logp[0], st,
-                               niter[0], nfev[0], STATUS_MESSAGES[st], cond=cond[0], **extra)
-        warn_statuses(status[0])
+                               niter[0], nfev[0], STATUS_MESSAGES[st], cond=cond[0],
+                               improper_prior=improper[0], **extra)
+        warn_statuses(status[0], note=_IMPROPER_NOTE if res.message.endswith(_IMPROPER_NOTE)
+                      else "")
         return res
     shp = tuple(batch_shape)
     for k in ("scale", "dispersion"):
@@ -758,6 +834,9 @@ def glm_laplace(X, y, *, family="logistic", prior_precision=1.0, prior_mean=0.0,
     res = BatchGLMLaplaceResult(mode.reshape(shp + (d,)), hess.reshape(shp + (d, d)),
                                 cov.reshape(shp + (d, d)), log_det_cov.reshape(shp),
                                 logp.reshape(shp), status.reshape(shp), niter.reshape(shp),
-                                nfev.reshape(shp), cond.reshape(shp), labels=labels, **extra)
-    warn_statuses(res.status, nonzero=nonzero[:nnonzero])
+                                nfev.reshape(shp), cond.reshape(shp), labels=labels,
+                                improper_prior=improper.reshape(shp), **extra)
+    failed_flat = flat is not None and bool(np.any(improper & (status < 0)))
+    warn_statuses(res.status, nonzero=nonzero[:nnonzero],
+                  note=_IMPROPER_NOTE if failed_flat else "")
     return res

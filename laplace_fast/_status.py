@@ -163,8 +163,9 @@ def _index_text(i, shape):
     return str(tuple(reversed(idx)))
 
 
-def warn_statuses(status, *, nonzero=None, stacklevel=3):
-    """Issue one LaplaceWarning summarising every non-zero status in ``status``.
+def warn_statuses(status, *, nonzero=None, note="", stacklevel=3):
+    """Issue one LaplaceWarning summarising every non-zero status in ``status``, with
+    ``note`` (a clause starting with "; ") appended.
 
     ``nonzero``: the flat indices of the non-zero entries, in any order, when the caller
     knows them (the compiled batch loop lists them as its threads finish); else one pass
@@ -190,4 +191,4 @@ def warn_statuses(status, *, nonzero=None, stacklevel=3):
             parts.append(f"{idx.size} with status {code} "
                          f"({Status(code).name}) at [{where}{more}]")
         msg = f"{bad.size} of {status.size} problems: " + "; ".join(parts)
-    warnings.warn(msg, LaplaceWarning, stacklevel=stacklevel)
+    warnings.warn(msg + note, LaplaceWarning, stacklevel=stacklevel)

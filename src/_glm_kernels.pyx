@@ -9,7 +9,9 @@ Design
 2. Priors are stored once per distinct prior, ``P (np_, d, d)`` and ``M (nm, d)``;
    ``pidx[b]``, ``midx[b]`` say which one problem b uses (broadcasting without copies).
    Each P must be exactly symmetric (the Python layer symmetrises it).  Each distinct
-   precision's normalising constant (its log det) is computed once.
+   precision's normalising constant (its log det) is computed once, here, unless the
+   caller passes it: a precision with zeros (flat directions) has no log det, and the
+   Python layer gives its pseudo-determinant instead.
 3. ``fit`` hands out runs of ``chunk`` consecutive problems to the threads of a
    parallel block, in order (an atomic counter), each thread owning one scratch buffer
    allocated inside the block (``lf_scratch.h``: on huge pages for a large problem).  Within a run
@@ -295,8 +297,8 @@ cdef void _fit_runs(const _Batch *jb, Py_ssize_t b0, Py_ssize_t b1, Py_ssize_t c
 def fit(int family, const double[:, ::1] X, const double[::1] y, const double[::1] off,
         const double[::1] wt, const double[::1] trials, const int64_t[::1] starts,
         const double[:, :, ::1] P, const int64_t[::1] pidx,
-        const double[:, ::1] M, const int64_t[::1] midx, const double[::1] param,
-        double tol, int maxiter, int n_threads, int chunk,
+        const double[:, ::1] M, const int64_t[::1] midx, const double[::1] prior_const,
+        const double[::1] param, double tol, int maxiter, int n_threads, int chunk,
         int[::1] flags, double[:, ::1] mode, double[:, :, ::1] hess,
         double[:, :, ::1] cov, double[::1] log_det_cov, double[::1] logp, int[::1] status,
         int[::1] niter, int[::1] nfev, double[::1] cond, int64_t[::1] nonzero):
@@ -306,7 +308,8 @@ def fit(int family, const double[:, ::1] X, const double[::1] y, const double[::
     nonzero (length B; in no particular order).  Returns (code, k): FIT_BAD_DATA when a
     problem is flagged (nothing fitted; k = 0); else FIT_NO_SCRATCH when a thread could
     not allocate its scratch (its problems have status -99), or FIT_DONE; k entries of
-    nonzero written."""
+    nonzero written.  prior_const: each distinct prior's normalising constant
+    (lf_glm_prior_const's), or empty to have them computed here."""
     cdef Py_ssize_t B = starts.shape[0] - 1, b
     cdef int d = <int>X.shape[1]
     cdef const double *Xb = &X[0, 0] if X.shape[0] * X.shape[1] > 0 else NULL
@@ -341,13 +344,16 @@ def fit(int family, const double[:, ::1] X, const double[::1] y, const double[::
     cdef int outer, inner
     cdef int64_t work, budget = _slice_budget, work_done = 0, next_run = 0
     cdef int failed = 0
-    # each distinct prior's normalising constant (log det P), once
-    pconst_arr = np.empty(P.shape[0])
-    cdef double[::1] pconst = pconst_arr
-    cdef double[::1] pwork = np.empty(d * d + d + 1)
+    # each distinct prior's normalising constant (log det P), once, unless given
+    cdef const double[::1] pconst = prior_const
+    cdef double[::1] computed, pwork
     cdef Py_ssize_t k
-    for k in range(P.shape[0]):
-        pconst[k] = lf_glm_prior_const(&P[k, 0, 0] if d > 0 else NULL, d, &pwork[0])
+    if prior_const.shape[0] != P.shape[0]:
+        computed = np.empty(P.shape[0])
+        pwork = np.empty(d * d + d + 1)
+        for k in range(P.shape[0]):
+            computed[k] = lf_glm_prior_const(&P[k, 0, 0] if d > 0 else NULL, d, &pwork[0])
+        pconst = computed
     cdef _Batch jb
     jb.nprob, jb.family, jb.d, jb.maxiter, jb.tol = B, family, d, maxiter, tol
     jb.zoff = _zjob_offset(<size_t>nmax, <size_t>d)

@@ -806,8 +806,8 @@ def test_scalar_prior_gives_the_bits_of_the_same_prior_as_arrays():
     _same(a, lf.glm_laplace(X, y, prior_precision=2.5 * np.eye(3), prior_mean=m))
     with pytest.raises(ValueError, match=r"prior_precision contains NaN or inf in problem 0"):
         lf.glm_laplace(X, y, prior_precision=np.nan)
-    with pytest.raises(ValueError, match=r"positive definite in problem 0"):
-        lf.glm_laplace(X, y, prior_precision=0.0)
+    with pytest.raises(ValueError, match=r"positive semi-definite .* in problem 0"):
+        lf.glm_laplace(X, y, prior_precision=-1.0)
     with pytest.raises(ValueError, match=r"prior_mean contains NaN or inf in problem 0"):
         lf.glm_laplace(X, y, prior_mean=np.inf)
 

@@ -207,11 +207,11 @@ def test_bad_trials_and_group_index_in_message():
 
 
 @pytest.mark.parametrize("P,match", [
-    (-1.0, "positive definite"), (0.0, "positive definite"),
-    (np.array([1.0, -2.0, 1.0]), "positive definite"),
-    (np.array([[1.0, 2.0, 0], [2.0, 1.0, 0], [0, 0, 1]]), "positive definite"),
+    (-1.0, "positive semi-definite"), (-1e-300, "positive semi-definite"),
+    (np.array([1.0, -2.0, 1.0]), "positive semi-definite"),
+    (np.array([[1.0, 2.0, 0], [2.0, 1.0, 0], [0, 0, 1]]), "positive semi-definite"),
     (np.array([[1.0, 0.5, 0], [0.0, 1.0, 0], [0, 0, 1]]), "symmetric"),
-    (np.array([[1.0, 0, 0], [0, 1.0, 0], [0, 0, 0]]), "positive definite"),
+    (np.array([[1.0, 0, 0], [0, 1.0, 0], [0, 0, -1e-6]]), "positive semi-definite"),
     (np.nan, "NaN"), (np.array([1.0, np.inf, 1.0]), "NaN"),
     (np.ones(4), "prior_precision must be"), (np.ones((2, 2)), "prior_precision must be"),
 ])
@@ -226,7 +226,7 @@ def test_bad_prior_in_a_batch_names_the_problem():
     X, y = _data(batch=(5,))
     P = np.ones((5, 3))
     P[3, 1] = -1
-    with pytest.raises(ValueError, match=r"prior_precision must be positive definite in problem 3"):
+    with pytest.raises(ValueError, match=r"prior_precision must be positive semi-definite .* in problem 3"):
         lf.glm_laplace(X, y, prior_precision=P)
     with pytest.raises(ValueError, match="do not broadcast"):
         lf.glm_laplace(X, y, prior_precision=np.ones((4, 3)))
