@@ -17,10 +17,9 @@ rounds of that round's ratio, so a burst of load from another tenant of the mach
 both sides of it.
 
 JAX runs last, in a phase of its own (laplace_fast and JAX interleaved, every workload),
-after every other peer: once JAX had run in a process, the numpy peers in it ran about
-1.5x slower for the rest of its life (W1: numpy 14 -> 21 us a problem, numpy on two
-threads 8.0 -> 12.9 us; laplace_fast 1.16 -> 1.2 us), which inflated laplace_fast's
-ratios against numpy.
+after every other peer: once JAX has run in a process, the numpy peers in it run slower
+for the rest of its life, which would inflate laplace_fast's ratios against numpy
+(bench/RESULTS.md, "the benchmark's own rules").
 """
 
 import argparse
@@ -318,15 +317,15 @@ def row(name, t, B, ref_t, extra=""):
           f"{extra}")
 
 
-# interleaved rounds per batched workload: the per-round ratio against numpy on two
-# threads spread 6.6-9.0x over three runs of five rounds on W1 (this VM's other tenants)
+# interleaved rounds per batched workload: the per-round ratios spread widely on a shared
+# machine (bench/RESULTS.md, "the benchmark's own rules"), so the median of nine is read
 ROUNDS, ROUNDS_QUICK = 9, 2
 
 
 def settle(seconds=0.005):
     """Wait, busy, before a timed call.  JAX's thread pool spins for about a millisecond
-    after a call returns, and a laplace_fast call on two threads made at once ran 3-4x
-    slower (n = 100, d = 20, B = 200: 67 against 17-20 us a problem after a 2 ms wait).
+    after a call returns, and a laplace_fast call on two threads made at once runs several
+    times slower (bench/RESULTS.md, "the benchmark's own rules").
     Busy, not time.sleep: on this VM an idle virtual CPU is slow to wake, and a sleep of
     0.2 s made the next two-thread call up to 3x slower in turn."""
     t0 = time.perf_counter()
@@ -393,9 +392,8 @@ def bench_batch(label, family, B, n, d, args, loops=True):
 
 
 # the wait before each call in JAX's rounds: after a JAX call its thread pool keeps the
-# two virtual CPUs busy for a while, and with 5 ms some rounds of laplace_fast on two
-# threads ran 2-3.5x slower (W1 0.93-3.28 us a problem; 0.93-1.24 with 30 ms; JAX's own
-# times the same), which had made two of five runs report W1 under 10x JAX
+# two virtual CPUs busy for a while, long enough to slow the next laplace_fast call on
+# two threads (bench/RESULTS.md, "the benchmark's own rules")
 JAX_WAIT = 0.03
 
 
