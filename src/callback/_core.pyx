@@ -14,7 +14,8 @@ inline`` functions of the .pxd files beside it, so no module imports another at 
   check;
 - newton.pxd: the damped Newton iteration, all problems in lock step;
 - eigen.pxd: the eigen and Cholesky tests of -H;
-- summary.pxd: the classification of a Hessian and its cov, log det and condition number.
+- summary.pxd: the summary of a fitted Hessian (its classification, cov, log det,
+  condition number, error flag and regularisation) and the tolerances it judges by.
 
 Kernels never raise: they return an ``LF_*`` status (``lf_status.h``); the def wrappers
 re-raise a callback's exception unchanged.
@@ -32,7 +33,9 @@ from objective cimport *
 from eigen cimport all_finite, negdef
 from stencils cimport value_stencil, derivatives, steps_consistent, principal_check
 from newton cimport newton_batch, MAX_RESTEPS
-from summary cimport blank_summary, summarize_one
+from summary cimport (summarize_problem, summary_work, SOURCE_CENTRAL,
+                      SOURCE_FORWARD, SOURCE_RICHARDSON, SOURCE_GRAD,
+                      SOURCE_ANALYTIC)
 
 STATUS_CODES = dict(OK=LF_OK, ILL_CONDITIONED=LF_ILL_CONDITIONED,
                     HESSIAN_INACCURATE=LF_HESSIAN_INACCURATE, MAXITER=LF_MAXITER,
@@ -42,6 +45,9 @@ STATUS_CODES = dict(OK=LF_OK, ILL_CONDITIONED=LF_ILL_CONDITIONED,
                     DIVERGED=LF_DIVERGED)
 
 METHODS = {"central": FD_CENTRAL, "forward": FD_FORWARD, "richardson": FD_RICHARDSON}
+# where a Hessian comes from, for the summary's tolerances (summary.pxd)
+SOURCES = {"central": SOURCE_CENTRAL, "forward": SOURCE_FORWARD,
+           "richardson": SOURCE_RICHARDSON, "grad": SOURCE_GRAD, "analytic": SOURCE_ANALYTIC}
 
 DEF LLC_SIGNAL_CHECK = 1024     # points between Ctrl-C checks in a LowLevelCallable loop
 
@@ -308,6 +314,13 @@ def values(Objective objective, const double[:, ::1] x):
     return out
 
 
+def _outputs(Py_ssize_t B, Py_ssize_t d):
+    """The arrays a derivative pass fills: f (B,), g (B, d), H and herr (B, d, d), nfev
+    (B,) zeroed, axis_err (B,) NaN."""
+    return (np.empty(B), np.zeros((B, d)), np.zeros((B, d, d)), np.zeros((B, d, d)),
+            np.zeros(B, dtype=np.int_), np.full(B, np.nan))
+
+
 def fd_derivatives(Objective objective, const double[:, ::1] x, str method, step=None,
                    bint want_hessian=True):
     """Value, gradient and (optionally) Hessian of B problems at x (B, d) by the
@@ -318,11 +331,7 @@ def fd_derivatives(Objective objective, const double[:, ::1] x, str method, step
     cdef int m = METHODS[method], rc = 0
     if B == 0 or d == 0:
         raise ValueError("x must have at least one parameter")
-    f = np.empty(B)
-    g = np.empty((B, d))
-    H = np.zeros((B, d, d))
-    herr = np.zeros((B, d, d))
-    nf = np.zeros(B, dtype=np.int_)
+    f, g, H, herr, nf, _ = _outputs(B, d)
     act = np.ones(B, dtype=np.int8)
     cdef double[::1] fv = f
     cdef double[:, ::1] gv = g
@@ -355,13 +364,6 @@ def fd_derivatives(Objective objective, const double[:, ::1] x, str method, step
     if not want_hessian:
         return f, g, None, None, nf
     return f, g, H, herr, nf
-
-
-def _outputs(Py_ssize_t B, Py_ssize_t d):
-    """The arrays a derivative pass fills: f (B,), g (B, d), H and herr (B, d, d), nfev
-    (B,) zeroed, axis_err (B,) NaN."""
-    return (np.empty(B), np.zeros((B, d)), np.zeros((B, d, d)), np.zeros((B, d, d)),
-            np.zeros(B, dtype=np.int_), np.full(B, np.nan))
 
 
 def scaled_derivatives(Objective objective, const double[:, ::1] x, str method, step=None):
@@ -434,14 +436,61 @@ def scaled_derivatives(Objective objective, const double[:, ::1] x, str method, 
     return f, g, H, herr, nf, resolved.astype(bool), axis_err
 
 
-def newton(Objective objective, const double[:, ::1] x0, double tol, long maxiter,
-           str final_method, step=None):
-    """Damped Newton from x0 (B, d).  Returns x, f, g, H, herr, status, niter, nfev and
-    axis_err (principal_check's measured relative error, NaN where not measured)."""
+cdef void summarize_batch(Py_ssize_t B, Py_ssize_t d, const double *H, const double *herr,
+                          const double *axis_err, int source, double regularize,
+                          double *cov, double *logdet, double *cond, double *shift,
+                          int *status, int n_threads) noexcept nogil:
+    """summarize_problem for each of B problems, in prange."""
+    cdef Py_ssize_t b, dd = d * d
+    cdef double *work
+    with parallel(num_threads=n_threads):
+        work = <double *> malloc(summary_work(d) * sizeof(double))
+        for b in prange(B, schedule='dynamic'):
+            summarize_problem(H + b * dd, herr + b * dd, axis_err[b], d, source,
+                              regularize, cov + b * dd, &logdet[b], &cond[b], &shift[b],
+                              &status[b], work)
+        free(work)
+
+
+def _summaries(Py_ssize_t B, Py_ssize_t d):
+    """The arrays a summary fills: cov (B, d, d), logdet, cond and shift (B,)."""
+    return np.empty((B, d, d)), np.empty(B), np.empty(B), np.zeros(B)
+
+
+def summarize(const double[:, :, ::1] H, const double[:, :, ::1] herr,
+              const double[::1] axis_err, int[::1] status, str source, double regularize,
+              int n_threads=1):
+    """The summary of B fitted Hessians H (B, d, d) with their error estimates herr and
+    principal_check's axis_err (B,; NaN where not measured), from ``source`` (a key of
+    SOURCES) and, for regularize > 0, the regularisation of saddles and flat directions
+    (summarize_problem).  ``status`` (B,) holds each problem's status so far and
+    receives its final one.  Returns cov (B, d, d), logdet, cond and shift (B,)."""
+    cdef Py_ssize_t B = H.shape[0], d = H.shape[1]
+    cdef int src = SOURCES[source]
+    cov, logdet, cond, shift = _summaries(B, d)
+    cdef double[:, :, ::1] cv = cov
+    cdef double[::1] lv = logdet
+    cdef double[::1] kv = cond
+    cdef double[::1] tv = shift
+    if B == 0:
+        return cov, logdet, cond, shift
+    with nogil:
+        summarize_batch(B, d, &H[0, 0, 0], &herr[0, 0, 0], &axis_err[0], src, regularize,
+                        &cv[0, 0, 0], &lv[0], &kv[0], &tv[0], &status[0], 1 if n_threads < 1
+                        else n_threads)
+    return cov, logdet, cond, shift
+
+
+def fit(Objective objective, const double[:, ::1] x0, double tol, long maxiter,
+        str final_method, step, str source, double regularize):
+    """Damped Newton from x0 (B, d) and the summary of its Hessians, in one pass
+    without the GIL (newton_batch, then summarize_problem per problem).  Returns x, f,
+    g, H, herr, cov, logdet, cond, status, shift, niter, nfev."""
     cdef Py_ssize_t B = x0.shape[0], d = x0.shape[1]
-    cdef int m = METHODS[final_method], rc
+    cdef int m = METHODS[final_method], src = SOURCES[source], rc
     x = np.array(x0)
     f, g, H, herr, nfev, axis_err = _outputs(B, d)
+    cov, logdet, cond, shift = _summaries(B, d)
     status = np.zeros(B, dtype=np.intc)
     niter = np.zeros(B, dtype=np.int_)
     cdef double[:, ::1] xv = x
@@ -450,13 +499,17 @@ def newton(Objective objective, const double[:, ::1] x0, double tol, long maxite
     cdef double[:, ::1] gv = g
     cdef double[:, :, ::1] Hv = H
     cdef double[:, :, ::1] Ev = herr
+    cdef double[:, :, ::1] cv = cov
+    cdef double[::1] lv = logdet
+    cdef double[::1] kv = cond
+    cdef double[::1] tv = shift
     cdef int[::1] sv = status
     cdef long[::1] iv = niter
     cdef long[::1] nv = nfev
     cdef const double[::1] hs
     cdef const double *hp = NULL
     if B == 0:
-        return x, f, g, H, herr, status, niter, nfev, axis_err
+        return x, f, g, H, herr, cov, logdet, cond, status, shift, niter, nfev
     if step is not None:
         hs = np.ascontiguousarray(step, dtype=np.float64)
         hp = &hs[0]
@@ -464,36 +517,8 @@ def newton(Objective objective, const double[:, ::1] x0, double tol, long maxite
         rc = newton_batch(&objective.obj, B, d, &xv[0, 0], &fv[0], &gv[0, 0],
                           &Hv[0, 0, 0], &Ev[0, 0, 0], &sv[0], &iv[0], &nv[0], tol, maxiter,
                           m, hp, &av[0])
+        if rc == 0:
+            summarize_batch(B, d, &Hv[0, 0, 0], &Ev[0, 0, 0], &av[0], src, regularize,
+                            &cv[0, 0, 0], &lv[0], &kv[0], &tv[0], &sv[0], 1)
     _objective_check(objective, rc)
-    return x, f, g, H, herr, status, niter, nfev, axis_err
-
-
-def summarize(const double[:, :, ::1] H, double rtol, int[::1] status, int n_threads=1):
-    """Classify B Hessians (B, d, d) and form cov, log det cov and condition numbers.
-    ``status`` (B,) holds each problem's status so far; a problem with status != 0 keeps
-    it, one with status 0 may receive a Hessian failure code or LF_ILL_CONDITIONED.
-    Returns cov (B, d, d), logdet (B,), cond (B,)."""
-    cdef Py_ssize_t B = H.shape[0], d = H.shape[1], b
-    cov = np.empty((B, d, d))
-    logdet = np.empty(B)
-    cond = np.empty(B)
-    cdef double[:, :, ::1] cv = cov
-    cdef double[::1] lv = logdet
-    cdef double[::1] kv = cond
-    cdef double *work
-    cdef int st
-    if B == 0:
-        return cov, logdet, cond
-    with nogil, parallel(num_threads=n_threads):
-        work = <double *> malloc((3 * d * d + d + 1) * sizeof(double))
-        for b in prange(B, schedule='dynamic'):
-            st = LF_OK
-            summarize_one(&H[b, 0, 0], d, rtol, &cv[b, 0, 0], &lv[b], &kv[b], &st, work)
-            if status[b] == LF_OK or (st != LF_OK and st != LF_ILL_CONDITIONED
-                                      and status[b] > 0):
-                status[b] = st
-            elif status[b] == LF_SINGULAR:
-                # the iteration found the curvature unresolved: no Gaussian
-                blank_summary(&cv[b, 0, 0], d, &lv[b], &kv[b])
-        free(work)
-    return cov, logdet, cond
+    return x, f, g, H, herr, cov, logdet, cond, status, shift, niter, nfev

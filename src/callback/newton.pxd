@@ -411,15 +411,12 @@ cdef inline int polish(lf_objective *obj, Py_ssize_t B, Py_ssize_t d, double *x,
             W.polish[b] = 0
         W.alpha[b] = 1.0
     rc = try_steps(obj, B, d, x, W.polish, nfev, W)
-    if rc != 0:
-        return rc
-    for b in range(B):
-        if not W.polish[b]:
-            continue
-        if isfinite(W.ft[b]) and W.ft[b] >= f[b] - 64 * DBL_EPSILON * fmax(1.0, fabs(f[b])):
+    for b in range(B if rc == 0 else 0):
+        if W.polish[b] and isfinite(W.ft[b]) and \
+                W.ft[b] >= f[b] - 64 * DBL_EPSILON * fmax(1.0, fabs(f[b])):
             memcpy(x + b * d, W.xt + b * d, d * sizeof(double))
             f[b] = W.ft[b]
-    return 0
+    return rc
 
 
 
