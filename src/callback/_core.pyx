@@ -321,6 +321,34 @@ def _outputs(Py_ssize_t B, Py_ssize_t d):
             np.zeros(B, dtype=np.int_), np.full(B, np.nan))
 
 
+cdef struct outputs_t:
+    double *f
+    double *g
+    double *H
+    double *herr
+    long *nfev
+    double *axis_err
+
+
+cdef outputs_t _pointers(tuple arrays):
+    """Pointers to the data of the arrays of _outputs (B, d >= 1; the caller keeps the
+    arrays alive)."""
+    cdef double[::1] f = arrays[0]
+    cdef double[:, ::1] g = arrays[1]
+    cdef double[:, :, ::1] H = arrays[2]
+    cdef double[:, :, ::1] herr = arrays[3]
+    cdef long[::1] nfev = arrays[4]
+    cdef double[::1] axis_err = arrays[5]
+    cdef outputs_t o
+    o.f = &f[0]
+    o.g = &g[0, 0]
+    o.H = &H[0, 0, 0]
+    o.herr = &herr[0, 0, 0]
+    o.nfev = &nfev[0]
+    o.axis_err = &axis_err[0]
+    return o
+
+
 def fd_derivatives(Objective objective, const double[:, ::1] x, str method, step=None,
                    bint want_hessian=True):
     """Value, gradient and (optionally) Hessian of B problems at x (B, d) by the
@@ -331,14 +359,10 @@ def fd_derivatives(Objective objective, const double[:, ::1] x, str method, step
     cdef int m = METHODS[method], rc = 0
     if B == 0 or d == 0:
         raise ValueError("x must have at least one parameter")
-    f, g, H, herr, nf, _ = _outputs(B, d)
-    act = np.ones(B, dtype=np.int8)
-    cdef double[::1] fv = f
-    cdef double[:, ::1] gv = g
-    cdef double[:, :, ::1] Hv = H
-    cdef double[:, :, ::1] Ev = herr
-    cdef long[::1] nv = nf
-    cdef char[::1] av = act.view(np.int8)
+    arrays = _outputs(B, d)
+    f, g, H, herr, nf, _ = arrays
+    cdef outputs_t o = _pointers(arrays)
+    cdef char[::1] av = np.ones(B, dtype=np.int8)
     cdef const double[::1] hs
     cdef const double *hp = NULL
     cdef bint from_values = objective.obj.grad == NULL and (
@@ -348,18 +372,17 @@ def fd_derivatives(Objective objective, const double[:, ::1] x, str method, step
         hp = &hs[0]
     with nogil:
         if from_values:
-            rc = value_stencil(&objective.obj, B, d, &x[0, 0], &fv[0], 1, &av[0], m,
-                               want_hessian, hp, NULL, &gv[0, 0], &Hv[0, 0, 0], &Ev[0, 0, 0],
-                               &nv[0])
+            rc = value_stencil(&objective.obj, B, d, &x[0, 0], o.f, 1, &av[0], m,
+                               want_hessian, hp, NULL, o.g, o.H, o.herr, o.nfev)
         else:
-            rc = objective.obj.values(objective.obj.ctx, 1, B, d, &x[0, 0], &fv[0])
+            rc = objective.obj.values(objective.obj.ctx, 1, B, d, &x[0, 0], o.f)
             if rc == 0:
-                nv[0] += 1
+                o.nfev[0] += 1
                 if want_hessian:
-                    rc = derivatives(&objective.obj, B, d, &x[0, 0], &fv[0], &av[0], m, hp,
-                                     NULL, &gv[0, 0], &Hv[0, 0, 0], &Ev[0, 0, 0], &nv[0])
+                    rc = derivatives(&objective.obj, B, d, &x[0, 0], o.f, &av[0], m, hp,
+                                     NULL, o.g, o.H, o.herr, o.nfev)
                 else:
-                    rc = objective.obj.grad(objective.obj.ctx, 1, B, d, &x[0, 0], &gv[0, 0])
+                    rc = objective.obj.grad(objective.obj.ctx, 1, B, d, &x[0, 0], o.g)
     _objective_check(objective, rc)
     if not want_hessian:
         return f, g, None, None, nf
@@ -377,19 +400,14 @@ def scaled_derivatives(Objective objective, const double[:, ::1] x, str method, 
     classifies the others), and principal_check's ``axis_err`` (NaN if not measured)."""
     cdef Py_ssize_t B = x.shape[0], d = x.shape[1], b, it
     cdef int m = METHODS[method], rc = 0, again
-    f, g, H, herr, nf, axis_err = _outputs(B, d)
-    act = np.ones(B, dtype=np.int8)
+    arrays = _outputs(B, d)
+    f, g, H, herr, nf, axis_err = arrays
     resolved = np.zeros(B, dtype=np.int8)
     u = np.zeros((B, d))
     s = np.empty(d)
-    cdef double[::1] fv = f
-    cdef double[:, ::1] gv = g
-    cdef double[:, :, ::1] Hv = H
-    cdef double[:, :, ::1] Ev = herr
-    cdef long[::1] nv = nf
-    cdef char[::1] av = act.view(np.int8)
-    cdef char[::1] rv = resolved.view(np.int8)
-    cdef double[::1] xv = axis_err
+    cdef outputs_t o = _pointers(arrays)
+    cdef char[::1] av = np.ones(B, dtype=np.int8)
+    cdef char[::1] rv = resolved
     cdef double[:, ::1] uv = u
     cdef double[::1] sv = s
     cdef double[:, ::1] Av = np.empty((d, d))
@@ -401,23 +419,23 @@ def scaled_derivatives(Objective objective, const double[:, ::1] x, str method, 
         hs = np.ascontiguousarray(step, dtype=np.float64)
         hp = &hs[0]
     with nogil:
-        rc = obj.values(obj.ctx, 1, B, d, &x[0, 0], &fv[0])
+        rc = obj.values(obj.ctx, 1, B, d, &x[0, 0], o.f)
         for b in range(B):
-            nv[b] += 1
-            av[b] = isfinite(fv[b])
+            o.nfev[b] += 1
+            av[b] = isfinite(o.f[b])
         it = 0
         while rc == 0 and it <= MAX_RESTEPS:
-            rc = derivatives(obj, B, d, &x[0, 0], &fv[0], &av[0], FD_CENTRAL, hp,
-                             &uv[0, 0], &gv[0, 0], &Hv[0, 0, 0], &Ev[0, 0, 0], &nv[0])
+            rc = derivatives(obj, B, d, &x[0, 0], o.f, &av[0], FD_CENTRAL, hp,
+                             &uv[0, 0], o.g, o.H, o.herr, o.nfev)
             again = 0
             for b in range(B):
                 if not av[b]:
                     continue
                 av[b] = 0
                 rv[b] = 1
-                if obj.hess == NULL and hp == NULL and all_finite(&Hv[b, 0, 0], d * d) \
-                        and negdef(&Hv[b, 0, 0], d, &Av[0, 0], &Vv[0, 0], &sv[0]):
-                    rv[b] = steps_consistent(&Hv[b, 0, 0], d, &uv[b, 0], &sv[0])
+                if obj.hess == NULL and hp == NULL and all_finite(o.H + b * d * d, d * d) \
+                        and negdef(o.H + b * d * d, d, &Av[0, 0], &Vv[0, 0], &sv[0]):
+                    rv[b] = steps_consistent(o.H + b * d * d, d, &uv[b, 0], &sv[0])
                     memcpy(&uv[b, 0], &sv[0], d * sizeof(double))
                     av[b] = not rv[b]
                     again |= av[b]
@@ -427,11 +445,11 @@ def scaled_derivatives(Objective objective, const double[:, ::1] x, str method, 
         if rc == 0 and m != FD_CENTRAL and obj.hess == NULL:
             for b in range(B):
                 av[b] = rv[b]
-            rc = derivatives(obj, B, d, &x[0, 0], &fv[0], &av[0], m, hp, &uv[0, 0],
-                             &gv[0, 0], &Hv[0, 0, 0], &Ev[0, 0, 0], &nv[0])
+            rc = derivatives(obj, B, d, &x[0, 0], o.f, &av[0], m, hp, &uv[0, 0],
+                             o.g, o.H, o.herr, o.nfev)
         if rc == 0 and obj.hess == NULL and m != FD_RICHARDSON:
-            rc = principal_check(obj, B, d, &x[0, 0], &fv[0], &Hv[0, 0, 0], &Ev[0, 0, 0],
-                                 &rv[0], &xv[0], &nv[0])
+            rc = principal_check(obj, B, d, &x[0, 0], o.f, o.H, o.herr, &rv[0],
+                                 o.axis_err, o.nfev)
     _objective_check(objective, rc)
     return f, g, H, herr, nf, resolved.astype(bool), axis_err
 
@@ -489,36 +507,32 @@ def fit(Objective objective, const double[:, ::1] x0, double tol, long maxiter,
     cdef Py_ssize_t B = x0.shape[0], d = x0.shape[1]
     cdef int m = METHODS[final_method], src = SOURCES[source], rc
     x = np.array(x0)
-    f, g, H, herr, nfev, axis_err = _outputs(B, d)
+    arrays = _outputs(B, d)
+    f, g, H, herr, nfev, axis_err = arrays
     cov, logdet, cond, shift = _summaries(B, d)
     status = np.zeros(B, dtype=np.intc)
     niter = np.zeros(B, dtype=np.int_)
+    cdef outputs_t o
     cdef double[:, ::1] xv = x
-    cdef double[::1] av = axis_err
-    cdef double[::1] fv = f
-    cdef double[:, ::1] gv = g
-    cdef double[:, :, ::1] Hv = H
-    cdef double[:, :, ::1] Ev = herr
     cdef double[:, :, ::1] cv = cov
     cdef double[::1] lv = logdet
     cdef double[::1] kv = cond
     cdef double[::1] tv = shift
     cdef int[::1] sv = status
     cdef long[::1] iv = niter
-    cdef long[::1] nv = nfev
     cdef const double[::1] hs
     cdef const double *hp = NULL
     if B == 0:
         return x, f, g, H, herr, cov, logdet, cond, status, shift, niter, nfev
+    o = _pointers(arrays)
     if step is not None:
         hs = np.ascontiguousarray(step, dtype=np.float64)
         hp = &hs[0]
     with nogil:
-        rc = newton_batch(&objective.obj, B, d, &xv[0, 0], &fv[0], &gv[0, 0],
-                          &Hv[0, 0, 0], &Ev[0, 0, 0], &sv[0], &iv[0], &nv[0], tol, maxiter,
-                          m, hp, &av[0])
+        rc = newton_batch(&objective.obj, B, d, &xv[0, 0], o.f, o.g, o.H, o.herr, &sv[0],
+                          &iv[0], o.nfev, tol, maxiter, m, hp, o.axis_err)
         if rc == 0:
-            summarize_batch(B, d, &Hv[0, 0, 0], &Ev[0, 0, 0], &av[0], src, regularize,
+            summarize_batch(B, d, o.H, o.herr, o.axis_err, src, regularize,
                             &cv[0, 0, 0], &lv[0], &kv[0], &tv[0], &sv[0], 1)
     _objective_check(objective, rc)
     return x, f, g, H, herr, cov, logdet, cond, status, shift, niter, nfev
