@@ -29,7 +29,11 @@ from libc.stdlib cimport malloc, free
 from libc.string cimport memcpy
 from cython.parallel cimport prange, parallel
 
-from objective cimport *
+from objective cimport (lf_objective, FD_CENTRAL, FD_FORWARD, FD_RICHARDSON, LF_OK,
+                        LF_ILL_CONDITIONED, LF_HESSIAN_INACCURATE, LF_MAXITER,
+                        LF_NO_PROGRESS, LF_NONFINITE_X0, LF_NONFINITE_FIT, LF_NOT_NEGDEF,
+                        LF_SINGULAR, LF_HESSIAN_NONFINITE, LF_DIVERGED, LF_CALLBACK_ERROR,
+                        LF_NO_MEMORY)
 from eigen cimport all_finite, negdef
 from stencils cimport value_stencil, derivatives, steps_consistent, principal_check
 from newton cimport newton_batch, MAX_RESTEPS
@@ -47,7 +51,8 @@ STATUS_CODES = dict(OK=LF_OK, ILL_CONDITIONED=LF_ILL_CONDITIONED,
 METHODS = {"central": FD_CENTRAL, "forward": FD_FORWARD, "richardson": FD_RICHARDSON}
 # where a Hessian comes from, for the summary's tolerances (summary.pxd)
 SOURCES = {"central": SOURCE_CENTRAL, "forward": SOURCE_FORWARD,
-           "richardson": SOURCE_RICHARDSON, "grad": SOURCE_GRAD, "analytic": SOURCE_ANALYTIC}
+           "richardson": SOURCE_RICHARDSON, "grad": SOURCE_GRAD,
+           "analytic": SOURCE_ANALYTIC}
 
 DEF LLC_SIGNAL_CHECK = 1024     # points between Ctrl-C checks in a LowLevelCallable loop
 

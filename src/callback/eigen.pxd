@@ -24,7 +24,8 @@ cdef inline int all_finite(const double *a, Py_ssize_t n) noexcept nogil:
 
 
 cdef inline void neg_eig(const double *H, Py_ssize_t d, double *A, double *V, double *w,
-                         double *lo, double *hi, double *absmax, Py_ssize_t *ilo) noexcept nogil:
+                         double *lo, double *hi, double *absmax,
+                         Py_ssize_t *ilo) noexcept nogil:
     """Eigen-decomposition of -H (A is scratch, V the vectors, w the values) and its
     smallest, largest and largest-magnitude eigenvalues.  -H is scaled by a power of
     two that brings its largest entry near 1 (exact), so that the rotations' sums of

@@ -39,7 +39,8 @@ DEF EIG_FLOOR = 1e-8
 DEF ROUNDING_GAIN = 32.0        # gains below this many ulps of |log_post| are unverifiable
 
 
-cdef inline double scaled_norm(const double *p, const double *x, Py_ssize_t d) noexcept nogil:
+cdef inline double scaled_norm(const double *p, const double *x,
+                               Py_ssize_t d) noexcept nogil:
     cdef Py_ssize_t i
     cdef double m = 0.0, s, v
     for i in range(d):
@@ -51,7 +52,8 @@ cdef inline double scaled_norm(const double *p, const double *x, Py_ssize_t d) n
 
 
 
-cdef inline int newton_direction(const double *g, const double *H, const double *x, Py_ssize_t d,
+cdef inline int newton_direction(const double *g, const double *H, const double *x,
+                                 Py_ssize_t d,
                                  double tol, double *p, double *A, double *V,
                                  double *w) noexcept nogil:
     """Ascent direction p for log_post.  Returns 0 for the plain Newton step
@@ -126,7 +128,8 @@ cdef struct newton_work:
     long *nrestep       # (B,) stencils recomputed at x for steps in its own scale
 
 
-cdef inline int gradient_only(lf_objective *obj, Py_ssize_t B, Py_ssize_t d, const double *x,
+cdef inline int gradient_only(lf_objective *obj, Py_ssize_t B, Py_ssize_t d,
+                              const double *x,
                               const double *f0, const char *mask, const double *hstep,
                               const double *u, double *g, long *nfev) noexcept nogil:
     if obj.grad != NULL:
@@ -169,7 +172,8 @@ cdef inline int try_steps(lf_objective *obj, Py_ssize_t B, Py_ssize_t d, const d
     return counted_values(obj, 1, B, d, W.xt, W.ft, mask, nfev)
 
 
-cdef inline int newton_loop(lf_objective *obj, Py_ssize_t B, Py_ssize_t d, double *x, double *f,
+cdef inline int newton_loop(lf_objective *obj, Py_ssize_t B, Py_ssize_t d, double *x,
+                            double *f,
                             double *g, double *H, double *herr, int *status, long *niter,
                             long *nfev, double tol, long maxiter, const double *hstep,
                             newton_work *W) noexcept nogil:
@@ -336,7 +340,8 @@ cdef inline int newton_loop(lf_objective *obj, Py_ssize_t B, Py_ssize_t d, doubl
             for b in range(B):
                 if not W.in_ls[b]:
                     continue
-                rnd = ROUNDING_GAIN * DBL_EPSILON * (fabs(f[b]) if fabs(f[b]) > 1.0 else 1.0)
+                rnd = ROUNDING_GAIN * DBL_EPSILON * (fabs(f[b]) if fabs(f[b]) > 1.0
+                                                     else 1.0)
                 if W.ft[b] == INFINITY:
                     status[b] = LF_DIVERGED       # log_post unbounded above
                     W.active[b] = 0
@@ -420,14 +425,15 @@ cdef inline int polish(lf_objective *obj, Py_ssize_t B, Py_ssize_t d, double *x,
 
 
 
-cdef inline int newton_batch(lf_objective *obj, Py_ssize_t B, Py_ssize_t d, double *x, double *f,
+cdef inline int newton_batch(lf_objective *obj, Py_ssize_t B, Py_ssize_t d, double *x,
+                             double *f,
                              double *g, double *H, double *herr, int *status, long *niter,
                              long *nfev, double tol, long maxiter, int final_method,
                              const double *hstep, double *axis_err) noexcept nogil:
-    """Damped Newton for B problems in lock step (see the module docstring and
+    """Damped Newton for B problems in lock step (see the comment at the top and
     newton_loop).  On return x is each problem's last iterate and f, g, H the values
     there (H by final_method for the problems that converged); status is LF_OK or a
-    failure code (``summarize`` then classifies the Hessian of the LF_OK ones)."""
+    failure code (summarize_problem then classifies the Hessian of the LF_OK ones)."""
     cdef newton_work W
     cdef Py_ssize_t b, nact = 0
     cdef int rc

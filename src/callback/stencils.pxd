@@ -65,7 +65,8 @@ cdef inline void make_steps(const double *x, Py_ssize_t d, const double *hstep, 
         h[i] = hi
 
 
-cdef inline double rounding_factor(double f, double power, double c, double cmax) noexcept nogil:
+cdef inline double rounding_factor(double f, double power, double c,
+                                   double cmax) noexcept nogil:
     """The step factor c * max(1, |f|)**power, at most cmax.  The rounding error of a
     difference of values of size |f| is about eps |f|; a k-th difference of order-m
     accuracy balances it against the truncation error when h grows as
@@ -84,7 +85,8 @@ cdef inline Py_ssize_t hess_points(int forward, Py_ssize_t d) noexcept nogil:
     return d * (d + 1)
 
 
-cdef inline void fill_hess_points(int forward, const double *x, const double *h, Py_ssize_t d,
+cdef inline void fill_hess_points(int forward, const double *x, const double *h,
+                                  Py_ssize_t d,
                                   Py_ssize_t B, Py_ssize_t b, double *pts) noexcept nogil:
     """Write the points of problem b's second-difference stencil (f(x) excluded) into
     rows b of the (P, B, d) block pts."""
@@ -144,7 +146,8 @@ cdef inline void combine_hess(int forward, double f0, const double *F, const dou
             H[j * d + i] = v
 
 
-cdef inline void fill_grad_points(int forward, const double *x, const double *h, Py_ssize_t d,
+cdef inline void fill_grad_points(int forward, const double *x, const double *h,
+                                  Py_ssize_t d,
                                   Py_ssize_t B, Py_ssize_t b, double *pts) noexcept nogil:
     """Rows b of a first-difference block: x + h_i e_i (and x - h_i e_i when central)."""
     cdef Py_ssize_t i, q, P = d if forward else 2 * d
@@ -159,7 +162,8 @@ cdef inline void fill_grad_points(int forward, const double *x, const double *h,
 
 
 cdef inline void combine_grad(int forward, double f0, const double *F, const double *h,
-                              Py_ssize_t d, Py_ssize_t B, Py_ssize_t b, double *g) noexcept nogil:
+                              Py_ssize_t d, Py_ssize_t B, Py_ssize_t b,
+                              double *g) noexcept nogil:
     cdef Py_ssize_t i
     for i in range(d):
         if forward:
@@ -248,7 +252,8 @@ cdef inline void block_rule(int kind, int richardson, int sd_units, double *c,
 
 
 cdef inline void rounding_error(const double *F, Py_ssize_t P, Py_ssize_t B, Py_ssize_t b,
-                                double f0, const double *h, Py_ssize_t d, double *err) noexcept nogil:
+                                double f0, const double *h, Py_ssize_t d,
+                                double *err) noexcept nogil:
     """err_ij = ROUNDING_UNITS eps max|f| / (h_i h_j): a bound on the rounding error of
     a second difference with steps h_i, h_j from P values of size up to max|f| (each
     rounded to about eps |f|, a handful of them combined)."""
@@ -282,9 +287,11 @@ cdef inline void forward_truncation(const double *F, Py_ssize_t B, Py_ssize_t b,
             err[j * d + i] = t
 
 
-cdef inline int value_stencil(lf_objective *obj, Py_ssize_t B, Py_ssize_t d, const double *x,
+cdef inline int value_stencil(lf_objective *obj, Py_ssize_t B, Py_ssize_t d,
+                              const double *x,
                               double *f0, int with_center, const char *active, int method,
-                              int want_hess, const double *hstep, const double *u, double *g,
+                              int want_hess, const double *hstep, const double *u,
+                              double *g,
                               double *H, double *herr, long *nfev) noexcept nogil:
     """Every finite difference of one request from values, in ONE values call.
 
@@ -407,7 +414,8 @@ cdef inline int value_stencil(lf_objective *obj, Py_ssize_t B, Py_ssize_t d, con
 cdef inline int grad_difference_hessian(lf_objective *obj, Py_ssize_t B, Py_ssize_t d,
                                         const double *x, const char *active, int forward,
                                         const double *hstep, const double *u, double c,
-                                        double scale, const double *g0, double *H) noexcept nogil:
+                                        double scale, const double *g0,
+                                        double *H) noexcept nogil:
     """Hessian by differencing the user's gradient, symmetrised: column j is
     (g(x + h_j e_j) - g(x - h_j e_j)) / (2 h_j), or forward against g0."""
     cdef Py_ssize_t P = d if forward else 2 * d, b, q, i, j
@@ -528,7 +536,8 @@ cdef inline int steps_consistent(const double *H, Py_ssize_t d, const double *u,
 
 
 
-cdef inline int principal_check(lf_objective *obj, Py_ssize_t B, Py_ssize_t d, const double *x,
+cdef inline int principal_check(lf_objective *obj, Py_ssize_t B, Py_ssize_t d,
+                                const double *x,
                                 const double *f, const double *H, double *herr, char *mask,
                                 double *axis_err, long *nfev) noexcept nogil:
     """The error of a finite-difference Hessian along its own principal axes, measured.
