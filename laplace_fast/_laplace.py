@@ -137,7 +137,8 @@ def _fit(log_post, x0, args, grad, hess, method, hessian_method, vectorized, tol
     st, why = _scipy_status(st, f[0], g[0], H[0], resolved[0], tol)
     note += msg + (f"; {why}" if why else "")
     status = np.array([st], dtype=np.intc)
-    cov, logdet, cond, shift = _core.summarize(H, herr, axis_err, status, source, regularize)
+    cov, logdet, cond, shift = _core.summarize(H, herr, axis_err, status, source,
+                                               regularize)
     return ((xs[None, :], f, g, H, herr, cov, logdet, cond, status, shift), niter, nfev,
             _message(Status(int(status[0])), note))
 
