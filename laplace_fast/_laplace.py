@@ -9,38 +9,13 @@ import numpy as np
 
 from . import _core
 from ._lazy import LazyModule
-from ._objective import (SINGULAR_RTOL, as_points, check_options, make_objective,
-                         memory_limit)
+from ._objective import as_points, check_options, make_objective, memory_limit
 from ._result import BatchLaplaceResult, LaplaceResult, MapResult
 from ._status import STATUS_MESSAGES, Status, warn_statuses
 
 optimize = LazyModule("scipy.optimize")
 
 __all__ = ["find_map", "laplace", "laplace_batch"]
-
-# status 2 when the error estimate of a curvature along a principal axis of -H exceeds
-# this fraction of it (the posterior's own units): log_post is too noisy, rough or large
-# for a trustworthy finite-difference Hessian
-HESSIAN_ERROR_RTOL = 1e-4
-
-
-def _relative_error(H, herr):
-    """Per problem, max_k |v_k|^T herr |v_k| / lambda_k over the eigenpairs of -H: the
-    error estimate of each principal curvature against itself (0 where -H is not
-    positive definite or not finite: the summary's statuses say why)."""
-    rel = np.zeros(H.shape[0])
-    ok = np.all(np.isfinite(H), axis=(1, 2)) & np.any(herr > 0, axis=(1, 2))
-    if not np.any(ok):
-        return rel
-    lam, V = np.linalg.eigh(-H[ok])
-    aV = np.abs(V)
-    proj = np.einsum("bik,bij,bjk->bk", aV, herr[ok], aV)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        r = np.where(lam > 0, proj / lam, 0.0)
-    rel[ok] = np.where(np.all(lam > 0, axis=1), np.max(np.nan_to_num(r, nan=np.inf),
-                                                       axis=1), 0.0)
-    return rel
-
 
 def _hessian_source(grad, hess, hessian_method):
     if hess is not None:
@@ -59,40 +34,6 @@ def _check_regularize(regularize):
         raise ValueError(f"regularize must be None, True or a number in (0, 1), "
                          f"got {regularize!r}")
     return float(regularize)
-
-
-def _classify(H, herr, axis_err, status, source, regularize=0.0):
-    """Run the compiled summary; flag Hessians whose error estimate is large against
-    their curvature (status 2); on request, regularise the
-    precision of saddles and flat directions (status 4)."""
-    status = np.ascontiguousarray(status, dtype=np.intc)
-    H = np.ascontiguousarray(H)
-    rtol = SINGULAR_RTOL[source]
-    cov, logdet, cond = _core.summarize(H, rtol, status)
-    shift = np.zeros(len(status))
-    # measured along the principal axes where the core could (central, forward),
-    # else from the entries' estimates
-    rel = np.where(np.isfinite(axis_err), axis_err, _relative_error(H, herr))
-    status[(status >= 0) & (status <= Status.ILL_CONDITIONED)
-           & (rel > HESSIAN_ERROR_RTOL)] = Status.HESSIAN_INACCURATE
-    bad = np.flatnonzero((status == Status.NOT_NEGDEF) | (status == Status.SINGULAR))
-    if regularize and bad.size:
-        # the smallest shifted eigenvalue lam_min + tau is rho times the largest
-        # lam_max + tau, rho = max(regularize, 2 rtol): well clear of the singular test
-        lam = np.linalg.eigvalsh(-H[bad])
-        top = np.max(np.abs(lam), axis=1)
-        rho = max(regularize, 2 * rtol)
-        tau = np.maximum(0.0, (rho * np.where(top > 0, lam[:, -1], 1.0) - lam[:, 0])
-                         / (1.0 - rho))
-        d = H.shape[-1]
-        Hreg = np.ascontiguousarray(H[bad] - tau[:, None, None] * np.eye(d))
-        st = np.zeros(bad.size, dtype=np.intc)
-        c2, l2, k2 = _core.summarize(Hreg, rtol, st)
-        ok = st >= 0
-        cov[bad[ok]], logdet[bad[ok]], cond[bad[ok]] = c2[ok], l2[ok], k2[ok]
-        status[bad[ok]] = Status.REGULARISED
-        shift[bad[ok]] = tau[ok]
-    return cov, logdet, cond, status, shift
 
 
 def _scipy_map(obj_fun, x0, args, grad, method, tol, maxiter):
@@ -150,7 +91,9 @@ def _scipy_status(st, f, g, H, resolved, tol):
 
 def _fit(log_post, x0, args, grad, hess, method, hessian_method, vectorized, tol, maxiter,
          step, regularize=None):
-    """Shared by find_map and laplace: the mode, and the Hessian there."""
+    """Shared by find_map and laplace: the mode, the Hessian there and its summary.
+    Returns the arrays of the compiled fit for one problem (x, f, g, H, herr, cov,
+    logdet, cond, status, shift; batch dimension 1), niter, nfev and the message."""
     regularize = _check_regularize(regularize)
     if not isinstance(method, str):
         raise TypeError(f"method must be a string, got {type(method).__name__}")
@@ -170,13 +113,12 @@ def _fit(log_post, x0, args, grad, hess, method, hessian_method, vectorized, tol
             return _core.values(obj, np.ascontiguousarray(x, dtype=float)[None, :])[0]
     if method.lower() == "newton":
         with np.errstate(all="ignore"):
-            x, f, g, H, herr, status, niter, nfev, axis_err = _core.newton(
-                obj, pts, tol, maxiter, hessian_method, steps)
-        niter, nfev = int(niter[0]), int(nfev[0])
+            x, f, g, H, herr, cov, logdet, cond, status, shift, nit, nfe = _core.fit(
+                obj, pts, tol, maxiter, hessian_method, steps, source, regularize)
+        niter, nfev = int(nit[0]), int(nfe[0])
         if status[0] != Status.NO_PROGRESS:
-            return _fit_dict(x, f, g, H, herr,
-                             *_classify(H, herr, axis_err, status, source, regularize),
-                             niter, nfev, note)
+            return ((x, f, g, H, herr, cov, logdet, cond, status, shift), niter, nfev,
+                    _message(Status(int(status[0])), note))
         pts = x
         method = "BFGS"
         note = "the compiled Newton made no progress; fell back to "
@@ -191,19 +133,14 @@ def _fit(log_post, x0, args, grad, hess, method, hessian_method, vectorized, tol
     with np.errstate(all="ignore"):
         f, g, H, herr, nf3, resolved, axis_err = _core.scaled_derivatives(
             obj, xs[None, :], hessian_method, steps)
-    x, niter, nfev = xs[None, :], niter + nit2, nfev + nfev2 + int(nf3[0])
+    niter, nfev = niter + nit2, nfev + nfev2 + int(nf3[0])
     st, why = _scipy_status(st, f[0], g[0], H[0], resolved[0], tol)
     note += msg + (f"; {why}" if why else "")
     status = np.array([st], dtype=np.intc)
-    return _fit_dict(x, f, g, H, herr, *_classify(H, herr, axis_err, status, source,
-                                                  regularize),
-                     niter, nfev, note)
-
-
-def _fit_dict(x, f, g, H, herr, cov, logdet, cond, status, shift, niter, nfev, note):
-    return dict(x=x[0], f=float(f[0]), g=g[0], H=H[0], herr=herr[0], cov=cov[0],
-                logdet=float(logdet[0]), cond=float(cond[0]), status=Status(int(status[0])),
-                shift=float(shift[0]), niter=niter, nfev=nfev, note=note)
+    cov, logdet, cond, shift = _core.summarize(H, herr, axis_err, status, source,
+                                               regularize)
+    return ((xs[None, :], f, g, H, herr, cov, logdet, cond, status, shift), niter, nfev,
+            _message(Status(int(status[0])), note))
 
 
 def _message(status, note):
@@ -339,11 +276,12 @@ def find_map(log_post, x0, *, args=(), grad=None, hess=None, method="newton",
     >>> np.round(r.x, 5).tolist(), r.status.name
     ([1.0, 2.0], 'OK')
     """
-    fit = _fit(log_post, x0, args, grad, hess, method, hessian_method, vectorized, tol,
-               maxiter, step)
-    warn_statuses(fit["status"])
-    return MapResult(fit["x"], fit["f"], fit["g"], fit["H"], fit["niter"], fit["nfev"],
-                     fit["status"], _message(fit["status"], fit["note"]))
+    (x, f, g, H, _, _, _, _, status, _), niter, nfev, message = _fit(
+        log_post, x0, args, grad, hess, method, hessian_method, vectorized, tol, maxiter,
+        step)
+    status = Status(int(status[0]))
+    warn_statuses(status)
+    return MapResult(x[0], float(f[0]), g[0], H[0], niter, nfev, status, message)
 
 
 @_doc_blocks(common=_COMMON_DOC, regularize=_REGULARIZE_DOC, raises=_RAISES_DOC)
@@ -404,14 +342,14 @@ def laplace(log_post, x0, *, args=(), grad=None, hess=None, method="newton",
     >>> print(f"{lo[0]:.3f} {hi[0]:.3f}")
     -1.160 2.760
     """
-    fit = _fit(log_post, x0, args, grad, hess, method, hessian_method, vectorized, tol,
-               maxiter, step, regularize)
-    warn_statuses(fit["status"])
-    return LaplaceResult(fit["x"], fit["H"], fit["cov"], fit["logdet"], fit["f"],
-                         fit["status"], fit["niter"], fit["nfev"],
-                         _message(fit["status"], fit["note"]), cond=fit["cond"],
-                         grad=fit["g"], hessian_error=fit["herr"],
-                         regularization=fit["shift"])
+    (x, f, g, H, herr, cov, logdet, cond, status, shift), niter, nfev, message = _fit(
+        log_post, x0, args, grad, hess, method, hessian_method, vectorized, tol, maxiter,
+        step, regularize)
+    status = Status(int(status[0]))
+    warn_statuses(status)
+    return LaplaceResult(x[0], H[0], cov[0], float(logdet[0]), float(f[0]), status, niter,
+                         nfev, message, cond=float(cond[0]), grad=g[0],
+                         hessian_error=herr[0], regularization=float(shift[0]))
 
 
 def laplace_batch(log_post, x0, *, args=(), grad=None, hess=None, hessian_method="central",
@@ -497,10 +435,9 @@ def laplace_batch(log_post, x0, *, args=(), grad=None, hess=None, hessian_method
                           hessian_method=hessian_method)
     obj = make_objective(log_post, args, grad, hess, kind="batch")
     with np.errstate(all="ignore"):
-        x, f, g, H, herr, status, niter, nfev, axis_err = _core.newton(
-            obj, pts, tol, maxiter, hessian_method, steps)
-    cov, logdet, cond, status, shift = _classify(
-        H, herr, axis_err, status, _hessian_source(grad, hess, hessian_method), regularize)
+        x, f, g, H, herr, cov, logdet, cond, status, shift, niter, nfev = _core.fit(
+            obj, pts, tol, maxiter, hessian_method, steps,
+            _hessian_source(grad, hess, hessian_method), regularize)
     warn_statuses(status)
     return BatchLaplaceResult(x, H, cov, logdet, f, status, niter, nfev, cond, grad=g,
                               hessian_error=herr, regularization=shift)

@@ -16,14 +16,6 @@ __all__ = ["make_objective", "as_points", "check_options", "memory_limit", "real
 
 HESSIAN_METHODS = tuple(_core.METHODS)
 
-# Relative eigenvalue tolerance below which -H counts as singular, by Hessian source:
-# about the relative accuracy each source reaches on a smooth function.  Central and
-# forward stencils work in each posterior's own scale and their curvatures are checked
-# along the principal axes one by one, so only numerical singularity is judged here.
-SINGULAR_RTOL = {"analytic": 1e-13, "grad": 1e-9, "central": 1e-12, "forward": 1e-12,
-                 "richardson": 1e-10}
-
-
 def make_objective(log_post, args=(), grad=None, hess=None, kind="scalar", name="log_post"):
     """Wrap ``log_post`` (and optional ``grad``/``hess``) for the compiled core.
 
