@@ -102,6 +102,18 @@ STATUS_MESSAGES = {
 }
 
 
+def describe(code):
+    """``"status <code> (<NAME>): <message>"``, how every message of laplace_fast names
+    one problem's status."""
+    code = Status(int(code))
+    return f"status {int(code)} ({code.name}): {STATUS_MESSAGES[code]}"
+
+
+def counted(n, code):
+    """``"<n> with status <code> (<NAME>)"``, how the batch messages count a status."""
+    return f"{n} with status {int(code)} ({Status(int(code)).name})"
+
+
 class LaplaceWarning(UserWarning):
     """A Laplace approximation was formed with a caveat, or could not be formed.
 
@@ -179,8 +191,7 @@ def warn_statuses(status, *, nonzero=None, note="", stacklevel=3):
     if bad.size == 0:
         return
     if status.ndim == 0:
-        code = Status(int(status))
-        msg = f"status {int(code)} ({code.name}): {STATUS_MESSAGES[code]}"
+        msg = describe(status)
     else:
         codes = status.reshape(-1)[bad]
         parts = []
@@ -188,7 +199,6 @@ def warn_statuses(status, *, nonzero=None, note="", stacklevel=3):
             idx = bad[codes == code]
             where = ", ".join(_index_text(i, status.shape) for i in idx[:5].tolist())
             more = ", ..." if idx.size > 5 else ""
-            parts.append(f"{idx.size} with status {code} "
-                         f"({Status(code).name}) at [{where}{more}]")
+            parts.append(f"{counted(idx.size, code)} at [{where}{more}]")
         msg = f"{bad.size} of {status.size} problems: " + "; ".join(parts)
     warnings.warn(msg + note, LaplaceWarning, stacklevel=stacklevel)
