@@ -2,7 +2,10 @@
 :func:`glm_laplace` and its result types.
 
 The compiled kernel (``_glm_kernels``) fits every problem by damped Newton with analytic
-derivatives; this module validates and lays out the input, and wraps the results.
+derivatives.  A call is two halves: :func:`prepare_glm` (``_glm_prepare``) validates and
+lays out the data once, and :func:`fit_glm` fits that data under a prior (the prior's
+checks, the memory estimate, the kernel call, the results), so that the same data can be
+fitted under many priors.
 """
 
 import math
@@ -12,42 +15,17 @@ import os
 import numpy as np
 
 from . import _glm_kernels
-from ._families import FAMILIES, FAMILY_TABLE, lookup
+from ._families import FAMILIES, lookup
+from ._glm_prepare import GLMData, prepare_glm, where_text
 from ._glm_results import (_IMPROPER_NOTE, MODEL_PARAMETERS, BatchGLMLaplaceResult,
                            GLMLaplaceResult)
 from ._objective import check_options, memory_limit, real_array
 from ._status import STATUS_MESSAGES, Status, warn_statuses
 
-__all__ = ["glm_laplace", "GLMLaplaceResult", "BatchGLMLaplaceResult", "FAMILIES"]
-
-# each keyword a family may require, and the families that use it
-_USERS = {p: tuple(f.name for f in FAMILY_TABLE if f.parameter == p)
-          for p in {f.parameter for f in FAMILY_TABLE} - {None}}
-
+__all__ = ["glm_laplace", "prepare_glm", "fit_glm", "GLMData", "GLMLaplaceResult",
+           "BatchGLMLaplaceResult", "FAMILIES"]
 
 # --------------------------------------------------------------------------- input
-
-def _where(index, batch_shape, labels):
-    """' in problem ...' for error messages (empty for a single problem)."""
-    if index is None:
-        return ""
-    if labels is not None:
-        return f" in group {labels[index].tolist()!r} (problem {index})"
-    idx = np.unravel_index(index, batch_shape)
-    idx = int(idx[0]) if len(idx) == 1 else tuple(int(i) for i in idx)
-    return f" in problem {idx}"
-
-
-def _positive_param(value, name, batch_shape):
-    a = real_array(value, name)
-    if not np.all(np.isfinite(a) & (a > 0)):
-        raise ValueError(f"{name} must be finite and positive, got {value!r}")
-    try:
-        return np.broadcast_to(a, batch_shape)
-    except ValueError:
-        raise ValueError(f"{name} with shape {a.shape} does not broadcast against the "
-                         f"batch shape {batch_shape}") from None
-
 
 def _prior_index(prior_batch, batch_shape, name):
     """For each problem (flattened batch), the index of the prior it uses among the
@@ -96,7 +74,7 @@ def _prior(prior_precision, prior_mean, d, batch_shape, labels, single):
         """where the first problem is whose prior fails ok (per element of a row)"""
         bad_prior = ~np.all(ok, axis=1)
         hit = np.flatnonzero(bad_prior[pidx]) if B else []
-        return _where(None if single or len(hit) == 0 else int(hit[0]), batch_shape, labels)
+        return where_text(None if single or len(hit) == 0 else int(hit[0]), batch_shape, labels)
 
     npri = math.prod(pbatch)
     rows = P.reshape(npri, P.size // npri if npri else 0)     # one row per distinct prior
@@ -148,32 +126,8 @@ def _prior(prior_precision, prior_mean, d, batch_shape, labels, single):
     if not np.isfinite(Mu).all():
         hit = np.flatnonzero(~np.all(np.isfinite(Mu), axis=1)[midx]) if B else []
         idx = None if single or len(hit) == 0 else int(hit[0])
-        raise ValueError("prior_mean contains NaN or inf" + _where(idx, batch_shape, labels))
+        raise ValueError("prior_mean contains NaN or inf" + where_text(idx, batch_shape, labels))
     return Pu, pidx, Mu, midx, pconst, (None if pconst is None else ~proper.all(axis=1))
-
-
-def _per_row(value, name, shape):
-    if value is None:
-        return None
-    a = real_array(value, name)
-    if a.ndim and a.shape == tuple(shape) + (1,):
-        a = a[..., 0]       # a column, as for y
-    try:
-        return np.broadcast_to(a, shape)
-    except ValueError:
-        raise ValueError(f"{name} with shape {a.shape} does not broadcast against y with "
-                         f"shape {shape}") from None
-
-
-def _missing_label(v):
-    """whether a group label is missing: None, NaN, NaT or pandas' NA (a label that is
-    not equal to itself would otherwise start a group of its own at every row)"""
-    if v is None:
-        return True
-    try:
-        return bool(v != v)
-    except TypeError:       # pandas' NA: its comparisons are NA, which has no truth value
-        return True
 
 
 def _n_threads(n_threads):
@@ -399,90 +353,31 @@ def glm_laplace(X, y, *, family="logistic", prior_precision=1.0, prior_mean=0.0,
     >>> np.round(mle.mode, 3).tolist()
     [0.562, 1.386]
     """
-    # --- options
     fam = lookup(family)
-    family = fam.name
     check_options(d=0, tol=tol, maxiter=maxiter)
     nthreads = _n_threads(n_threads)
-    given = {"trials": trials, "scale": scale, "dispersion": dispersion}
-    for name, value in given.items():
-        if value is not None and name != fam.parameter:
-            users = " or ".join(repr(n) for n in _USERS[name])
-            raise ValueError(f"{name} is only used by family={users}, not {family!r}")
-        if value is None and name == fam.parameter:
-            raise ValueError(f"{name} is required for family={family!r}")
+    data = prepare_glm(X, y, family=fam, offset=offset, weights=weights, trials=trials,
+                       scale=scale, dispersion=dispersion, groups=groups)
+    return _fit(data, prior_precision, prior_mean, tol, maxiter, nthreads)
 
-    # --- data and layout
-    if hasattr(X, "tocsr"):     # a scipy.sparse matrix or array
-        raise TypeError("X: sparse input is not supported; pass X.toarray()")
-    # a pandas DataFrame's column names label the parameters; any other X has none
-    param_names = (tuple(str(c) for c in X.columns)
-                   if type(X).__name__ == "DataFrame" and hasattr(X, "columns") else None)
-    X = real_array(X, "X")
-    y = real_array(y, "y")
-    if y.ndim == X.ndim and y.shape[-1:] == (1,):   # a column, as patsy or a DataFrame gives
-        y = y[..., 0]
-    if X.ndim < 2:
-        raise ValueError(f"X must have shape (n, d) or (..., n, d), got shape {X.shape}")
-    d = X.shape[-1]
-    if y.shape != X.shape[:-1]:
-        raise ValueError(f"y must have shape X.shape[:-1] = {X.shape[:-1]}, got {y.shape}")
-    offset = _per_row(offset, "offset", y.shape)
-    weights = _per_row(weights, "weights", y.shape)
-    trials = _per_row(trials, "trials", y.shape)
-    labels = None
-    if groups is not None:
-        if X.ndim != 2:
-            raise ValueError(f"with groups, X must have shape (N, d), got shape {X.shape}")
-        groups = np.asarray(groups)
-        if groups.shape != y.shape:
-            raise ValueError(f"groups must have shape (N,) = {y.shape}, got {groups.shape}")
-        kind = groups.dtype.kind
-        if (kind == "c" or (kind == "f" and not np.all(np.isfinite(groups)))
-                or (kind in "mM" and np.any(np.isnat(groups)))
-                or (kind == "O" and any(map(_missing_label, groups.tolist())))):
-            raise ValueError("groups must be integer or string labels (no NaN, NaT, None "
-                             "or complex)")
-        try:   # one stable sort: rows grouped by label, in their input order within
-            order = np.argsort(groups, kind="stable")
-        except TypeError as exc:
-            raise TypeError(f"groups labels must be mutually comparable ({exc})") from None
-        sg = groups[order]
-        first = np.ones(sg.size, dtype=bool)
-        first[1:] = sg[1:] != sg[:-1]
-        heads = np.flatnonzero(first)
-        labels = sg[heads]
-        counts = np.diff(np.append(heads, sg.size))
-        take = (lambda a: None if a is None else np.ascontiguousarray(a[order]))
-        Xf = np.ascontiguousarray(X[order])
-        yf, off_f, w_f, t_f = take(y), take(offset), take(weights), take(trials)
-        starts = np.zeros(labels.size + 1, dtype=np.int64)
-        np.cumsum(counts, out=starts[1:])
-        nmax = int(counts.max()) if counts.size else 0
-        batch_shape = (labels.size,)
-        single = False
-    else:
-        batch_shape = X.shape[:-2]
-        single = X.ndim == 2
-        n = X.shape[-2]
-        B = math.prod(batch_shape)
-        flat = (lambda a: None if a is None else np.ascontiguousarray(a).reshape(B * n))
-        Xf = np.ascontiguousarray(X).reshape(B * n, d)
-        yf, off_f, w_f, t_f = flat(y), flat(offset), flat(weights), flat(trials)
-        starts = np.arange(B + 1, dtype=np.int64) * n
-        nmax = n if B else 0
-    B = starts.size - 1
-    empty = np.empty(0)
-    opt = (lambda a: empty if a is None else a)
 
-    # --- per-problem model parameters
-    if fam.parameter in MODEL_PARAMETERS:
-        param_b = _positive_param(given[fam.parameter], fam.parameter, batch_shape)
-    else:
-        param_b = np.zeros(batch_shape)
-    param = np.ascontiguousarray(param_b, dtype=np.float64).reshape(-1)
-    # (the prior before the data check: after the check's pass over the data its dozen
-    # small numpy operations ran several times slower, on cold caches)
+def fit_glm(data, *, prior_precision=1.0, prior_mean=0.0, tol=1e-10, maxiter=100,
+            n_threads=None):
+    """Fit prepared data (:func:`prepare_glm`) under a prior: the second half of
+    :func:`glm_laplace`, whose arguments of the same names these are.
+
+    The same ``data`` can be fitted under many priors; each call checks the prior and
+    the memory, and the kernel checks the data's values as it fits.
+    """
+    check_options(d=0, tol=tol, maxiter=maxiter)
+    return _fit(data, prior_precision, prior_mean, tol, maxiter, _n_threads(n_threads))
+
+
+def _fit(data, prior_precision, prior_mean, tol, maxiter, nthreads):
+    """fit_glm with its options checked (``nthreads`` a count)."""
+    fam, d, B, batch_shape, single = (data.family, data.d, data.n_problems,
+                                      data.batch_shape, data.single)
+    labels, nmax = data.labels, data.nmax
     P, pidx, M, midx, pconst, flat = _prior(prior_precision, prior_mean, d, batch_shape,
                                             labels, single)
 
@@ -507,18 +402,22 @@ def glm_laplace(X, y, *, family="logistic", prior_precision=1.0, prior_mean=0.0,
     cond = np.empty(B)
     nonzero = np.empty(B, dtype=np.int64)
     chunk = 1 if nmax * max(d, 1) > 20000 else max(1, min(16, B // (8 * nthreads)))
+    empty = np.empty(0)
+    opt = (lambda a: empty if a is None else a)
+    param = np.ascontiguousarray(data.param, dtype=np.float64).reshape(-1)
     # the data checks (compiled, parallel), then the fits: none when a problem is flagged
-    code, nnonzero = _glm_kernels.fit(fam.code, Xf, yf, opt(off_f), opt(w_f), opt(t_f), starts,
-                                      P, pidx, M, midx, opt(pconst), param, float(tol), int(maxiter),
-                                      nthreads, chunk, flags, mode, hess, cov, log_det_cov,
-                                      logp, status, niter, nfev, cond, nonzero)
+    code, nnonzero = _glm_kernels.fit(fam.code, data.X, data.y, opt(data.offset),
+                                      opt(data.weights), opt(data.trials), data.starts,
+                                      P, pidx, M, midx, opt(pconst), param, float(tol),
+                                      int(maxiter), nthreads, chunk, flags, mode, hess, cov,
+                                      log_det_cov, logp, status, niter, nfev, cond, nonzero)
     if code == _glm_kernels.FIT_BAD_DATA:
         first = int(np.flatnonzero(flags)[0])
-        where = _where(None if single else first, batch_shape, labels)
+        where = where_text(None if single else first, batch_shape, labels)
         for bit, name, text in _CHECK_MESSAGES:
             if flags[first] & bit:
                 if text is None:
-                    text = f"must be {fam.support} for family={family!r}"
+                    text = f"must be {fam.support} for family={fam.name!r}"
                 raise ValueError(f"{name} {text}{where}")
     if code == _glm_kernels.FIT_NO_SCRATCH:
         raise MemoryError(f"glm_laplace could not allocate "
@@ -526,8 +425,8 @@ def glm_laplace(X, y, *, family="logistic", prior_precision=1.0, prior_mean=0.0,
                           "per thread")
 
     improper = np.zeros(B, dtype=bool) if flat is None else flat[pidx]
-    model = {"family": family, "param_names": param_names,
-             **{p: (param_b if p == fam.parameter else None) for p in MODEL_PARAMETERS}}
+    model = {"family": fam.name, "param_names": data.param_names,
+             **{p: (data.param if p == fam.parameter else None) for p in MODEL_PARAMETERS}}
     if single:
         st = Status(int(status[0]))
         res = GLMLaplaceResult(mode[0], hess[0], cov[0], log_det_cov[0], logp[0], st,
@@ -537,7 +436,7 @@ def glm_laplace(X, y, *, family="logistic", prior_precision=1.0, prior_mean=0.0,
                       else "")
         return res
     shp = tuple(batch_shape)
-    for k in ("scale", "dispersion"):
+    for k in MODEL_PARAMETERS:
         if model[k] is not None:
             model[k] = np.array(model[k], dtype=np.float64)
     res = BatchGLMLaplaceResult(mode.reshape(shp + (d,)), hess.reshape(shp + (d, d)),
