@@ -14,8 +14,9 @@ __all__ = ["GLMLaplaceResult", "BatchGLMLaplaceResult", "MODEL_PARAMETERS"]
 # the per-problem model parameters a family may require, each a field of the result
 MODEL_PARAMETERS = ("scale", "dispersion")
 
-_IMPROPER_NOTE = ("; the prior is flat (zero precision) in a direction the data may not "
-                  "identify, so the posterior may be improper: give that direction a "
+# what a failure under a flat prior may mean: one problem's note, and a batch's count
+_FLAT = "the prior is flat (zero precision) in a direction the data may not identify"
+_IMPROPER_NOTE = (f"; {_FLAT}, so the posterior may be improper: give that direction a "
                   "positive prior_precision")
 
 
@@ -45,8 +46,7 @@ class _GLMResult:
         n = int(np.count_nonzero(self.improper_prior & (self.status < 0)))
         if not n:
             return ""
-        return (f"; {n} failed where the prior is flat (zero precision) in a direction "
-                "the data may not identify: give it a positive prior_precision")
+        return f"; {n} failed where {_FLAT}: give it a positive prior_precision"
 
     def _rows(self, X_new, offset):
         X_new = real_array(X_new, "X_new")

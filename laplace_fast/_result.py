@@ -152,8 +152,9 @@ class _GaussianResult:
         self.hessian_error = hessian_error
         self.labels = labels
         self._message = message
+        self.batch_shape = np.shape(status)
         # one problem (the 0-d batch): its scalars as Python scalars
-        held = _one if np.ndim(status) == 0 else _as_given
+        held = _as_given if self.batch_shape else _one
         self.log_det_cov = held(log_det_cov, float)
         self.logp = held(logp, float)
         self.status = held(status, _code)
@@ -161,10 +162,6 @@ class _GaussianResult:
         self.nfev = held(nfev, int)
         self.cond = held(cond, float)
         self.regularization = held(regularization, float)
-
-    @property
-    def batch_shape(self):
-        return np.shape(self.status)
 
     @property
     def d(self):

@@ -122,3 +122,30 @@ def test_base_method_examples_run(owner):
         assert failed == 0, test.name
         attempted += n
     assert attempted >= (20 if owner is _result._GaussianResult else 8)
+
+
+def test_flat_prior_failure_messages():
+    """A column of zeros under a flat prior: the posterior is improper there, and both
+    the problem's message and the batch's count say so."""
+    X = np.column_stack([np.ones(6), np.zeros(6)])
+    y = [0, 1, 1, 0, 1, 0]
+    with pytest.warns(lf.LaplaceWarning, match="may be improper"):
+        one = lf.glm_laplace(X, y, prior_precision=[1.0, 0.0])
+    assert one.status == lf.Status.SINGULAR and one.improper_prior
+    assert one.message.endswith("so the posterior may be improper: give that direction "
+                                "a positive prior_precision")
+    with pytest.warns(lf.LaplaceWarning):
+        batch = lf.glm_laplace(np.stack([X, X]), [y, y], prior_precision=[1.0, 0.0])
+    assert batch.message.endswith("; 2 failed where the prior is flat (zero precision) in a "
+                                  "direction the data may not identify: give it a positive "
+                                  "prior_precision")
+    assert batch[1].message == one.message
+
+
+def test_each_status_message_is_written_once():
+    import pathlib
+    from laplace_fast._status import STATUS_MESSAGES
+    src = "".join(p.read_text() for p in pathlib.Path(lf.__file__).parent.glob("*.py"))
+    for code, text in STATUS_MESSAGES.items():
+        words = " ".join(text.split()[:5])
+        assert src.count(f'"{words}') == 1, code
