@@ -363,11 +363,43 @@ def glm_laplace(X, y, *, family="logistic", prior_precision=1.0, prior_mean=0.0,
 
 def fit_glm(data, *, prior_precision=1.0, prior_mean=0.0, tol=1e-10, maxiter=100,
             n_threads=None):
-    """Fit prepared data (:func:`prepare_glm`) under a prior: the second half of
-    :func:`glm_laplace`, whose arguments of the same names these are.
+    """Fit data laid out by :func:`prepare_glm` under a prior: the second half of
+    :func:`glm_laplace`.
 
-    The same ``data`` can be fitted under many priors; each call checks the prior and
-    the memory, and the kernel checks the data's values as it fits.
+    Parameters
+    ----------
+    data : GLMData
+        From :func:`prepare_glm`; it is not modified, so it can be fitted again.
+    prior_precision, prior_mean, tol, maxiter, n_threads
+        As for :func:`glm_laplace`.
+
+    Returns
+    -------
+    GLMLaplaceResult or BatchGLMLaplaceResult
+        What :func:`glm_laplace` returns for the same arguments, bit for bit.
+
+    Raises
+    ------
+    ValueError, TypeError
+        A prior or an option as :func:`glm_laplace` rejects it; a value of the data
+        that is NaN or outside the family's support (checked by the kernel, at every
+        fit), naming the first offending problem.
+    MemoryError
+        The outputs would not fit in memory (before any work).
+
+    Warns
+    -----
+    LaplaceWarning
+        As :func:`glm_laplace`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from laplace_fast._glm import fit_glm, prepare_glm
+    >>> X = np.column_stack([np.ones(4), [-1.0, 0.0, 1.0, 2.0]])
+    >>> data = prepare_glm(X, [0.5, 1.0, 1.2, 2.1], family="gaussian", scale=0.5)
+    >>> [np.round(fit_glm(data, prior_precision=a).mode, 3).tolist() for a in (1e-6, 10.0)]
+    [[0.95, 0.5], [0.605, 0.434]]
     """
     check_options(d=0, tol=tol, maxiter=maxiter)
     return _fit(data, prior_precision, prior_mean, tol, maxiter, _n_threads(n_threads))

@@ -160,11 +160,34 @@ def _grouped(groups, shape):
 
 def prepare_glm(X, y, *, family="logistic", offset=None, weights=None, trials=None,
                 scale=None, dispersion=None, groups=None):
-    """Validate and lay out the data of :func:`laplace_fast.glm_laplace` (its arguments
-    of the same names, with the same meaning and errors) as a :class:`GLMData`.
+    """Validate and lay out the data of :func:`laplace_fast.glm_laplace`, once.
 
-    ``family`` is a name, an alias or a :class:`Family`.  The values are not checked
-    here (the kernel checks them as it fits); everything else is.
+    Parameters
+    ----------
+    X, y, family, offset, weights, trials, scale, dispersion, groups
+        As for :func:`laplace_fast.glm_laplace`, with the same meaning; ``family`` may
+        also be a :class:`Family` record.
+
+    Returns
+    -------
+    GLMData
+        The layout the kernel reads, for ``fit_glm`` under any prior.
+
+    Raises
+    ------
+    ValueError, TypeError
+        As :func:`laplace_fast.glm_laplace` raises them for these arguments (shapes,
+        labels, the family and its required argument).  The values themselves (NaN,
+        the family's support) are checked by the kernel at each fit.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from laplace_fast._glm import prepare_glm
+    >>> X = np.column_stack([np.ones(6), [0.1, -0.2, 0.3, 0.4, -0.5, 0.6]])
+    >>> data = prepare_glm(X, [1, 0, 1, 1, 0, 1], groups=["b", "a", "b", "a", "a", "b"])
+    >>> data.family.name, data.batch_shape, data.labels.tolist(), data.starts.tolist()
+    ('logistic', (2,), ['a', 'b'], [0, 3, 6])
     """
     fam = family if isinstance(family, Family) else lookup(family)
     required = family_arguments(fam, trials, scale, dispersion)

@@ -78,3 +78,12 @@ def test_fit_checks_its_options(kw, exc, msg):
     X, y, s = _data(B=2)
     with pytest.raises(exc, match=msg):
         fit_glm(prepare_glm(X, y, family="gaussian", scale=s), **kw)
+
+
+@pytest.mark.parametrize("fn", [prepare_glm, fit_glm], ids=lambda f: f.__name__)
+def test_halves_examples_run(fn):
+    import doctest
+    runner = doctest.DocTestRunner()
+    (test,) = doctest.DocTestFinder().find(fn, fn.__name__, globs={})
+    failed, attempted = runner.run(test)
+    assert failed == 0 and attempted >= 4
