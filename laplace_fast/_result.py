@@ -247,8 +247,7 @@ class _GaussianResult:
 
         Examples
         --------
-        >>> import numpy as np
-        >>> import laplace_fast as lf
+        >>> import numpy as np, laplace_fast as lf
         >>> r = lf.laplace(lambda t: -0.5 * (t[0] ** 2 + t[1] ** 2), [1.0, 1.0])
         >>> r.sample(5, rng=0).shape, r.sample((2, 3), rng=0).shape
         ((5, 2), (2, 3, 2))
@@ -344,8 +343,7 @@ class _GaussianResult:
 
         Examples
         --------
-        >>> import numpy as np
-        >>> import laplace_fast as lf
+        >>> import numpy as np, laplace_fast as lf
         >>> r = lf.laplace(lambda t: -0.5 * t[0] ** 2 / 4.0, 1.0)
         >>> lo, hi = r.interval(0.95)
         >>> print(f"{lo[0]:.4f} {hi[0]:.4f}")
