@@ -50,7 +50,7 @@ def _prior(prior_precision, prior_mean, d, batch_shape, labels, single):
             and math.isfinite(prior_precision) and prior_precision > 0
             and math.isfinite(prior_mean)):
         # a scalar precision and mean, such as the defaults: the arrays below, in three
-        # numpy calls (each costs 10-20 us on the caches that a large batch leaves)
+        # numpy calls (each is costly on the caches that a large batch leaves)
         zeros = np.zeros(B, dtype=np.int64)
         return (np.eye(d).reshape(1, d, d) * prior_precision, zeros,
                 np.full((1, d), prior_mean), zeros, None, None)
@@ -410,6 +410,8 @@ def _fit(data, prior_precision, prior_mean, tol, maxiter, nthreads):
     fam, d, B, batch_shape, single = (data.family, data.d, data.n_problems,
                                       data.batch_shape, data.single)
     labels, nmax = data.labels, data.nmax
+    # the prior before the kernel's pass over the data, whose cold caches make its small
+    # numpy operations slow
     P, pidx, M, midx, pconst, flat = _prior(prior_precision, prior_mean, d, batch_shape,
                                             labels, single)
 

@@ -182,10 +182,9 @@ def warn_statuses(status, *, nonzero=None, note="", stacklevel=3):
     ``nonzero``: the flat indices of the non-zero entries, in any order, when the caller
     knows them (the compiled batch loop lists them as its threads finish); else one pass
     over ``status`` finds them.  The rest works on those alone: after a large batch this
-    runs on cold caches, where each numpy call is costly (W1's warning, seven problems
-    named: 175 -> 115-125 us with the list and the codes grouped in Python)."""
+    runs on cold caches, where each numpy call is costly."""
     if isinstance(status, (int, np.integer)) and status == 0:
-        return      # one problem's 0, the common case: no numpy calls (~2 us a call)
+        return      # one problem's 0, the common case: no numpy calls
     status = np.asarray(status)
     bad = np.flatnonzero(status) if nonzero is None else np.sort(nonzero)
     if bad.size == 0:
