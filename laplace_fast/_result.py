@@ -152,7 +152,8 @@ class _GaussianResult:
         self.hessian_error = hessian_error
         self.labels = labels
         self._message = message
-        self.batch_shape = np.shape(status)
+        # (np.shape of a Status, an IntEnum, costs microseconds: one problem's is ())
+        self.batch_shape = status.shape if isinstance(status, np.ndarray) else ()
         # one problem (the 0-d batch): its scalars as Python scalars
         held = _as_given if self.batch_shape else _one
         self.log_det_cov = held(log_det_cov, float)
