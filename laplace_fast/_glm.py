@@ -2,7 +2,10 @@
 :func:`glm_laplace` and its result types.
 
 The compiled kernel (``_glm_kernels``) fits every problem by damped Newton with analytic
-derivatives; this module validates and lays out the input, and wraps the results.
+derivatives.  A call is two halves: :func:`prepare_glm` (``_glm_prepare``) validates and
+lays out the data once, and :func:`fit_glm` fits that data under a prior (the prior's
+checks, the memory estimate, the kernel call, the results), so that the same data can be
+fitted under many priors.
 """
 
 import math
@@ -12,325 +15,17 @@ import os
 import numpy as np
 
 from . import _glm_kernels
-from ._lazy import LazyModule
+from ._families import FAMILIES, lookup
+from ._glm_prepare import GLMData, prepare_glm, where_text
+from ._glm_results import (_IMPROPER_NOTE, MODEL_PARAMETERS, BatchGLMLaplaceResult,
+                           GLMLaplaceResult)
 from ._objective import check_options, memory_limit, real_array
-from ._result import BatchLaplaceResult, LaplaceResult, _require_gaussian
 from ._status import STATUS_MESSAGES, Status, warn_statuses
 
-special = LazyModule("scipy.special")
-
-__all__ = ["glm_laplace", "GLMLaplaceResult", "BatchGLMLaplaceResult", "FAMILIES"]
-
-FAMILIES = ("logistic", "probit", "poisson", "binomial", "negative_binomial", "gaussian")
-# other spellings of a family (matched case-insensitively), to the canonical name
-_FAMILY_ALIASES = {"logit": "logistic", "bernoulli": "logistic", "normal": "gaussian",
-                   "negbin": "negative_binomial", "negative-binomial": "negative_binomial",
-                   "nb": "negative_binomial", "nb2": "negative_binomial"}
-_DEFAULT_METHOD = {"logistic": "probit", "binomial": "probit", "probit": "exact",
-                   "poisson": "exact", "negative_binomial": "exact", "gaussian": "exact"}
-_METHODS = {"logistic": ("probit", "mc", "plugin"), "binomial": ("probit", "mc", "plugin"),
-            "probit": ("exact", "mc", "plugin"), "poisson": ("exact", "mc", "plugin"),
-            "negative_binomial": ("exact", "mc", "plugin"), "gaussian": ("exact", "mc", "plugin")}
-_SUPPORT = {"logistic": "0 or 1", "probit": "0 or 1",
-            "poisson": "non-negative integer counts",
-            "negative_binomial": "non-negative integer counts",
-            "binomial": "integer success counts in [0, trials]", "gaussian": "finite"}
-
-
-# --------------------------------------------------------------------------- results
-
-def _inverse_link(family, eta):
-    with np.errstate(over="ignore", under="ignore"):
-        if family in ("logistic", "binomial"):
-            return special.expit(eta)
-        if family == "probit":
-            return special.ndtr(eta)
-        if family in ("poisson", "negative_binomial"):
-            return np.exp(eta)
-        return eta
-
-
-class _GLMMethods:
-    """``linear_predictor`` and ``predict``, shared by the single and batch results."""
-
-    def _require(self, what):
-        if isinstance(self, BatchLaplaceResult):
-            self._check(what)
-        else:
-            _require_gaussian(self.status, self.cov, what)
-
-    def _rows(self, X_new, offset):
-        X_new = real_array(X_new, "X_new")
-        if X_new.ndim == 0 or X_new.shape[-1] != self.d:
-            raise ValueError(f"X_new must have last dimension d = {self.d}, "
-                             f"got shape {X_new.shape}")
-        if not np.all(np.isfinite(X_new)):
-            raise ValueError("X_new contains NaN or inf")
-        if offset is not None:
-            offset = real_array(offset, "offset")
-            if not np.all(np.isfinite(offset)):
-                raise ValueError("offset contains NaN or inf")
-        return X_new, offset
-
-    def linear_predictor(self, X_new, offset=None):
-        """Posterior mean and variance of the linear predictor ``x . theta (+ offset)``.
-
-        Parameters
-        ----------
-        X_new : array_like, shape (m, d) or (d,)
-            New rows; for a batch result also ``(*batch, m, d)`` (one set of rows per
-            problem), any shape broadcasting against the batch.
-        offset : array_like, optional
-            Added to the mean (broadcast against it).
-
-        Returns
-        -------
-        mean, var : ndarray
-            Shape ``(m,)`` for one problem, ``(*batch, m)`` for a batch
-            (``(m,)`` dropped when ``X_new`` is one row ``(d,)``).
-
-        Raises
-        ------
-        LaplaceError
-            When a problem has no valid covariance (failed fit).
-
-        Examples
-        --------
-        >>> import numpy as np, laplace_fast as lf
-        >>> X = np.column_stack([np.ones(4), [-1.0, 0.0, 1.0, 2.0]])
-        >>> res = lf.glm_laplace(X, [0, 1, 0, 1], family="logistic")
-        >>> m, v = res.linear_predictor([[1.0, 0.5]])
-        >>> bool(np.allclose(m, res.mode @ [1.0, 0.5])), bool(v[0] > 0)
-        (True, True)
-        """
-        X_new, offset = self._rows(X_new, offset)
-        self._require("linear_predictor")
-        mean = np.matmul(X_new, self.mode[..., None])[..., 0]
-        var = np.sum(np.matmul(X_new, self.cov) * X_new, axis=-1)
-        var = np.maximum(var, 0.0)
-        if offset is not None:
-            mean = mean + offset
-        return mean, var
-
-    def predict(self, X_new, method=None, *, offset=None, return_var=False, n_samples=4000,
-                rng=None):
-        """Posterior predictive mean of the response at new rows.
-
-        Parameters
-        ----------
-        X_new : array_like, shape (m, d) or (d,)
-            New rows (see :meth:`linear_predictor` for batch shapes).
-        method : str, optional
-            ``"probit"`` (logistic and binomial; MacKay's approximation, the default),
-            ``"exact"`` (probit: ``Phi(m / sqrt(1 + v))``; poisson, negative binomial:
-            the lognormal mean ``exp(m + v/2)``; gaussian: ``m``; the default for these),
-            ``"mc"`` (Monte Carlo over the Gaussian of the linear predictor, ``n_samples``
-            draws) or ``"plugin"`` (the inverse link at the posterior mean ``m``).
-        offset : array_like, optional
-            Added to the linear predictor.
-        return_var : bool
-            Also return the predictive variance of a new observation: ``v + scale**2``
-            for gaussian; ``E mu + Var mu`` for poisson (``+ dispersion E mu^2`` for the
-            negative binomial); ``p (1 - p)`` for one Bernoulli trial otherwise.
-        n_samples : int
-            Monte Carlo draws for ``method="mc"``.
-        rng : numpy.random.Generator, int or None
-            Random source for ``method="mc"``.
-
-        Returns
-        -------
-        mean : ndarray
-            For the binary families and binomial the success probability, for counts the
-            expected count (per unit exposure if ``offset`` is omitted), for gaussian the
-            expected response.  Shape as the mean of :meth:`linear_predictor`.
-        var : ndarray
-            Only with ``return_var=True``.
-
-        Notes
-        -----
-        With ``eta ~ N(m, v)`` under the Laplace posterior: MacKay's approximation
-        ``E sigmoid(eta) ~ sigmoid(m / sqrt(1 + pi v / 8))`` (MacKay 1992, Neural
-        Computation 4(5)); for the probit link the expectation is exact,
-        ``E Phi(eta) = Phi(m / sqrt(1 + v))``; for the log link ``E exp(eta) =
-        exp(m + v/2)``.
-
-        Examples
-        --------
-        >>> import numpy as np, laplace_fast as lf
-        >>> rng = np.random.default_rng(0)
-        >>> X = np.column_stack([np.ones(200), rng.standard_normal(200)])
-        >>> y = rng.poisson(np.exp(0.5 + 0.3 * X[:, 1]))
-        >>> res = lf.glm_laplace(X, y, family="poisson")
-        >>> m, v = res.linear_predictor(X[:3])
-        >>> bool(np.allclose(res.predict(X[:3]), np.exp(m + v / 2)))
-        True
-        >>> p = res.predict(X[:3], method="mc", rng=1)
-        >>> bool(np.allclose(p, np.exp(m + v / 2), rtol=1e-2))
-        True
-        """
-        family = self.family
-        if method is None:
-            method = _DEFAULT_METHOD[family]
-        if method not in _METHODS[family]:
-            raise ValueError(f"method must be one of {_METHODS[family]} for family="
-                             f"{family!r}, got {method!r}")
-        m, v = self.linear_predictor(X_new, offset)
-        with np.errstate(over="ignore", under="ignore"):
-            if method == "plugin":
-                mean = _inverse_link(family, m)
-            elif method == "mc":
-                if not (isinstance(n_samples, numbers.Integral) and n_samples >= 1):
-                    raise ValueError(f"n_samples must be a positive integer, got {n_samples!r}")
-                z = np.random.default_rng(rng).standard_normal(int(n_samples))
-                sd = np.sqrt(v)
-                mean = np.zeros_like(m)
-                for s in range(0, z.size, 256):
-                    zz = z[s:s + 256]
-                    mean = mean + np.sum(_inverse_link(family, m[..., None] + sd[..., None] * zz),
-                                         axis=-1)
-                mean = mean / z.size
-            elif family in ("logistic", "binomial"):
-                mean = special.expit(m / np.sqrt(1.0 + np.pi * v / 8.0))
-            elif family == "probit":
-                mean = special.ndtr(m / np.sqrt(1.0 + v))
-            elif family in ("poisson", "negative_binomial"):
-                mean = np.exp(m + 0.5 * v)
-            else:
-                mean = m
-            if not return_var:
-                return mean
-            if family == "gaussian":
-                var = v + np.asarray(self.scale) ** 2 if np.ndim(self.scale) == 0 else \
-                    v + np.reshape(self.scale, np.shape(self.scale) + (1,) * (v.ndim - np.ndim(self.scale))) ** 2
-            elif family in ("poisson", "negative_binomial"):
-                emu = np.exp(m + 0.5 * v)
-                var = emu + np.expm1(v) * np.exp(2 * m + v)
-                if family == "negative_binomial":
-                    a = np.asarray(self.dispersion)
-                    a = np.reshape(a, a.shape + (1,) * (v.ndim - a.ndim))
-                    var = var + a * np.exp(2 * m + 2 * v)
-            else:
-                var = mean * (1.0 - mean)
-        return mean, var
-
-
-_IMPROPER_NOTE = ("; the prior is flat (zero precision) in a direction the data may not "
-                  "identify, so the posterior may be improper: give that direction a "
-                  "positive prior_precision")
-
-
-class GLMLaplaceResult(_GLMMethods, LaplaceResult):
-    """The Laplace approximation of one Bayesian GLM posterior.
-
-    Everything of :class:`laplace_fast.LaplaceResult`, plus :meth:`linear_predictor`,
-    :meth:`predict` and the model: ``family``, ``scale`` (gaussian), ``dispersion``
-    (negative binomial).  ``logp`` is the log joint at the mode with every normalising
-    constant kept, so ``log_evidence`` is a proper log marginal likelihood.
-
-    Attributes
-    ----------
-    family : str
-        The likelihood, by its canonical name in :data:`laplace_fast.FAMILIES`.
-    param_names : tuple of str or None
-        The column names of ``X`` when it is a pandas DataFrame, else None.
-    scale : float
-        The gaussian noise standard deviation (gaussian only).
-    dispersion : float
-        The negative binomial dispersion (negative binomial only).
-    improper_prior : bool
-        Whether the prior is flat (zero precision) in some direction: ``log_evidence``
-        is then relative to a density of one along those directions (see
-        :func:`laplace_fast.glm_laplace`), and a failure status means the posterior is
-        improper (the message says so).
-
-    Examples
-    --------
-    >>> import numpy as np, laplace_fast as lf
-    >>> X = np.column_stack([np.ones(4), [-1.0, 0.0, 1.0, 2.0]])
-    >>> y = [0.5, 1.0, 1.2, 2.1]
-    >>> res = lf.glm_laplace(X, y, family="gaussian", scale=0.5, prior_precision=1e-6)
-    >>> type(res).__name__, res.family, res.scale
-    ('GLMLaplaceResult', 'gaussian', 0.5)
-    >>> np.round(res.mode, 4).tolist()
-    [0.95, 0.5]
-    >>> float(np.round(res.predict([1.0, 0.5]), 4))
-    1.2
-    """
-
-    def __init__(self, *args, improper_prior=False, **extra):
-        super().__init__(*args, improper_prior=bool(improper_prior), **extra)
-        if self.improper_prior and self.status < 0:
-            self.message += _IMPROPER_NOTE
-
-
-class BatchGLMLaplaceResult(_GLMMethods, BatchLaplaceResult):
-    """Laplace approximations of a batch of Bayesian GLM posteriors.
-
-    Everything of :class:`laplace_fast.BatchLaplaceResult` (batch dimensions first,
-    ``labels`` for grouped input), plus :meth:`linear_predictor` and :meth:`predict`
-    evaluated for every problem; ``result[i]`` is a :class:`GLMLaplaceResult`.
-
-    Attributes
-    ----------
-    family : str
-        The likelihood, by its canonical name in :data:`laplace_fast.FAMILIES`.
-    param_names : tuple of str or None
-        The column names of ``X`` when it is a pandas DataFrame, else None.
-    labels : ndarray or None
-        The sorted group labels, one per problem, for grouped input (``groups=``).
-    improper_prior : ndarray of bool
-        Per problem, whether its prior is flat in some direction (see
-        :class:`laplace_fast.GLMLaplaceResult`).
-
-    Examples
-    --------
-    >>> import numpy as np, laplace_fast as lf
-    >>> X = np.column_stack([np.ones(4), [-1.0, 0.0, 1.0, 2.0]])
-    >>> yb = [[0, 1, 0, 1], [1, 0, 1, 0], [1, 1, 0, 1]]
-    >>> res = lf.glm_laplace(np.stack([X, X, X]), yb, family="logistic")
-    >>> type(res).__name__, res.batch_shape, type(res[0]).__name__
-    ('BatchGLMLaplaceResult', (3,), 'GLMLaplaceResult')
-    >>> res.predict([1.0, 0.5]).shape
-    (3,)
-    """
-
-    _single = GLMLaplaceResult
-
-    @property
-    def message(self):
-        text = super().message
-        n = int(np.count_nonzero(self.improper_prior & (self.status < 0)))
-        if n:
-            text += (f"; {n} failed where the prior is flat (zero precision) in a direction "
-                     "the data may not identify: give it a positive prior_precision")
-        return text
-
+__all__ = ["glm_laplace", "prepare_glm", "fit_glm", "GLMData", "GLMLaplaceResult",
+           "BatchGLMLaplaceResult", "FAMILIES"]
 
 # --------------------------------------------------------------------------- input
-
-def _where(index, batch_shape, labels):
-    """' in problem ...' for error messages (empty for a single problem)."""
-    if index is None:
-        return ""
-    if labels is not None:
-        return f" in group {labels[index].tolist()!r} (problem {index})"
-    idx = np.unravel_index(index, batch_shape)
-    idx = int(idx[0]) if len(idx) == 1 else tuple(int(i) for i in idx)
-    return f" in problem {idx}"
-
-
-def _positive_param(value, name, family, batch_shape):
-    if value is None:
-        raise ValueError(f"{name} is required for family={family!r}")
-    a = real_array(value, name)
-    if not np.all(np.isfinite(a) & (a > 0)):
-        raise ValueError(f"{name} must be finite and positive, got {value!r}")
-    try:
-        return np.broadcast_to(a, batch_shape)
-    except ValueError:
-        raise ValueError(f"{name} with shape {a.shape} does not broadcast against the "
-                         f"batch shape {batch_shape}") from None
-
 
 def _prior_index(prior_batch, batch_shape, name):
     """For each problem (flattened batch), the index of the prior it uses among the
@@ -355,7 +50,7 @@ def _prior(prior_precision, prior_mean, d, batch_shape, labels, single):
             and math.isfinite(prior_precision) and prior_precision > 0
             and math.isfinite(prior_mean)):
         # a scalar precision and mean, such as the defaults: the arrays below, in three
-        # numpy calls (each costs 10-20 us on the caches that a large batch leaves)
+        # numpy calls (each is costly on the caches that a large batch leaves)
         zeros = np.zeros(B, dtype=np.int64)
         return (np.eye(d).reshape(1, d, d) * prior_precision, zeros,
                 np.full((1, d), prior_mean), zeros, None, None)
@@ -379,7 +74,7 @@ def _prior(prior_precision, prior_mean, d, batch_shape, labels, single):
         """where the first problem is whose prior fails ok (per element of a row)"""
         bad_prior = ~np.all(ok, axis=1)
         hit = np.flatnonzero(bad_prior[pidx]) if B else []
-        return _where(None if single or len(hit) == 0 else int(hit[0]), batch_shape, labels)
+        return where_text(None if single or len(hit) == 0 else int(hit[0]), batch_shape, labels)
 
     npri = math.prod(pbatch)
     rows = P.reshape(npri, P.size // npri if npri else 0)     # one row per distinct prior
@@ -431,32 +126,8 @@ def _prior(prior_precision, prior_mean, d, batch_shape, labels, single):
     if not np.isfinite(Mu).all():
         hit = np.flatnonzero(~np.all(np.isfinite(Mu), axis=1)[midx]) if B else []
         idx = None if single or len(hit) == 0 else int(hit[0])
-        raise ValueError("prior_mean contains NaN or inf" + _where(idx, batch_shape, labels))
+        raise ValueError("prior_mean contains NaN or inf" + where_text(idx, batch_shape, labels))
     return Pu, pidx, Mu, midx, pconst, (None if pconst is None else ~proper.all(axis=1))
-
-
-def _per_row(value, name, shape):
-    if value is None:
-        return None
-    a = real_array(value, name)
-    if a.ndim and a.shape == tuple(shape) + (1,):
-        a = a[..., 0]       # a column, as for y
-    try:
-        return np.broadcast_to(a, shape)
-    except ValueError:
-        raise ValueError(f"{name} with shape {a.shape} does not broadcast against y with "
-                         f"shape {shape}") from None
-
-
-def _missing_label(v):
-    """whether a group label is missing: None, NaN, NaT or pandas' NA (a label that is
-    not equal to itself would otherwise start a group of its own at every row)"""
-    if v is None:
-        return True
-    try:
-        return bool(v != v)
-    except TypeError:       # pandas' NA: its comparisons are NA, which has no truth value
-        return True
 
 
 def _n_threads(n_threads):
@@ -682,95 +353,65 @@ def glm_laplace(X, y, *, family="logistic", prior_precision=1.0, prior_mean=0.0,
     >>> np.round(mle.mode, 3).tolist()
     [0.562, 1.386]
     """
-    # --- options
-    if isinstance(family, str):
-        family = _FAMILY_ALIASES.get(family.lower(), family.lower())
-    if family not in FAMILIES:
-        raise ValueError(f"family must be one of {FAMILIES} (or an alias such as "
-                         f"'logit' or 'normal'), got {family!r}")
-    fam = _glm_kernels.FAMILIES[family]
+    fam = lookup(family)
     check_options(d=0, tol=tol, maxiter=maxiter)
     nthreads = _n_threads(n_threads)
-    for name, value, owner in (("trials", trials, "binomial"), ("scale", scale, "gaussian"),
-                               ("dispersion", dispersion, "negative_binomial")):
-        if value is not None and family != owner:
-            raise ValueError(f"{name} is only used by family={owner!r}, not {family!r}")
-        if value is None and family == owner:
-            raise ValueError(f"{name} is required for family={owner!r}")
+    data = prepare_glm(X, y, family=fam, offset=offset, weights=weights, trials=trials,
+                       scale=scale, dispersion=dispersion, groups=groups)
+    return _fit(data, prior_precision, prior_mean, tol, maxiter, nthreads)
 
-    # --- data and layout
-    if hasattr(X, "tocsr"):     # a scipy.sparse matrix or array
-        raise TypeError("X: sparse input is not supported; pass X.toarray()")
-    # a pandas DataFrame's column names label the parameters; any other X has none
-    param_names = (tuple(str(c) for c in X.columns)
-                   if type(X).__name__ == "DataFrame" and hasattr(X, "columns") else None)
-    X = real_array(X, "X")
-    y = real_array(y, "y")
-    if y.ndim == X.ndim and y.shape[-1:] == (1,):   # a column, as patsy or a DataFrame gives
-        y = y[..., 0]
-    if X.ndim < 2:
-        raise ValueError(f"X must have shape (n, d) or (..., n, d), got shape {X.shape}")
-    d = X.shape[-1]
-    if y.shape != X.shape[:-1]:
-        raise ValueError(f"y must have shape X.shape[:-1] = {X.shape[:-1]}, got {y.shape}")
-    offset = _per_row(offset, "offset", y.shape)
-    weights = _per_row(weights, "weights", y.shape)
-    trials = _per_row(trials, "trials", y.shape)
-    labels = None
-    if groups is not None:
-        if X.ndim != 2:
-            raise ValueError(f"with groups, X must have shape (N, d), got shape {X.shape}")
-        groups = np.asarray(groups)
-        if groups.shape != y.shape:
-            raise ValueError(f"groups must have shape (N,) = {y.shape}, got {groups.shape}")
-        kind = groups.dtype.kind
-        if (kind == "c" or (kind == "f" and not np.all(np.isfinite(groups)))
-                or (kind in "mM" and np.any(np.isnat(groups)))
-                or (kind == "O" and any(map(_missing_label, groups.tolist())))):
-            raise ValueError("groups must be integer or string labels (no NaN, NaT, None "
-                             "or complex)")
-        try:   # one stable sort: rows grouped by label, in their input order within
-            order = np.argsort(groups, kind="stable")
-        except TypeError as exc:
-            raise TypeError(f"groups labels must be mutually comparable ({exc})") from None
-        sg = groups[order]
-        first = np.ones(sg.size, dtype=bool)
-        first[1:] = sg[1:] != sg[:-1]
-        heads = np.flatnonzero(first)
-        labels = sg[heads]
-        counts = np.diff(np.append(heads, sg.size))
-        take = (lambda a: None if a is None else np.ascontiguousarray(a[order]))
-        Xf = np.ascontiguousarray(X[order])
-        yf, off_f, w_f, t_f = take(y), take(offset), take(weights), take(trials)
-        starts = np.zeros(labels.size + 1, dtype=np.int64)
-        np.cumsum(counts, out=starts[1:])
-        nmax = int(counts.max()) if counts.size else 0
-        batch_shape = (labels.size,)
-        single = False
-    else:
-        batch_shape = X.shape[:-2]
-        single = X.ndim == 2
-        n = X.shape[-2]
-        B = math.prod(batch_shape)
-        flat = (lambda a: None if a is None else np.ascontiguousarray(a).reshape(B * n))
-        Xf = np.ascontiguousarray(X).reshape(B * n, d)
-        yf, off_f, w_f, t_f = flat(y), flat(offset), flat(weights), flat(trials)
-        starts = np.arange(B + 1, dtype=np.int64) * n
-        nmax = n if B else 0
-    B = starts.size - 1
-    empty = np.empty(0)
-    opt = (lambda a: empty if a is None else a)
 
-    # --- per-problem model parameters
-    if family == "gaussian":
-        param_b = _positive_param(scale, "scale", family, batch_shape)
-    elif family == "negative_binomial":
-        param_b = _positive_param(dispersion, "dispersion", family, batch_shape)
-    else:
-        param_b = np.zeros(batch_shape)
-    param = np.ascontiguousarray(param_b, dtype=np.float64).reshape(-1)
-    # (the prior before the data check: after the check's pass over the data its dozen
-    # small numpy operations ran several times slower, on cold caches)
+def fit_glm(data, *, prior_precision=1.0, prior_mean=0.0, tol=1e-10, maxiter=100,
+            n_threads=None):
+    """Fit data laid out by :func:`prepare_glm` under a prior: the second half of
+    :func:`glm_laplace`.
+
+    Parameters
+    ----------
+    data : GLMData
+        From :func:`prepare_glm`; it is not modified, so it can be fitted again.
+    prior_precision, prior_mean, tol, maxiter, n_threads
+        As for :func:`glm_laplace`.
+
+    Returns
+    -------
+    GLMLaplaceResult or BatchGLMLaplaceResult
+        What :func:`glm_laplace` returns for the same arguments, bit for bit.
+
+    Raises
+    ------
+    ValueError, TypeError
+        A prior or an option as :func:`glm_laplace` rejects it; a value of the data
+        that is NaN or outside the family's support (checked by the kernel, at every
+        fit), naming the first offending problem.
+    MemoryError
+        The outputs would not fit in memory (before any work).
+
+    Warns
+    -----
+    LaplaceWarning
+        As :func:`glm_laplace`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from laplace_fast._glm import fit_glm, prepare_glm
+    >>> X = np.column_stack([np.ones(4), [-1.0, 0.0, 1.0, 2.0]])
+    >>> data = prepare_glm(X, [0.5, 1.0, 1.2, 2.1], family="gaussian", scale=0.5)
+    >>> [np.round(fit_glm(data, prior_precision=a).mode, 3).tolist() for a in (1e-6, 10.0)]
+    [[0.95, 0.5], [0.605, 0.434]]
+    """
+    check_options(d=0, tol=tol, maxiter=maxiter)
+    return _fit(data, prior_precision, prior_mean, tol, maxiter, _n_threads(n_threads))
+
+
+def _fit(data, prior_precision, prior_mean, tol, maxiter, nthreads):
+    """fit_glm with its options checked (``nthreads`` a count)."""
+    fam, d, B, batch_shape, single = (data.family, data.d, data.n_problems,
+                                      data.batch_shape, data.single)
+    labels, nmax = data.labels, data.nmax
+    # the prior before the kernel's pass over the data, whose cold caches make its small
+    # numpy operations slow
     P, pidx, M, midx, pconst, flat = _prior(prior_precision, prior_mean, d, batch_shape,
                                             labels, single)
 
@@ -795,18 +436,22 @@ def glm_laplace(X, y, *, family="logistic", prior_precision=1.0, prior_mean=0.0,
     cond = np.empty(B)
     nonzero = np.empty(B, dtype=np.int64)
     chunk = 1 if nmax * max(d, 1) > 20000 else max(1, min(16, B // (8 * nthreads)))
+    empty = np.empty(0)
+    opt = (lambda a: empty if a is None else a)
+    param = np.ascontiguousarray(data.param, dtype=np.float64).reshape(-1)
     # the data checks (compiled, parallel), then the fits: none when a problem is flagged
-    code, nnonzero = _glm_kernels.fit(fam, Xf, yf, opt(off_f), opt(w_f), opt(t_f), starts,
-                                      P, pidx, M, midx, opt(pconst), param, float(tol), int(maxiter),
-                                      nthreads, chunk, flags, mode, hess, cov, log_det_cov,
-                                      logp, status, niter, nfev, cond, nonzero)
+    code, nnonzero = _glm_kernels.fit(fam.code, data.X, data.y, opt(data.offset),
+                                      opt(data.weights), opt(data.trials), data.starts,
+                                      P, pidx, M, midx, opt(pconst), param, float(tol),
+                                      int(maxiter), nthreads, chunk, flags, mode, hess, cov,
+                                      log_det_cov, logp, status, niter, nfev, cond, nonzero)
     if code == _glm_kernels.FIT_BAD_DATA:
         first = int(np.flatnonzero(flags)[0])
-        where = _where(None if single else first, batch_shape, labels)
+        where = where_text(None if single else first, batch_shape, labels)
         for bit, name, text in _CHECK_MESSAGES:
             if flags[first] & bit:
                 if text is None:
-                    text = f"must be {_SUPPORT[family]} for family={family!r}"
+                    text = f"must be {fam.support} for family={fam.name!r}"
                 raise ValueError(f"{name} {text}{where}")
     if code == _glm_kernels.FIT_NO_SCRATCH:
         raise MemoryError(f"glm_laplace could not allocate "
@@ -814,28 +459,25 @@ def glm_laplace(X, y, *, family="logistic", prior_precision=1.0, prior_mean=0.0,
                           "per thread")
 
     improper = np.zeros(B, dtype=bool) if flat is None else flat[pidx]
-    extra = {"family": family, "param_names": param_names}
-    if family == "gaussian":
-        extra["scale"] = param_b if not single else float(param_b)
-    if family == "negative_binomial":
-        extra["dispersion"] = param_b if not single else float(param_b)
+    model = {"family": fam.name, "param_names": data.param_names,
+             **{p: (data.param if p == fam.parameter else None) for p in MODEL_PARAMETERS}}
     if single:
         st = Status(int(status[0]))
         res = GLMLaplaceResult(mode[0], hess[0], cov[0], log_det_cov[0], logp[0], st,
                                niter[0], nfev[0], STATUS_MESSAGES[st], cond=cond[0],
-                               improper_prior=improper[0], **extra)
+                               improper_prior=improper[0], **model)
         warn_statuses(status[0], note=_IMPROPER_NOTE if res.message.endswith(_IMPROPER_NOTE)
                       else "")
         return res
     shp = tuple(batch_shape)
-    for k in ("scale", "dispersion"):
-        if k in extra:
-            extra[k] = np.array(extra[k], dtype=np.float64)
+    for k in MODEL_PARAMETERS:
+        if model[k] is not None:
+            model[k] = np.array(model[k], dtype=np.float64)
     res = BatchGLMLaplaceResult(mode.reshape(shp + (d,)), hess.reshape(shp + (d, d)),
                                 cov.reshape(shp + (d, d)), log_det_cov.reshape(shp),
                                 logp.reshape(shp), status.reshape(shp), niter.reshape(shp),
                                 nfev.reshape(shp), cond.reshape(shp), labels=labels,
-                                improper_prior=improper.reshape(shp), **extra)
+                                improper_prior=improper.reshape(shp), **model)
     failed_flat = flat is not None and bool(np.any(improper & (status < 0)))
     warn_statuses(res.status, nonzero=nonzero[:nnonzero],
                   note=_IMPROPER_NOTE if failed_flat else "")

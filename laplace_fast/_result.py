@@ -10,7 +10,7 @@ import numbers
 import numpy as np
 
 from ._lazy import LazyModule
-from ._status import STATUS_MESSAGES, LaplaceError, Status
+from ._status import STATUS_MESSAGES, LaplaceError, Status, counted, describe
 
 special = LazyModule("scipy.special")
 stats = LazyModule("scipy.stats")
@@ -106,15 +106,283 @@ def _points(x, d):
     return x
 
 
-def _require_gaussian(status, cov, what):
-    if not np.all(np.isfinite(cov)):
-        code = Status(int(status))
-        raise LaplaceError(f"{what} needs a Gaussian approximation, but this result has "
-                           f"none: status {int(code)} ({code.name}): {STATUS_MESSAGES[code]}")
+def _take(value, index, nbatch):
+    """One field of a batch at ``index``: an array whose leading axes are the batch is
+    indexed, anything else (None, a default shared by every problem) is kept."""
+    if isinstance(value, np.ndarray) and value.ndim >= nbatch:
+        return value[index]
+    return value
 
 
-class LaplaceResult:
+def _one(value, kind):
+    """A single problem's value of a per-problem scalar field as the Python ``kind``
+    (float, int, bool or Status), or None when the field is absent."""
+    return None if value is None else kind(value)
+
+
+def _as_given(value, kind):
+    """A batch's field, as the caller gave it."""
+    return value
+
+
+def _code(value):
+    return Status(int(value))
+
+
+class _GaussianResult:
+    """The Gaussian N(mode, cov) of one posterior or of a batch of them, batch first.
+
+    The fields are declared in ``__init__`` (keyword-only) and documented once, in
+    :class:`LaplaceResult`; a single problem is the 0-d batch (``batch_shape == ()``),
+    whose scalar fields are Python floats, ints and a :class:`Status`.  The methods are
+    written once for every batch shape.  ``_PER_PROBLEM`` names the fields that hold one
+    value per problem (batch axes first), which indexing takes apart.
+    """
+
+    _PER_PROBLEM = ("mode", "hessian", "cov", "log_det_cov", "logp", "status", "niter",
+                    "nfev", "cond", "grad", "hessian_error", "regularization")
+
+    def __init__(self, *, mode, hessian, cov, log_det_cov, logp, status, niter, nfev,
+                 cond=np.nan, grad=None, hessian_error=None, regularization=0.0,
+                 message=None, labels=None):
+        self.mode = mode
+        self.hessian = hessian
+        self.cov = cov
+        self.grad = grad
+        self.hessian_error = hessian_error
+        self.labels = labels
+        self._message = message
+        # (np.shape of a Status, an IntEnum, costs microseconds: one problem's is ())
+        self.batch_shape = status.shape if isinstance(status, np.ndarray) else ()
+        # one problem (the 0-d batch): its scalars as Python scalars
+        held = _as_given if self.batch_shape else _one
+        self.log_det_cov = held(log_det_cov, float)
+        self.logp = held(logp, float)
+        self.status = held(status, _code)
+        self.niter = held(niter, int)
+        self.nfev = held(nfev, int)
+        self.cond = held(cond, float)
+        self.regularization = held(regularization, float)
+
+    @property
+    def d(self):
+        return self.mode.shape[-1]
+
+    @property
+    def mean(self):
+        return self.mode
+
+    @property
+    def precision(self):
+        return -self.hessian
+
+    @property
+    def std(self):
+        return np.sqrt(np.diagonal(self.cov, axis1=-2, axis2=-1))
+
+    @property
+    def converged(self):
+        ok = self.status >= 0
+        return bool(ok) if not self.batch_shape else ok
+
+    @property
+    def log_evidence(self):
+        ev = self.logp + 0.5 * self.d * np.log(2 * np.pi) + 0.5 * self.log_det_cov
+        # a regularised covariance never enters the evidence
+        ev = np.where(self.status == Status.REGULARISED, np.nan, ev)
+        return float(ev) if not self.batch_shape else ev
+
+    @property
+    def message(self):
+        if self._message is not None:
+            return self._message
+        flat = np.reshape(self.status, -1)
+        n_ok = int(np.count_nonzero(flat >= 0))
+        text = f"{n_ok} of {flat.size} problems converged"
+        codes, counts = np.unique(flat[flat != 0], return_counts=True)
+        if codes.size:
+            text += "; " + ", ".join(counted(c, k) for k, c in zip(codes, counts))
+        return text + self._message_note()
+
+    def _message_note(self):
+        """A clause ("; ...") a subclass adds to a batch's message."""
+        return ""
+
+    def _require(self, what):
+        """LaplaceError naming the status when a problem has no Gaussian (NaN cov)."""
+        finite = np.all(np.isfinite(self.cov), axis=(-2, -1))
+        if np.all(finite):
+            return
+        if not self.batch_shape:
+            raise LaplaceError(f"{what} needs a Gaussian approximation, but this result "
+                               f"has none: {describe(self.status)}")
+        bad = np.argwhere(~finite)
+        raise LaplaceError(f"{what} needs a Gaussian approximation for every problem, "
+                           f"but {len(bad)} have none (first at index "
+                           f"{tuple(int(v) for v in bad[0])}, status "
+                           f"{int(self.status[tuple(bad[0])])}); select the healthy "
+                           "ones with result.converged")
+
+    def sample(self, size=1, rng=None):
+        """Draw from N(mode, cov), for every problem of a batch.
+
+        Parameters
+        ----------
+        size : int or tuple of ints
+            Draws per problem, or their shape (as numpy takes it).
+        rng : numpy.random.Generator, int or None
+            Random source (``numpy.random.default_rng(rng)``).
+
+        Returns
+        -------
+        ndarray, shape (*batch, size, d) or (*batch, *size, d)
+            The draws after the batch axes (none for one problem), the d coordinates
+            last.
+
+        Raises
+        ------
+        TypeError, ValueError
+            When ``size`` is not a non-negative int or a tuple of them.
+        LaplaceError
+            When a problem has no valid covariance.
+
+        Examples
+        --------
+        >>> import numpy as np, laplace_fast as lf
+        >>> r = lf.laplace(lambda t: -0.5 * (t[0] ** 2 + t[1] ** 2), [1.0, 1.0])
+        >>> r.sample(5, rng=0).shape, r.sample((2, 3), rng=0).shape
+        ((5, 2), (2, 3, 2))
+        >>> res = lf.laplace_batch(lambda t: -0.5 * np.sum(t ** 2, axis=1), np.ones((4, 2)))
+        >>> res.sample(5, rng=0).shape, res.sample((2, 3), rng=0).shape
+        ((4, 5, 2), (4, 2, 3, 2))
+        """
+        shape = _sample_shape(size)
+        self._require("sample")
+        L = np.linalg.cholesky(self.cov)
+        z = np.random.default_rng(rng).standard_normal(
+            self.batch_shape + (math.prod(shape), self.d))
+        draws = self.mode[..., None, :] + z @ np.swapaxes(L, -1, -2)
+        return draws.reshape(self.batch_shape + shape + (self.d,))
+
+    def logpdf(self, x):
+        """Log density of N(mode, cov), for every problem of a batch.
+
+        Parameters
+        ----------
+        x : array_like, shape (..., d)
+            Points along the last axis, broadcast against ``(*batch, d)``: for a batch,
+            shape ``(*batch, d)`` gives one point per problem, ``(d,)`` the same point
+            to every problem, ``(m, *batch, d)`` m points per problem.  When d = 1 also
+            a scalar (one point); for one problem with d = 1 also a 1-D array of points
+            (a grid over the one parameter).
+
+        Returns
+        -------
+        float or ndarray
+            The broadcast shape of ``x.shape[:-1]`` and ``batch``; a float for one
+            problem and one point, shape ``(n,)`` for a grid of ``n`` points.
+
+        Raises
+        ------
+        ValueError
+            When ``x`` does not have the shape of points or does not broadcast
+            against the batch.
+        LaplaceError
+            When a problem has no valid covariance.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import laplace_fast as lf
+        >>> r = lf.laplace(lambda t: -0.5 * (t[0] - 1.0) ** 2, 0.0)
+        >>> print(f"{r.logpdf(1.0):.6f}")
+        -0.918939
+        >>> np.round(r.logpdf(np.linspace(-1.0, 3.0, 3)), 6).tolist()
+        [-2.918939, -0.918939, -2.918939]
+        >>> mu = np.array([[0.0], [1.0], [2.0]])
+        >>> res = lf.laplace_batch(lambda t: -0.5 * np.sum((t - mu) ** 2, axis=1),
+        ...                        np.zeros((3, 1)))
+        >>> np.round(res.logpdf(1.0), 6).tolist()
+        [-1.418939, -0.918939, -1.418939]
+        >>> res.logpdf(np.linspace(0.0, 2.0, 5)[:, None, None]).shape
+        (5, 3)
+        """
+        self._require("logpdf")
+        x = np.asarray(x, dtype=float)
+        if self.d == 1 and x.ndim <= 1 and not self.batch_shape:
+            x = x[..., None]            # scalar points (a grid of the one parameter)
+        else:
+            x = _points(x, self.d)
+        try:
+            np.broadcast_shapes(x.shape[:-1], self.batch_shape)
+        except ValueError:
+            raise ValueError(f"x with shape {x.shape} does not broadcast against the "
+                             f"problems' points, shape {self.batch_shape + (self.d,)}") from None
+        r = x - self.mode
+        quad = np.einsum("...i,...ij,...j->...", r, self.precision, r)
+        lp = -0.5 * (quad + self.d * np.log(2 * np.pi) + self.log_det_cov)
+        return float(lp) if np.ndim(lp) == 0 else lp
+
+    def interval(self, level=0.95):
+        """Equal-tailed marginal intervals ``mode ± z * std``, for every problem.
+
+        Parameters
+        ----------
+        level : float in (0, 1)
+            Probability each interval holds under the approximation.
+
+        Returns
+        -------
+        lower, upper : ndarray, shape (*batch, d)
+
+        Raises
+        ------
+        ValueError
+            When ``level`` is not a number in (0, 1).
+        LaplaceError
+            When a problem has no valid covariance.
+
+        Examples
+        --------
+        >>> import numpy as np, laplace_fast as lf
+        >>> r = lf.laplace(lambda t: -0.5 * t[0] ** 2 / 4.0, 1.0)
+        >>> lo, hi = r.interval(0.95)
+        >>> print(f"{lo[0]:.4f} {hi[0]:.4f}")
+        -3.9199 3.9199
+        >>> res = lf.laplace_batch(lambda t: -0.5 * np.sum(t ** 2, axis=1), np.ones((4, 2)))
+        >>> lo, hi = res.interval(0.95)
+        >>> lo.shape, float(np.round(hi[0, 0], 4))
+        ((4, 2), 1.96)
+        """
+        _check_level(level)
+        self._require("interval")
+        z = special.ndtri(0.5 + level / 2)
+        return self.mode - z * self.std, self.mode + z * self.std
+
+    def to_scipy(self):
+        """The approximation as a frozen ``scipy.stats.multivariate_normal``: one for a
+        single problem, an object array of them (batch shape) for a batch."""
+        self._require("to_scipy")
+        if not self.batch_shape:
+            return stats.multivariate_normal(mean=self.mode, cov=self.cov)
+        out = np.empty(self.batch_shape, dtype=object)
+        for idx in np.ndindex(self.batch_shape):
+            out[idx] = stats.multivariate_normal(mean=self.mode[idx], cov=self.cov[idx])
+        return out
+
+    def __repr__(self):
+        if self.batch_shape:
+            return (f"{type(self).__name__}(batch_shape={self.batch_shape}, d={self.d}, "
+                    f"{self.message})")
+        return (f"{type(self).__name__}(mode={self.mode!r}, std={self.std!r}, "
+                f"log_evidence={self.log_evidence!r}, status={self.status.name})")
+
+
+class LaplaceResult(_GaussianResult):
     """A Laplace approximation N(mode, cov) of one posterior.
+
+    The attributes below are those of :class:`BatchLaplaceResult` too, where each has
+    the batch shape in front; here the batch shape is ``()``.
 
     Attributes
     ----------
@@ -146,12 +414,21 @@ class LaplaceResult:
         What happened, in words.
     cond : float
         Condition number of ``precision`` (inf when it is not positive definite).
-    grad : ndarray, shape (d,)
-        Gradient of log_post at ``mode``.
-    hessian_error : ndarray, shape (d, d)
-        Richardson's elementwise error estimate of ``hessian`` (zeros otherwise).
+    grad : ndarray, shape (d,) or None
+        Gradient of log_post at ``mode`` (None from :func:`laplace_fast.glm_laplace`,
+        whose mode is where the analytic gradient vanishes).
+    hessian_error : ndarray, shape (d, d) or None
+        Richardson's elementwise error estimate of ``hessian`` (zeros for other
+        finite differences or an analytic ``hess``; None from
+        :func:`laplace_fast.glm_laplace`).
     regularization : float
         The shift added to the precision (0 unless status 4, ``REGULARISED``).
+    batch_shape : tuple
+        ``()`` for one problem.
+    d : int
+        The number of parameters.
+    labels : None
+        The group labels of a batch; None for one problem.
 
     See Also
     --------
@@ -180,165 +457,15 @@ class LaplaceResult:
     """
 
     def __init__(self, mode, hessian, cov, log_det_cov, logp, status, niter, nfev,
-                 message, cond=np.nan, **extra):
-        self.mode = mode
-        self.hessian = hessian
-        self.cov = cov
-        self.log_det_cov = float(log_det_cov)
-        self.logp = float(logp)
-        self.status = Status(int(status))
-        self.converged = bool(self.status >= 0)
-        self.niter = int(niter)
-        self.nfev = int(nfev)
-        self.message = message
-        self.cond = float(cond)
-        for k, v in extra.items():
-            setattr(self, k, v)
-
-    @property
-    def mean(self):
-        return self.mode
-
-    @property
-    def d(self):
-        return self.mode.shape[-1]
-
-    @property
-    def precision(self):
-        return -self.hessian
-
-    @property
-    def std(self):
-        return np.sqrt(np.diagonal(self.cov, axis1=-2, axis2=-1))
-
-    @property
-    def log_evidence(self):
-        if self.status == Status.REGULARISED:
-            return np.nan            # a regularised covariance never enters the evidence
-        return self.logp + 0.5 * self.d * np.log(2 * np.pi) + 0.5 * self.log_det_cov
-
-    def sample(self, size=1, rng=None):
-        """Draw from N(mode, cov).
-
-        Parameters
-        ----------
-        size : int or tuple of ints
-            Number of draws, or the shape of the array of draws (as numpy takes it).
-        rng : numpy.random.Generator, int or None
-            Random source (``numpy.random.default_rng(rng)``).
-
-        Returns
-        -------
-        ndarray, shape (size, d) or (*size, d)
-            The draws along the leading axes, the d coordinates last.
-
-        Raises
-        ------
-        TypeError, ValueError
-            When ``size`` is not a non-negative int or a tuple of them.
-        LaplaceError
-            When the result has no valid covariance.
-
-        Examples
-        --------
-        >>> import laplace_fast as lf
-        >>> r = lf.laplace(lambda t: -0.5 * (t[0] ** 2 + t[1] ** 2), [1.0, 1.0])
-        >>> r.sample(5, rng=0).shape, r.sample((2, 3), rng=0).shape
-        ((5, 2), (2, 3, 2))
-        """
-        shape = _sample_shape(size)
-        _require_gaussian(self.status, self.cov, "sample")
-        L = np.linalg.cholesky(self.cov)
-        z = np.random.default_rng(rng).standard_normal(shape + (self.d,))
-        return self.mode + z @ L.T
-
-    def logpdf(self, x):
-        """Log density of N(mode, cov).
-
-        Parameters
-        ----------
-        x : array_like, shape (..., d)
-            Points along the last axis.  When d = 1 also a scalar or a 1-D array of
-            points (a grid over the one parameter).
-
-        Returns
-        -------
-        float or ndarray
-            Shape ``(...)``; for d = 1, a float for a scalar ``x`` and shape ``(n,)`` for
-            ``n`` points given as a 1-D array.
-
-        Raises
-        ------
-        ValueError
-            When ``x`` does not have the shape of points.
-        LaplaceError
-            When the result has no valid covariance.
-
-        Examples
-        --------
-        >>> import numpy as np
-        >>> import laplace_fast as lf
-        >>> r = lf.laplace(lambda t: -0.5 * (t[0] - 1.0) ** 2, 0.0)
-        >>> print(f"{r.logpdf(1.0):.6f}")
-        -0.918939
-        >>> np.round(r.logpdf(np.linspace(-1.0, 3.0, 3)), 6).tolist()
-        [-2.918939, -0.918939, -2.918939]
-        """
-        _require_gaussian(self.status, self.cov, "logpdf")
-        x = np.asarray(x, dtype=float)
-        if self.d == 1 and x.ndim <= 1:    # scalar points (a grid of the one parameter)
-            lp = self._logpdf(x[..., None])
-            return float(lp) if x.ndim == 0 else lp
-        return self._logpdf(_points(x, self.d))
-
-    def _logpdf(self, x):
-        r = x - self.mode
-        quad = np.einsum("...i,ij,...j->...", r, self.precision, r)
-        return -0.5 * (quad + self.d * np.log(2 * np.pi) + self.log_det_cov)
-
-    def interval(self, level=0.95):
-        """Equal-tailed marginal intervals ``mode ± z * std``.
-
-        Parameters
-        ----------
-        level : float in (0, 1)
-            Probability each interval holds under the approximation.
-
-        Returns
-        -------
-        lower, upper : ndarray, shape (d,)
-
-        Raises
-        ------
-        ValueError
-            When ``level`` is not a number in (0, 1).
-        LaplaceError
-            When the result has no valid covariance.
-
-        Examples
-        --------
-        >>> import laplace_fast as lf
-        >>> r = lf.laplace(lambda t: -0.5 * t[0] ** 2 / 4.0, 1.0)
-        >>> lo, hi = r.interval(0.95)
-        >>> print(f"{lo[0]:.4f} {hi[0]:.4f}")
-        -3.9199 3.9199
-        """
-        _check_level(level)
-        _require_gaussian(self.status, self.cov, "interval")
-        z = special.ndtri(0.5 + level / 2)
-        return self.mode - z * self.std, self.mode + z * self.std
-
-    def to_scipy(self):
-        """The approximation as a frozen ``scipy.stats.multivariate_normal``."""
-        _require_gaussian(self.status, self.cov, "to_scipy")
-        return stats.multivariate_normal(mean=self.mode, cov=self.cov)
-
-    def __repr__(self):
-        return (f"{type(self).__name__}(mode={self.mode!r}, std={self.std!r}, "
-                f"log_evidence={self.log_evidence!r}, status={self.status.name})")
+                 message, cond=np.nan, *, grad=None, hessian_error=None,
+                 regularization=0.0):
+        super().__init__(mode=mode, hessian=hessian, cov=cov, log_det_cov=log_det_cov,
+                         logp=logp, status=status, niter=niter, nfev=nfev, cond=cond,
+                         grad=grad, hessian_error=hessian_error,
+                         regularization=regularization, message=message)
 
 
-class BatchLaplaceResult:
+class BatchLaplaceResult(_GaussianResult):
     """Laplace approximations of a batch of posteriors, batch dimensions first.
 
     Every attribute of :class:`LaplaceResult` is here as an array with the batch
@@ -349,18 +476,10 @@ class BatchLaplaceResult:
 
     Attributes
     ----------
-    mode, hessian, precision, cov, std : ndarray
-        Shapes ``(*batch, d)``, ``(*batch, d, d)`` and ``(*batch, d)`` for ``std``.
-    log_det_cov, log_evidence, logp, cond : ndarray, shape batch
-        As in :class:`LaplaceResult`, per problem.
     status : ndarray of int, shape batch
         Per-problem :class:`Status` codes; ``converged`` is ``status >= 0``.
-    niter, nfev : ndarray of int, shape batch
-        Newton iterations and log_post evaluations per problem.
     batch_shape : tuple
         The batch dimensions.
-    d : int
-        The number of parameters.
     labels : ndarray or None
         The group label of each problem (grouped GLM input), else None.
     message : str
@@ -391,64 +510,23 @@ class BatchLaplaceResult:
     """
 
     _single = LaplaceResult
-    _fields = ("mode", "hessian", "cov", "log_det_cov", "logp", "status", "niter",
-               "nfev", "cond")
 
     def __init__(self, mode, hessian, cov, log_det_cov, logp, status, niter, nfev,
-                 cond, labels=None, **extra):
-        self.mode = mode
-        self.hessian = hessian
-        self.cov = cov
-        self.log_det_cov = log_det_cov
-        self.logp = logp
-        self.status = status
-        self.niter = niter
-        self.nfev = nfev
-        self.cond = cond
-        self.labels = labels
-        self._extra = extra
-        for k, v in extra.items():
-            setattr(self, k, v)
+                 cond, labels=None, *, grad=None, hessian_error=None,
+                 regularization=0.0):
+        super().__init__(mode=mode, hessian=hessian, cov=cov, log_det_cov=log_det_cov,
+                         logp=logp, status=status, niter=niter, nfev=nfev, cond=cond,
+                         grad=grad, hessian_error=hessian_error,
+                         regularization=regularization, labels=labels)
 
-    @property
-    def batch_shape(self):
-        return self.status.shape
+    def _fields_at(self, index):
+        """Every per-problem field at ``index`` (the shared ones as they are)."""
+        nb = len(self.batch_shape)
+        return {f: _take(getattr(self, f), index, nb) for f in self._PER_PROBLEM}
 
-    @property
-    def d(self):
-        return self.mode.shape[-1]
-
-    @property
-    def mean(self):
-        return self.mode
-
-    @property
-    def precision(self):
-        return -self.hessian
-
-    @property
-    def std(self):
-        return np.sqrt(np.diagonal(self.cov, axis1=-2, axis2=-1))
-
-    @property
-    def converged(self):
-        return self.status >= 0
-
-    @property
-    def log_evidence(self):
-        ev = self.logp + 0.5 * self.d * np.log(2 * np.pi) + 0.5 * self.log_det_cov
-        return np.where(self.status == Status.REGULARISED, np.nan, ev)
-
-    @property
-    def message(self):
-        flat = self.status.reshape(-1)
-        n_ok = int(np.count_nonzero(flat >= 0))
-        text = f"{n_ok} of {flat.size} problems converged"
-        codes, counts = np.unique(flat[flat != 0], return_counts=True)
-        if codes.size:
-            text += "; " + ", ".join(f"{c} with status {int(k)} ({Status(int(k)).name})"
-                                     for k, c in zip(codes, counts))
-        return text
+    def _shared(self):
+        """The fields every problem shares (none here; the GLM results add theirs)."""
+        return {}
 
     def __len__(self):
         if not self.batch_shape:
@@ -459,152 +537,13 @@ class BatchLaplaceResult:
         if not isinstance(index, tuple):
             index = (index,)
         probe = np.empty(self.batch_shape, dtype=np.int8)[index]  # validates the index
-        fields = {f: getattr(self, f)[index] for f in self._fields}
-        extra = {k: (v[index] if isinstance(v, np.ndarray) and v.shape[:len(self.batch_shape)]
-                     == self.batch_shape else v) for k, v in self._extra.items()}
+        fields = self._fields_at(index)
         if probe.ndim:
             labels = None if self.labels is None else np.asarray(self.labels)[index]
-            return type(self)(**fields, labels=labels, **extra)
-        st = Status(int(fields["status"]))
-        return self._single(message=STATUS_MESSAGES[st], **fields, **extra)
+            return type(self)(**fields, labels=labels, **self._shared())
+        return self._single(message=STATUS_MESSAGES[Status(int(fields["status"]))],
+                            **fields, **self._shared())
 
     def __iter__(self):
         for i in range(len(self)):
             yield self[i]
-
-    def _check(self, what):
-        if not np.all(np.isfinite(self.cov)):
-            bad = np.argwhere(~np.all(np.isfinite(self.cov), axis=(-2, -1)))
-            raise LaplaceError(f"{what} needs a Gaussian approximation for every problem, "
-                               f"but {len(bad)} have none (first at index "
-                               f"{tuple(int(v) for v in bad[0])}, status "
-                               f"{int(self.status[tuple(bad[0])])}); select the healthy "
-                               "ones with result.converged")
-
-    def sample(self, size=1, rng=None):
-        """Draw from every problem's Gaussian.
-
-        Parameters
-        ----------
-        size : int or tuple of ints
-            Draws per problem, or their shape (as numpy takes it).
-        rng : numpy.random.Generator, int or None
-            Random source (``numpy.random.default_rng(rng)``).
-
-        Returns
-        -------
-        ndarray, shape (*batch, size, d) or (*batch, *size, d)
-
-        Raises
-        ------
-        TypeError, ValueError
-            When ``size`` is not a non-negative int or a tuple of them.
-        LaplaceError
-            When a problem has no valid covariance.
-
-        Examples
-        --------
-        >>> import numpy as np
-        >>> import laplace_fast as lf
-        >>> res = lf.laplace_batch(lambda t: -0.5 * np.sum(t ** 2, axis=1), np.ones((4, 2)))
-        >>> res.sample(5, rng=0).shape, res.sample((2, 3), rng=0).shape
-        ((4, 5, 2), (4, 2, 3, 2))
-        """
-        shape = _sample_shape(size)
-        self._check("sample")
-        L = np.linalg.cholesky(self.cov)
-        z = np.random.default_rng(rng).standard_normal(
-            self.batch_shape + (math.prod(shape), self.d))
-        draws = self.mode[..., None, :] + np.einsum("...ij,...sj->...si", L, z)
-        return draws.reshape(self.batch_shape + shape + (self.d,))
-
-    def logpdf(self, x):
-        """Log density of each problem's Gaussian.
-
-        Parameters
-        ----------
-        x : array_like, shape (..., d)
-            Points along the last axis, broadcast against ``(*batch, d)``: shape
-            ``(*batch, d)`` gives one point per problem, ``(d,)`` the same point to
-            every problem, ``(m, *batch, d)`` m points per problem.  When d = 1 also a
-            scalar (one point for every problem).
-
-        Returns
-        -------
-        ndarray
-            The broadcast shape of ``x.shape[:-1]`` and ``batch``.
-
-        Raises
-        ------
-        ValueError
-            When ``x`` does not have the shape of points or does not broadcast
-            against the batch.
-        LaplaceError
-            When a problem has no valid covariance.
-
-        Examples
-        --------
-        >>> import numpy as np
-        >>> import laplace_fast as lf
-        >>> mu = np.array([[0.0], [1.0], [2.0]])
-        >>> res = lf.laplace_batch(lambda t: -0.5 * np.sum((t - mu) ** 2, axis=1),
-        ...                        np.zeros((3, 1)))
-        >>> np.round(res.logpdf(1.0), 6).tolist()
-        [-1.418939, -0.918939, -1.418939]
-        >>> res.logpdf(np.linspace(0.0, 2.0, 5)[:, None, None]).shape
-        (5, 3)
-        """
-        self._check("logpdf")
-        x = _points(x, self.d)
-        try:
-            np.broadcast_shapes(x.shape[:-1], self.batch_shape)
-        except ValueError:
-            raise ValueError(f"x with shape {x.shape} does not broadcast against the "
-                             f"problems' points, shape {self.batch_shape + (self.d,)}") from None
-        r = x - self.mode
-        quad = np.einsum("...i,...ij,...j->...", r, self.precision, r)
-        return -0.5 * (quad + self.d * np.log(2 * np.pi) + self.log_det_cov)
-
-    def interval(self, level=0.95):
-        """Equal-tailed marginal intervals ``mode ± z * std`` of every problem.
-
-        Parameters
-        ----------
-        level : float in (0, 1)
-            Probability each interval holds under the approximation.
-
-        Returns
-        -------
-        lower, upper : ndarray, shape (*batch, d)
-
-        Raises
-        ------
-        ValueError
-            When ``level`` is not a number in (0, 1).
-        LaplaceError
-            When a problem has no valid covariance.
-
-        Examples
-        --------
-        >>> import numpy as np
-        >>> import laplace_fast as lf
-        >>> res = lf.laplace_batch(lambda t: -0.5 * np.sum(t ** 2, axis=1), np.ones((4, 2)))
-        >>> lo, hi = res.interval(0.95)
-        >>> lo.shape, float(np.round(hi[0, 0], 4))
-        ((4, 2), 1.96)
-        """
-        _check_level(level)
-        self._check("interval")
-        z = special.ndtri(0.5 + level / 2)
-        return self.mode - z * self.std, self.mode + z * self.std
-
-    def to_scipy(self):
-        """An object array (batch shape) of frozen ``multivariate_normal``."""
-        self._check("to_scipy")
-        out = np.empty(self.batch_shape, dtype=object)
-        for idx in np.ndindex(self.batch_shape):
-            out[idx] = stats.multivariate_normal(mean=self.mode[idx], cov=self.cov[idx])
-        return out
-
-    def __repr__(self):
-        return f"{type(self).__name__}(batch_shape={self.batch_shape}, d={self.d}, {self.message})"

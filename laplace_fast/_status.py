@@ -102,6 +102,18 @@ STATUS_MESSAGES = {
 }
 
 
+def describe(code):
+    """``"status <code> (<NAME>): <message>"``, how every message of laplace_fast names
+    one problem's status."""
+    code = Status(int(code))
+    return f"status {int(code)} ({code.name}): {STATUS_MESSAGES[code]}"
+
+
+def counted(n, code):
+    """``"<n> with status <code> (<NAME>)"``, how the batch messages count a status."""
+    return f"{n} with status {int(code)} ({Status(int(code)).name})"
+
+
 class LaplaceWarning(UserWarning):
     """A Laplace approximation was formed with a caveat, or could not be formed.
 
@@ -170,17 +182,15 @@ def warn_statuses(status, *, nonzero=None, note="", stacklevel=3):
     ``nonzero``: the flat indices of the non-zero entries, in any order, when the caller
     knows them (the compiled batch loop lists them as its threads finish); else one pass
     over ``status`` finds them.  The rest works on those alone: after a large batch this
-    runs on cold caches, where each numpy call is costly (W1's warning, seven problems
-    named: 175 -> 115-125 us with the list and the codes grouped in Python)."""
+    runs on cold caches, where each numpy call is costly."""
     if isinstance(status, (int, np.integer)) and status == 0:
-        return      # one problem's 0, the common case: no numpy calls (~2 us a call)
+        return      # one problem's 0, the common case: no numpy calls
     status = np.asarray(status)
     bad = np.flatnonzero(status) if nonzero is None else np.sort(nonzero)
     if bad.size == 0:
         return
     if status.ndim == 0:
-        code = Status(int(status))
-        msg = f"status {int(code)} ({code.name}): {STATUS_MESSAGES[code]}"
+        msg = describe(status)
     else:
         codes = status.reshape(-1)[bad]
         parts = []
@@ -188,7 +198,6 @@ def warn_statuses(status, *, nonzero=None, note="", stacklevel=3):
             idx = bad[codes == code]
             where = ", ".join(_index_text(i, status.shape) for i in idx[:5].tolist())
             more = ", ..." if idx.size > 5 else ""
-            parts.append(f"{idx.size} with status {code} "
-                         f"({Status(code).name}) at [{where}{more}]")
+            parts.append(f"{counted(idx.size, code)} at [{where}{more}]")
         msg = f"{bad.size} of {status.size} problems: " + "; ".join(parts)
     warnings.warn(msg + note, LaplaceWarning, stacklevel=stacklevel)

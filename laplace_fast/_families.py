@@ -1,0 +1,150 @@
+"""The GLM families: one :class:`Family` record each, in one table.
+
+A record holds what the Python side needs to know about a family: its names, its code
+in the compiled kernel (``_glm_kernels.FAMILIES``), what its responses must be, which
+extra argument it requires, its inverse link, and the posterior predictive mean and
+variance that :meth:`GLMLaplaceResult.predict` gives.  Everything in
+:func:`laplace_fast.glm_laplace` and the GLM results that depends on the family reads
+it from the record; no code branches on a family's name.
+"""
+
+from dataclasses import dataclass
+from typing import Callable, Optional
+
+import numpy as np
+
+from . import _glm_kernels
+from ._lazy import LazyModule
+
+special = LazyModule("scipy.special")
+
+__all__ = ["Family", "FAMILY_TABLE", "FAMILIES", "lookup"]
+
+
+@dataclass(frozen=True)
+class Family:
+    """One GLM family, as the Python side sees it.
+
+    Attributes
+    ----------
+    name : str
+        The canonical name (the result's ``family``).
+    aliases : tuple of str
+        Other spellings, lower case (the lookup is case-insensitive).
+    code : int
+        The family's code in the compiled kernel, ``_glm_kernels.FAMILIES[name]``.
+    support : str
+        What each response must be, completing "y must be ...".
+    parameter : str or None
+        The keyword argument the family requires (``"trials"``, ``"scale"``,
+        ``"dispersion"``), or None.
+    inverse_link : callable
+        ``mu = inverse_link(eta)``.
+    exact_method : str
+        The name of ``predictive_mean`` among ``predict``'s methods (its default).
+    predictive_mean : callable
+        ``(m, v) -> E[mu]`` for ``eta ~ N(m, v)``, exact or MacKay's approximation.
+    predictive_var : callable
+        ``(mean, m, v, param) -> Var y_new``: ``mean`` the predictive mean, ``param``
+        the family's per-problem parameter (scale, dispersion) broadcast against ``v``.
+    """
+
+    name: str
+    aliases: tuple
+    code: int
+    support: str
+    parameter: Optional[str]
+    inverse_link: Callable
+    exact_method: str
+    predictive_mean: Callable
+    predictive_var: Callable
+
+    @property
+    def methods(self):
+        """The ``method`` values ``predict`` takes, the default first."""
+        return (self.exact_method, "mc", "plugin")
+
+
+def _identity(eta):
+    return eta
+
+
+def _expit(eta):
+    return special.expit(eta)
+
+
+def _ndtr(eta):
+    return special.ndtr(eta)
+
+
+def _expit_mackay(m, v):
+    """MacKay's approximation of E sigmoid(eta)."""
+    return special.expit(m / np.sqrt(1.0 + np.pi * v / 8.0))
+
+
+def _probit_mean(m, v):
+    """E Phi(eta) = Phi(m / sqrt(1 + v)), exact."""
+    return special.ndtr(m / np.sqrt(1.0 + v))
+
+
+def _lognormal_mean(m, v):
+    """E exp(eta) = exp(m + v / 2), exact."""
+    return np.exp(m + 0.5 * v)
+
+
+def _identity_mean(m, v):
+    return m
+
+
+def _bernoulli_var(mean, m, v, param):
+    """One Bernoulli trial of success probability ``mean``."""
+    return mean * (1.0 - mean)
+
+
+def _poisson_var(mean, m, v, param):
+    """E mu + Var mu, mu lognormal."""
+    return np.exp(m + 0.5 * v) + np.expm1(v) * np.exp(2 * m + v)
+
+
+def _negbin_var(mean, m, v, param):
+    """Poisson's plus dispersion * E mu^2."""
+    return _poisson_var(mean, m, v, param) + param * np.exp(2 * m + 2 * v)
+
+
+def _gaussian_var(mean, m, v, param):
+    """v + scale^2."""
+    return v + param ** 2
+
+
+_BINARY = "0 or 1"
+_COUNTS = "non-negative integer counts"
+
+FAMILY_TABLE = tuple(Family(name, aliases, _glm_kernels.FAMILIES[name], support, parameter,
+                            link, method, mean, var) for (
+    name, aliases, support, parameter, link, method, mean, var) in (
+    ("logistic", ("logit", "bernoulli"), _BINARY, None,
+     _expit, "probit", _expit_mackay, _bernoulli_var),
+    ("probit", (), _BINARY, None,
+     _ndtr, "exact", _probit_mean, _bernoulli_var),
+    ("poisson", (), _COUNTS, None,
+     np.exp, "exact", _lognormal_mean, _poisson_var),
+    ("binomial", (), "integer success counts in [0, trials]", "trials",
+     _expit, "probit", _expit_mackay, _bernoulli_var),
+    ("negative_binomial", ("negbin", "negative-binomial", "nb", "nb2"), _COUNTS,
+     "dispersion", np.exp, "exact", _lognormal_mean, _negbin_var),
+    ("gaussian", ("normal",), "finite", "scale",
+     _identity, "exact", _identity_mean, _gaussian_var),
+))
+
+FAMILIES = tuple(f.name for f in FAMILY_TABLE)
+_BY_NAME = {n: f for f in FAMILY_TABLE for n in (f.name,) + f.aliases}
+
+
+def lookup(family):
+    """The :class:`Family` of a name or alias (case-insensitive); ValueError naming
+    ``family`` otherwise."""
+    fam = _BY_NAME.get(family.lower()) if isinstance(family, str) else None
+    if fam is None:
+        raise ValueError(f"family must be one of {FAMILIES} (or an alias such as "
+                         f"'logit' or 'normal'), got {family!r}")
+    return fam
