@@ -22,6 +22,11 @@ Results
 MapResult, LaplaceResult, BatchLaplaceResult, GLMLaplaceResult, BatchGLMLaplaceResult
     What those functions return; ``Status``, ``LaplaceWarning`` and ``LaplaceError``
     report what went wrong.
+
+Data
+----
+FAMILIES
+    The canonical names of the GLM families, a tuple of str.
 """
 
 from ._status import LaplaceError, LaplaceWarning, Status
@@ -29,6 +34,7 @@ from ._result import BatchLaplaceResult, LaplaceResult, MapResult
 from ._derivatives import gradient, hessian
 from ._laplace import find_map, laplace, laplace_batch
 from ._glm import BatchGLMLaplaceResult, GLMLaplaceResult, glm_laplace
+from ._families import FAMILIES
 
 __version__ = "0.1.0"
 
