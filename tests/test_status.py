@@ -12,7 +12,7 @@ import laplace_fast as lf
 from laplace_fast import _core
 from laplace_fast._status import STATUS_MESSAGES, warn_statuses
 
-HEADER = Path(__file__).resolve().parents[1] / "src" / "lf_status.h"
+HEADER = Path(__file__).resolve().parents[1] / "src" / "common" / "lf_status.h"
 
 
 def test_header_matches_enum():

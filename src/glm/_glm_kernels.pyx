@@ -16,7 +16,7 @@ Design
    parallel block, in order (an atomic counter), each thread owning one scratch buffer
    allocated inside the block (``lf_scratch.h``: on huge pages for a large problem).  Within a run
    (``_fit_run``) the next problem's pair layout is built while the current one is
-   fitted, in its solver's stalls (``lf_zjob`` in ``lf_glm.h``); one thread fits the
+   fitted, in its solver's stalls (``lf_zjob``, ``glm_problem.h``); one thread fits the
    whole batch as one run.  Each problem is computed by the same code on its own
    data with no reduction across problems, so results are bit for bit independent of
    the thread count and of the batch a problem sits in.  Fewer problems than threads
@@ -28,7 +28,8 @@ Design
    that iterate long make short slices.  While a problem is
    fitted, the next problem's rows are prefetched (they arrive during the fit; from
    1 KiB of X, ``lf_glm_prefetch_rows``).
-4. The per-problem maths is C in ``lf_glm.h`` / ``lf_glm_math.h``; this module only
+4. The per-problem maths is C in ``glm.h`` (its headers in ``src/glm/``, on
+   ``src/common/``); this module only
    unpacks pointers.  ``fit`` first checks every problem's data (NaN/inf, support; in
    parallel) and fits nothing when one is flagged: the Python layer turns the flags into
    errors.  One call for both, so that the fit's threads start while the check's are
@@ -49,7 +50,7 @@ import numpy as np
 cdef extern from "lf_scratch.h" nogil:
     double *lf_scratch_alloc(size_t n)
 
-cdef extern from "lf_glm.h" nogil:
+cdef extern from "glm.h" nogil:
     ctypedef struct lf_zjob:
         const double *X
         int n, groups, done
@@ -78,8 +79,8 @@ cdef extern from "lf_glm.h" nogil:
         double *cov
         double log_det_cov, logp, cond
         int niter, nfev
-    size_t lf_glm_scratch_size(size_t n, size_t d)
-    size_t lf_round8(size_t k)
+    size_t lf_glm_batch_zjob_offset(size_t n, size_t d)
+    size_t lf_glm_batch_scratch_size(size_t n, size_t d)
     int lf_pad8(int n)
     int lf_zjob_fits(int n, int d)
     int LF_ZJOB_MAX
@@ -93,14 +94,16 @@ cdef extern from "lf_glm.h" nogil:
     int64_t lf_fetch_inc(int64_t *p)
     void lf_atomic_add(int64_t *p, int64_t v)
     int64_t lf_atomic_read(const int64_t *p)
-    void lf_elementary(int which, const double *x, double *o, size_t n)
-    void lf_elementary_contracted(int which, const double *x, double *o, size_t n)
     double lf_glm_segment_curvature(const lf_glm_problem *pb, double lr, const double *eta0,
                                     const double *aux0, const double *eta1,
                                     const double *aux1)
     int lf_armijo_from_curvature(double a, double b, double K, double c1, double slack)
     void lf_tables_init()
     int LF_GLM_BLOCK
+
+cdef extern from "glm_testing.h" nogil:
+    void lf_elementary(int which, const double *x, double *o, size_t n)
+    void lf_elementary_contracted(int which, const double *x, double *o, size_t n)
 
 lf_tables_init()
 
@@ -140,20 +143,9 @@ cdef inline const double *_opt(const double[::1] a) noexcept nogil:
     return &a[0] if a.shape[0] > 0 else NULL
 
 
-cdef inline size_t _zjob_offset(size_t n, size_t d) noexcept nogil:
-    """where the two layout buffers of _fit_run start in a thread's scratch: after a
-    problem's own scratch (problems of up to n rows)"""
-    return lf_round8(lf_glm_scratch_size(n, d))
-
-
-cdef inline size_t _batch_scratch(size_t n, size_t d) noexcept nogil:
-    """a thread's scratch in the batch loop: a problem's, then two layouts (_fit_run)"""
-    return _zjob_offset(n, d) + 2 * <size_t>LF_ZJOB_MAX
-
-
 def scratch_doubles(Py_ssize_t n, Py_ssize_t d):
     """Doubles of per-thread scratch for problems of up to n rows and d parameters."""
-    return _batch_scratch(n, d)
+    return lf_glm_batch_scratch_size(n, d)
 
 
 # what fit returns first
@@ -163,7 +155,7 @@ FIT_DONE, FIT_BAD_DATA, FIT_NO_SCRATCH = 0, 1, 2
 cdef struct _Batch:
     # one call's arrays (problem b: rows starts[b]:starts[b + 1]) and outputs
     Py_ssize_t nprob
-    size_t zoff         # _zjob_offset for the batch's largest problem
+    size_t zoff         # lf_glm_batch_zjob_offset of the batch's largest problem
     int family, d, maxiter
     double tol
     const int64_t *starts
@@ -247,7 +239,7 @@ cdef void _fit_problem(const _Batch *jb, Py_ssize_t b, double *scratch, int nt,
 cdef Py_ssize_t _fit_run(const _Batch *jb, Py_ssize_t b0, Py_ssize_t b1,
                          double *scratch, bint stoppable) noexcept nogil:
     """Fit problems b0 <= b < b1 one after another, each serially; while one is fitted,
-    the next one's pair layout is built in its solver's stalls (lf_zjob in lf_glm.h),
+    the next one's pair layout is built in its solver's stalls (lf_zjob, glm_problem.h),
     into the two buffers past the problem's scratch, in turn.  stoppable: stop before a
     problem (not the first) once the slice's work reaches jb.work_max.  Returns the
     first problem not fitted."""
@@ -338,7 +330,7 @@ def fit(int family, const double[:, ::1] X, const double[::1] y, const double[::
     for b in range(B):
         if starts[b + 1] - starts[b] > nmax:
             nmax = starts[b + 1] - starts[b]
-    cdef size_t ssize = _batch_scratch(<size_t>nmax, <size_t>d)
+    cdef size_t ssize = lf_glm_batch_scratch_size(<size_t>nmax, <size_t>d)
     cdef double *scratch
     cdef Py_ssize_t b0 = 0, b1
     cdef int outer, inner
@@ -356,7 +348,7 @@ def fit(int family, const double[:, ::1] X, const double[::1] y, const double[::
         pconst = computed
     cdef _Batch jb
     jb.nprob, jb.family, jb.d, jb.maxiter, jb.tol = B, family, d, maxiter, tol
-    jb.zoff = _zjob_offset(<size_t>nmax, <size_t>d)
+    jb.zoff = lf_glm_batch_zjob_offset(<size_t>nmax, <size_t>d)
     jb.starts = &starts[0]
     jb.X, jb.y, jb.off, jb.wt, jb.trials = Xb, yb, ob, wb, tb
     jb.param, jb.pconst, jb.pidx, jb.midx = &param[0], &pconst[0], &pidx[0], &midx[0]
@@ -424,7 +416,7 @@ def elementary(str name, x, bint contracted=True):
     """The kernels' scalar function ``name`` (one of ELEMENTARY) applied elementwise;
     for the accuracy tests against numpy and scipy.  ``contracted``: compiled as the
     family kernels run it (multiply-adds fused where the CPU has FMA), else as the
-    start, the constants and the bounds do (lf_glm.h, LF_CONTRACT)."""
+    start, the constants and the bounds do (lf_portable.h, LF_CONTRACT)."""
     cdef int which = ELEMENTARY.index(name)
     x = np.ascontiguousarray(x, dtype=np.float64)
     out = np.empty_like(x)

@@ -1,11 +1,12 @@
-/* Elementary functions for the GLM kernels of laplace_fast.
+/* Elementary functions of the GLM kernels of laplace_fast (exp, log, softplus, the
+ * normal log-cdf and Mills ratio, lgamma, log y!), in branch-free forms that vectorise.
  *
  * lf_exp and lf_log1p_unit are branch-free (selects only), so that gcc
  * vectorises loops that call them over the observations with whatever SIMD
  * width the target offers (SSE2 on a portable build, AVX2 / AVX-512 in the
- * run-time dispatched clones of lf_glm.h).  The arithmetic is the same in every
+ * run-time dispatched clones (LF_CLONES)).  The arithmetic is the same in every
  * lane width.  ISO C mode (-ffp-contract=off) contracts nothing into FMAs, except in
- * the family kernels of lf_glm.h (LF_CONTRACT) where the CPU has FMA: there each
+ * the family kernels (glm/glm_families.h, LF_CONTRACT) where the CPU has FMA: there each
  * multiply-add rounds once; the errors below hold for both forms (tested).
  *
  * - lf_exp: Cody & Waite range reduction x = k ln2 + r, |r| <= ln2/2, with ln2
@@ -40,20 +41,14 @@
  *   Stirling's series beyond (error < 1e-25 relative there); likewise a table of
  *   lf_log_pos(y + 0.1), for the solver's start.
  */
-#ifndef LF_GLM_MATH_H
-#define LF_GLM_MATH_H
+#ifndef LF_ELEMENTARY_H
+#define LF_ELEMENTARY_H
 
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
 
-/* helpers are forced inline so that each run-time dispatched clone of the solver
- * (lf_glm.h) compiles them for its own instruction set */
-#if defined(__GNUC__)
-#define LF_INLINE static inline __attribute__((always_inline))
-#else
-#define LF_INLINE static inline
-#endif
+#include "lf_portable.h"
 
 #define LF_LN2 0.69314718055994530942
 #define LF_LN2_HI 6.93147180369123816490e-01 /* 0x3fe62e42fee00000 */

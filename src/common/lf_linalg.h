@@ -10,28 +10,18 @@
 #include <math.h>
 #include <string.h>
 
-/* forced inline: the callers' d is often a compile-time constant (the GLM solver's
- * specialisations), and then every loop here unrolls */
-#if defined(__GNUC__)
-#define LF_LA_INLINE static inline __attribute__((always_inline))
-#else
-#define LF_LA_INLINE static inline
-#endif
+#include "lf_portable.h"
+#include "lf_simd.h"
 
-/* whether d is known at compile time (after inlining) */
-#if defined(__GNUC__)
-#define LF_LA_CONSTANT(d) __builtin_constant_p(d)
-#else
-#define LF_LA_CONSTANT(d) 0
-#endif
-/* the largest d whose loops are unrolled in registers when d is a compile-time constant */
+/* the largest d whose loops are unrolled in registers when d is a compile-time constant
+ * (LF_INLINE: the callers' d is often one, in the GLM solver's specialisations) */
 #define LF_LA_SMALL 8
 /* Where d is known at run time only, the loops that sum over k for several entries at
- * once keep four of those sums in the lanes of a vector (GCC and clang): each lane takes
- * the same operations in the same order as the scalar loops, so the bits are the same. */
-#if defined(__GNUC__)
+ * once keep four of those sums in the lanes of a vector (lf_simd.h, unless it is the
+ * scalar fallback): each lane takes the same operations in the same order as the scalar
+ * loops, so the bits are the same. */
+#if !defined(LF_V4_SCALAR)
 #define LF_LA_VECTORS 1
-typedef double lf_la_v4 __attribute__((vector_size(32)));
 #endif
 
 /* Root-free Cholesky A + shift I = L D L^T, L unit lower triangular (Golub & Van Loan,
@@ -43,7 +33,7 @@ typedef double lf_la_v4 __attribute__((vector_size(32)));
  * A pivot D_j must exceed rtol * max_i (A_ii + shift) (a relative test); *minpiv
  * receives the smallest pivot / that maximum.  Returns 0, or j + 1 when pivot j fails
  * or is not finite.  A is only read. */
-LF_LA_INLINE int lf_ldl(const double *A, int d, double shift, double rtol, double *F,
+LF_INLINE int lf_ldl(const double *A, int d, double shift, double rtol, double *F,
                         double *dinv, double *minpiv)
 {
     double scale = 0.0;
@@ -73,17 +63,14 @@ LF_LA_INLINE int lf_ldl(const double *A, int d, double shift, double rtol, doubl
          * vector (the same subtractions in the same order as the loop below, which
          * forms them one at a time, each sum's chain of dependent subtractions exposed:
          * factor and solve, TSC ticks, d = 20 5,400 -> 3,500, d = 50 50,000 -> 23,000) */
-        if (!(LF_LA_CONSTANT(d) && d <= LF_LA_SMALL))
+        if (!(LF_CONSTANT(d) && d <= LF_LA_SMALL))
             for (; i + 4 <= d; i += 4) {
-                lf_la_v4 t = {A[i * d + j], A[(i + 1) * d + j], A[(i + 2) * d + j],
-                              A[(i + 3) * d + j]};
-                for (int k = 0; k < j; k++) {
-                    lf_la_v4 tk;
-                    memcpy(&tk, F + k * d + i, sizeof tk);
-                    t -= tk * Lj[k];
-                }
-                memcpy(F + j * d + i, &t, sizeof t);
-                for (int u = 0; u < 4; u++) F[(i + u) * d + j] = t[u] * ij;
+                lf_v4 t = lf_v4_set(A[i * d + j], A[(i + 1) * d + j], A[(i + 2) * d + j],
+                                    A[(i + 3) * d + j]);
+                for (int k = 0; k < j; k++)
+                    t = lf_v4_sub(t, lf_v4_mul(lf_v4_load(F + k * d + i), lf_v4_set1(Lj[k])));
+                lf_v4_store(F + j * d + i, t);
+                for (int u = 0; u < 4; u++) F[(i + u) * d + j] = F[j * d + i + u] * ij;
             }
 #endif
         #pragma GCC unroll 8
@@ -100,7 +87,7 @@ LF_LA_INLINE int lf_ldl(const double *A, int d, double shift, double rtol, doubl
 }
 
 /* Solve L D L^T x = b in place (F, dinv from lf_ldl). */
-LF_LA_INLINE void lf_ldl_solve(const double *F, const double *dinv, int d, double *b)
+LF_INLINE void lf_ldl_solve(const double *F, const double *dinv, int d, double *b)
 {
     #pragma GCC unroll 8
     for (int i = 0; i < d; i++) {
@@ -128,11 +115,11 @@ LF_LA_INLINE void lf_ldl_solve(const double *F, const double *dinv, int d, doubl
  * no longer waits for a store and a load through F and b at each step (factor + solve
  * of d = 5: ~280 -> ~215 cycles, 8 % of W1's time on one core); F and dinv are copied
  * out at the end. */
-LF_LA_INLINE int lf_ldl_factor_solve(const double *A, const int d, double shift,
+LF_INLINE int lf_ldl_factor_solve(const double *A, const int d, double shift,
                                      double rtol, double *F, double *dinv, double *minpiv,
                                      double *b)
 {
-    if (LF_LA_CONSTANT(d) && d <= LF_LA_SMALL) {
+    if (LF_CONSTANT(d) && d <= LF_LA_SMALL) {
         double Fl[LF_LA_SMALL * LF_LA_SMALL], dl[LF_LA_SMALL], x[LF_LA_SMALL];
         int rc = lf_ldl(A, d, shift, rtol, Fl, dl, minpiv);
         if (rc) return rc;
@@ -154,7 +141,7 @@ LF_LA_INLINE int lf_ldl_factor_solve(const double *A, const int d, double shift,
 }
 
 /* log det(L D L^T) = sum_j log D_j */
-LF_LA_INLINE double lf_ldl_logdet(const double *F, int d)
+LF_INLINE double lf_ldl_logdet(const double *F, int d)
 {
     double s = 0.0;
     for (int i = 0; i < d; i++) s += log(F[i * d + i]);
@@ -165,11 +152,11 @@ LF_LA_INLINE double lf_ldl_logdet(const double *F, int d)
  * unit lower triangular).  When d is a compile-time constant up to LF_LA_SMALL, L^-1
  * lives in a local array instead, which the unrolled loops keep in registers: the same
  * operations in the same order, in ~45 cycles rather than ~190 at d = 5. */
-LF_LA_INLINE void lf_ldl_inverse(const double *F, const double *dinv, int d, double *out,
+LF_INLINE void lf_ldl_inverse(const double *F, const double *dinv, int d, double *out,
                                  double *W)
 {
     double Wl[LF_LA_SMALL * LF_LA_SMALL];
-    if (LF_LA_CONSTANT(d) && d <= LF_LA_SMALL) W = Wl;
+    if (LF_CONSTANT(d) && d <= LF_LA_SMALL) W = Wl;
     #pragma GCC unroll 8
     for (int j = 0; j < d; j++) {
         #pragma GCC unroll 8
@@ -189,15 +176,14 @@ LF_LA_INLINE void lf_ldl_inverse(const double *F, const double *dinv, int d, dou
 #if defined(LF_LA_VECTORS)
         /* d known at run time only: four columns j at a time, each lane as in the loop
          * below (the inverse at d = 20: 9,100 -> 6,800 TSC ticks) */
-        if (!(LF_LA_CONSTANT(d) && d <= LF_LA_SMALL))
+        if (!(LF_CONSTANT(d) && d <= LF_LA_SMALL))
             for (; j + 4 <= i + 1; j += 4) {
-                lf_la_v4 t = {0.0, 0.0, 0.0, 0.0};
-                for (int k = i; k < d; k++) {
-                    lf_la_v4 wk;
-                    memcpy(&wk, W + k * d + j, sizeof wk);
-                    t += (W[k * d + i] * dinv[k]) * wk;
-                }
-                for (int u = 0; u < 4; u++) out[i * d + j + u] = out[(j + u) * d + i] = t[u];
+                lf_v4 t = lf_v4_zero();
+                for (int k = i; k < d; k++)
+                    t = lf_v4_madd(t, lf_v4_set1(W[k * d + i] * dinv[k]), lf_v4_load(W + k * d + j));
+                double tv[4];
+                lf_v4_store(tv, t);
+                for (int u = 0; u < 4; u++) out[i * d + j + u] = out[(j + u) * d + i] = tv[u];
             }
 #endif
         #pragma GCC unroll 8
