@@ -13,6 +13,7 @@ from scipy import special, stats
 
 import laplace_fast as lf
 from laplace_fast import _glm_kernels as K
+from laplace_fast import _glm_testing as T
 
 FAMS = ["logistic", "probit", "poisson", "binomial", "negative_binomial", "gaussian"]
 
@@ -180,7 +181,7 @@ def make_data(family, n=60, d=3, seed=0, batch=()):
 def elementary(request):
     """The kernels' elementary functions as the family kernels compile them (multiply-adds
     fused where the CPU has FMA) and as the rest of the solver does."""
-    return functools.partial(K.elementary, contracted=request.param)
+    return functools.partial(T.elementary, contracted=request.param)
 
 
 def test_exp_matches_numpy(elementary):
@@ -629,15 +630,15 @@ def test_line_search_curvature_bound_holds_on_the_segment(family):
         path = np.vstack([path, eta0 + cross * (eta1 - eta0)])
         h = eta_derivs(family, path, y, **kw)[1]
         top = np.sum(weights * h.max(axis=0) * (eta1 - eta0) ** 2)
-        got = K.segment_curvature(code, y, eta0, eta1, weights=weights, **kw)
+        got = T.segment_curvature(code, y, eta0, eta1, weights=weights, **kw)
         assert got >= top * (1 - 1e-12)
         if family == "probit":      # h is monotone in eta: its largest is at an end
             assert got <= top * (1 + 1e-11)
         else:
             assert got <= 1.5625 * top * (1 + 1e-12)
-        assert K.segment_curvature(code, y, eta0, eta1, **kw) >= np.sum(
+        assert T.segment_curvature(code, y, eta0, eta1, **kw) >= np.sum(
             h.max(axis=0) * (eta1 - eta0) ** 2) * (1 - 1e-12)
-    assert K.segment_curvature(K.FAMILIES["poisson"], y, eta0, eta1) == np.inf
+    assert T.segment_curvature(K.FAMILIES["poisson"], y, eta0, eta1) == np.inf
 
 
 def test_line_search_armijo_from_curvature():
@@ -655,21 +656,21 @@ def test_line_search_armijo_from_curvature():
         exact = np.trapezoid(np.maximum(a - Kc * u, b), u)
         if abs(exact - c1 * a) < 1e-6:
             continue
-        assert K.armijo_from_curvature(a, b, Kc, c1) == (exact >= c1 * a)
+        assert T.armijo_from_curvature(a, b, Kc, c1) == (exact >= c1 * a)
         checked += 1
     assert checked > 1900
     # exact numbers: a = 1, b = -1, K = 2 -> phi(1) - phi(0) >= 0 (kink at u = 1)
-    assert K.armijo_from_curvature(1.0, -1.0, 2.0, 0.0)
-    assert not K.armijo_from_curvature(1.0, -1.0, 2.0, 1e-4)
+    assert T.armijo_from_curvature(1.0, -1.0, 2.0, 0.0)
+    assert not T.armijo_from_curvature(1.0, -1.0, 2.0, 1e-4)
     # kink at u = 1/2: a = 1, b = -0.2, K = 2.4 -> 0.2 - 0.1 = 0.1; a = 1, b = -0.5, K = 3
     # -> 0.125 - 0.25 = -0.125, accepted only with a slack above 0.125
-    assert K.armijo_from_curvature(1.0, -0.2, 2.4, 1e-4)
-    assert not K.armijo_from_curvature(1.0, -0.2, 2.4, 0.11)
-    assert not K.armijo_from_curvature(1.0, -0.5, 3.0, 1e-4)
-    assert K.armijo_from_curvature(1.0, -0.5, 3.0, 1e-4, slack=0.13)
+    assert T.armijo_from_curvature(1.0, -0.2, 2.4, 1e-4)
+    assert not T.armijo_from_curvature(1.0, -0.2, 2.4, 0.11)
+    assert not T.armijo_from_curvature(1.0, -0.5, 3.0, 1e-4)
+    assert T.armijo_from_curvature(1.0, -0.5, 3.0, 1e-4, slack=0.13)
     # no bound, or not a finite one: never accepted
     for bad in (0.0, -1.0, np.inf, np.nan):
-        assert not K.armijo_from_curvature(1.0, 0.5, bad, 1e-4)
+        assert not T.armijo_from_curvature(1.0, 0.5, bad, 1e-4)
 
 
 # ----------------------------------------------------------------- layout and bits
@@ -1014,7 +1015,7 @@ def test_transposed_layout_with_halved_steps_matches_reference():
 def test_problem_alone_below_and_above_the_threads_inside_size_same_bits():
     # at the default size threshold (rows x d), a problem alone just below it runs on one
     # thread and one just above it on both (blocks of rows): the bits must be n_threads=1's
-    old = K._set_inner_min(K.INNER_MIN)
+    old = T.set_inner_min(K.INNER_MIN)
     try:
         rng = np.random.default_rng(41)
         d = 5
@@ -1023,7 +1024,7 @@ def test_problem_alone_below_and_above_the_threads_inside_size_same_bits():
             y = (rng.random(n) < special.expit(X @ rng.standard_normal(d))).astype(float)
             _same(lf.glm_laplace(X, y, n_threads=1), lf.glm_laplace(X, y, n_threads=2))
     finally:
-        K._set_inner_min(old)
+        T.set_inner_min(old)
 
 
 def test_one_large_problem_uses_threads_inside_bitwise():

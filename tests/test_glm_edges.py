@@ -188,17 +188,17 @@ def test_ctrl_c_stops_a_batch_of_long_iterations_within_a_second(maxiter, B, n_t
 
 
 def test_slices_ended_by_work_give_the_same_bits():
-    from laplace_fast import _glm_kernels
+    from laplace_fast import _glm_testing
     X, y = _separated_batch(300)
     X = X + np.random.default_rng(2).normal(0, 0.01, X.shape)   # problems differ
     kw = dict(prior_precision=np.geomspace(1e-6, 1, 300)[:, None], maxiter=500)
     with _quiet():
         ref = lf.glm_laplace(X, y, n_threads=1, **kw)
-        old = _glm_kernels._set_slice_budget(20_000)   # a few problems a slice
+        old = _glm_testing.set_slice_budget(20_000)   # a few problems a slice
         try:
             outs = [lf.glm_laplace(X, y, n_threads=t, **kw) for t in (1, 2)]
         finally:
-            _glm_kernels._set_slice_budget(old)
+            _glm_testing.set_slice_budget(old)
     for o in outs:
         for k in ("mode", "cov", "logp", "status", "nfev"):
             assert np.array_equal(getattr(o, k), getattr(ref, k), equal_nan=True), k

@@ -23,4 +23,13 @@
 #define LF_NO_MEMORY          -99
 #define LF_CALLBACK_ERROR    -100
 
+/* The bits of the GLM data check (lf_glm_check), 0 = fine; exported to Python as
+ * laplace_fast._glm_kernels.CHECK_BITS (name without LF_CHECK_ -> bit). */
+#define LF_CHECK_X_NONFINITE       1   /* X has NaN or inf                          */
+#define LF_CHECK_Y_NONFINITE       2   /* y has NaN or inf                          */
+#define LF_CHECK_Y_SUPPORT         4   /* y outside the family's support            */
+#define LF_CHECK_OFFSET_NONFINITE  8   /* offset has NaN or inf                     */
+#define LF_CHECK_WEIGHTS_INVALID  16   /* weights not finite or negative            */
+#define LF_CHECK_TRIALS_INVALID   32   /* trials not non-negative integers          */
+
 #endif

@@ -47,6 +47,11 @@ from cpython.exc cimport PyErr_CheckSignals
 import numpy as np
 
 
+cdef extern from "lf_status.h" nogil:
+    int LF_NO_MEMORY
+    int LF_CHECK_X_NONFINITE, LF_CHECK_Y_NONFINITE, LF_CHECK_Y_SUPPORT
+    int LF_CHECK_OFFSET_NONFINITE, LF_CHECK_WEIGHTS_INVALID, LF_CHECK_TRIALS_INVALID
+
 cdef extern from "lf_scratch.h" nogil:
     double *lf_scratch_alloc(size_t n)
 
@@ -94,18 +99,18 @@ cdef extern from "glm.h" nogil:
     int64_t lf_fetch_inc(int64_t *p)
     void lf_atomic_add(int64_t *p, int64_t v)
     int64_t lf_atomic_read(const int64_t *p)
-    double lf_glm_segment_curvature(const lf_glm_problem *pb, double lr, const double *eta0,
-                                    const double *aux0, const double *eta1,
-                                    const double *aux1)
-    int lf_armijo_from_curvature(double a, double b, double K, double c1, double slack)
     void lf_tables_init()
     int LF_GLM_BLOCK
 
-cdef extern from "glm_testing.h" nogil:
-    void lf_elementary(int which, const double *x, double *o, size_t n)
-    void lf_elementary_contracted(int which, const double *x, double *o, size_t n)
-
 lf_tables_init()
+
+# the data check's bits (lf_glm_check; LF_CHECK_* in lf_status.h), name -> bit
+CHECK_BITS = {"X_NONFINITE": LF_CHECK_X_NONFINITE, "Y_NONFINITE": LF_CHECK_Y_NONFINITE,
+              "Y_SUPPORT": LF_CHECK_Y_SUPPORT, "OFFSET_NONFINITE": LF_CHECK_OFFSET_NONFINITE,
+              "WEIGHTS_INVALID": LF_CHECK_WEIGHTS_INVALID,
+              "TRIALS_INVALID": LF_CHECK_TRIALS_INVALID}
+# the status of a problem whose thread could not allocate its scratch
+NO_MEMORY = LF_NO_MEMORY
 
 FAMILIES = {"logistic": 0, "probit": 1, "poisson": 2, "binomial": 3,
             "negative_binomial": 4, "gaussian": 5}
@@ -121,9 +126,12 @@ INNER_MIN = 250_000
 cdef int64_t _inner_min = INNER_MIN
 
 
+# The two knobs above are this module's state, so their setters live here; the tests
+# reach them through laplace_fast._glm_testing (set_slice_budget, set_inner_min).
+
 def _set_slice_budget(int64_t work):
     """Work per slice between Ctrl-C checks, in evaluations x (rows + 8) x (d^2 + 8)
-    (tests make it small); returns the old one."""
+    (the tests make it small); returns the old one."""
     global _slice_budget
     old = _slice_budget
     _slice_budget = max(1, work)
@@ -188,7 +196,7 @@ cdef struct _Batch:
 
 cdef void _fit_problem(const _Batch *jb, Py_ssize_t b, double *scratch, int nt,
                        double *Z, int zready, lf_zjob *zjob) noexcept nogil:
-    """Fit problem b with nt threads inside it; status -99 when scratch is NULL.  Z,
+    """Fit problem b with nt threads inside it; status LF_NO_MEMORY when scratch is NULL.  Z,
     zready, zjob: the pipeline of _fit_run (NULL, 0, NULL: none)."""
     cdef lf_glm_problem pb
     cdef lf_glm_out out
@@ -196,7 +204,7 @@ cdef void _fit_problem(const _Batch *jb, Py_ssize_t b, double *scratch, int nt,
     cdef int d = jb.d
     cdef int st
     if scratch == NULL:
-        jb.status[b] = -99
+        jb.status[b] = LF_NO_MEMORY
         jb.failed[0] = 1
         jb.nonzero[lf_fetch_inc(jb.nnonzero)] = b
         return
@@ -299,7 +307,7 @@ def fit(int family, const double[:, ::1] X, const double[::1] y, const double[::
     into the arrays given and the indices of the problems whose status is not 0 into
     nonzero (length B; in no particular order).  Returns (code, k): FIT_BAD_DATA when a
     problem is flagged (nothing fitted; k = 0); else FIT_NO_SCRATCH when a thread could
-    not allocate its scratch (its problems have status -99), or FIT_DONE; k entries of
+    not allocate its scratch (its problems have status LF_NO_MEMORY), or FIT_DONE; k entries of
     nonzero written.  prior_const: each distinct prior's normalising constant
     (lf_glm_prior_const's), or empty to have them computed here."""
     cdef Py_ssize_t B = starts.shape[0] - 1, b
@@ -404,73 +412,3 @@ def fit(int family, const double[:, ::1] X, const double[::1] y, const double[::
         b0 = b1
         PyErr_CheckSignals()
     return (FIT_NO_SCRATCH if failed else FIT_DONE), nnonzero
-
-
-# --- the elementary functions, exposed for the accuracy tests -------------------------
-
-ELEMENTARY = ("exp", "log1p_unit", "softplus", "log_ndtr", "mills", "mills_tail", "lgamma",
-              "logfact", "exp_neg", "exp_normal", "log_pos")
-
-
-def elementary(str name, x, bint contracted=True):
-    """The kernels' scalar function ``name`` (one of ELEMENTARY) applied elementwise;
-    for the accuracy tests against numpy and scipy.  ``contracted``: compiled as the
-    family kernels run it (multiply-adds fused where the CPU has FMA), else as the
-    start, the constants and the bounds do (lf_portable.h, LF_CONTRACT)."""
-    cdef int which = ELEMENTARY.index(name)
-    x = np.ascontiguousarray(x, dtype=np.float64)
-    out = np.empty_like(x)
-    cdef const double[::1] xv = x.reshape(-1)
-    cdef double[::1] ov = out.reshape(-1)
-    cdef size_t n = <size_t>xv.shape[0]
-    if n == 0:
-        return out
-    if contracted:
-        lf_elementary_contracted(which, &xv[0], &ov[0], n)
-    else:
-        lf_elementary(which, &xv[0], &ov[0], n)
-    return out
-
-
-# --- the line search's curvature bound, exposed for its tests -------------------------
-
-def segment_curvature(int family, y, eta0, eta1, weights=None, trials=None,
-                      double dispersion=1.0):
-    """The solver's bound of -phi'' on the segment eta0 -> eta1 (lf_glm_segment_curvature),
-    the aux arrays formed as the solver forms them; for the tests."""
-    y = np.ascontiguousarray(y, dtype=np.float64)
-    e0 = np.ascontiguousarray(eta0, dtype=np.float64)
-    e1 = np.ascontiguousarray(eta1, dtype=np.float64)
-    if not (y.ndim == 1 and e0.shape == y.shape and e1.shape == y.shape):
-        raise ValueError("y, eta0 and eta1 must be 1-d arrays of one length")
-    cdef double lr = 1.0 / dispersion
-    cdef double shift = np.log(lr) if family == FAMILIES["negative_binomial"] else 0.0
-    if family == FAMILIES["probit"]:        # lam (lam + z) at z = q eta, q = 2y - 1
-        q = np.where(y != 0, 1.0, -1.0)
-        a0 = elementary("mills", q * e0) * elementary("mills_tail", q * e0)
-        a1 = elementary("mills", q * e1) * elementary("mills_tail", q * e1)
-    else:
-        a0 = elementary("exp_neg", -np.abs(e0 - shift))
-        a1 = elementary("exp_neg", -np.abs(e1 - shift))
-    wt = None if weights is None else np.ascontiguousarray(weights, dtype=np.float64)
-    tr = None if trials is None else np.ascontiguousarray(trials, dtype=np.float64)
-    cdef const double[::1] yv = y, e0v = e0, e1v = e1, a0v = a0, a1v = a1
-    cdef const double[::1] wv = wt if wt is not None else np.empty(0)
-    cdef const double[::1] tv = tr if tr is not None else np.empty(0)
-    cdef lf_glm_problem pb
-    pb.family = family
-    pb.n = <int>y.shape[0]
-    pb.d = 0
-    pb.X = pb.off = pb.P = pb.m = NULL
-    pb.nt = 1
-    pb.y = _opt(yv)
-    pb.wt = _opt(wv)
-    pb.trials = _opt(tv)
-    pb.param = shift
-    return lf_glm_segment_curvature(&pb, lr, _opt(e0v), _opt(a0v), _opt(e1v), _opt(a1v))
-
-
-def armijo_from_curvature(double a, double b, double K, double c1=1e-4, double slack=0.0):
-    """The solver's Armijo decision from phi'(0) = a, phi'(1) = b and a bound K of
-    -phi'' on [0, 1] (lf_armijo_from_curvature); for the tests."""
-    return bool(lf_armijo_from_curvature(a, b, K, c1, slack))

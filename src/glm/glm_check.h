@@ -5,6 +5,7 @@
 #include <math.h>
 #include <stdint.h>
 #include "lf_sums.h"
+#include "lf_status.h"
 #include "glm_problem.h"
 
 /* Data checks (before any work): bit flags, 0 = fine.  Compiled per instruction set:
@@ -12,13 +13,12 @@
  * one pass.  On W1's data in cache, 90 ticks a problem (x86-64-v4; 110 with a compare
  * per element and a pass of its own for each test of y).  Through the API the check
  * reads the batch from memory: ~0.06 us a problem on two threads for W1, ~6 % of it.
- * 1 X not finite, 2 y not finite, 4 y outside the support, 8 offset not finite,
- * 16 weights not finite or negative, 32 trials not a non-negative integer. */
+ * The bits are the LF_CHECK_ constants of lf_status.h. */
 LF_CLONES __attribute__((noinline)) static int
 lf_glm_check(int family, int n, int d, const double *X, const double *y, const double *off,
              const double *wt, const double *tr)
 {
-    int flags = lf_nonfinite_bits(X, (size_t)n * d) ? 1 : 0, bad = 0;
+    int flags = lf_nonfinite_bits(X, (size_t)n * d) ? LF_CHECK_X_NONFINITE : 0, bad = 0;
     uint64_t ynf = 0;
     switch (family) {
     case LF_LOGISTIC: case LF_PROBIT:
@@ -38,18 +38,18 @@ lf_glm_check(int family, int n, int d, const double *X, const double *y, const d
     default:
         ynf = lf_nonfinite_bits(y, (size_t)n);
     }
-    if (ynf) return flags | 2;   /* the support is not judged on non-finite counts */
+    if (ynf) return flags | LF_CHECK_Y_NONFINITE;   /* the support is not judged on non-finite counts */
     if (family == LF_BINOMIAL)
         for (int i = 0; i < n; i++) {
             double t = tr[i], v = y[i];
-            if (!(isfinite(t) && t >= 0.0 && t == floor(t))) flags |= 32;
+            if (!(isfinite(t) && t >= 0.0 && t == floor(t))) flags |= LF_CHECK_TRIALS_INVALID;
             else if (!(v >= 0.0 && v == floor(v) && v <= t)) bad = 1;
         }
-    if (bad) flags |= 4;
-    if (off && lf_nonfinite_bits(off, (size_t)n)) flags |= 8;
+    if (bad) flags |= LF_CHECK_Y_SUPPORT;
+    if (off && lf_nonfinite_bits(off, (size_t)n)) flags |= LF_CHECK_OFFSET_NONFINITE;
     bad = 0;
     if (wt) for (int i = 0; i < n; i++) bad |= !((wt[i] - wt[i]) == 0.0 && wt[i] >= 0.0);
-    if (bad) flags |= 16;
+    if (bad) flags |= LF_CHECK_WEIGHTS_INVALID;
     return flags;
 }
 
