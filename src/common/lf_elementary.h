@@ -16,9 +16,8 @@
  *   scheme for a short dependency chain), and 2^k applied as two factors built from
  *   exponent bits so that subnormal results are right.  Overflow gives +inf,
  *   underflow 0, NaN propagates.  At most ~2 ulp, 0.47 ulp on average (60,000
- *   arguments against mpmath; the rounding of the evaluation, not the fit, sets it:
- *   the degree-13 Taylor polynomial used before measured the same).  lf_exp_neg is
- *   the cheaper form for x <= 0 that the sigmoid families use; lf_exp_normal the
+ *   arguments against mpmath; the rounding of the evaluation, not the fit, sets it).
+ *   lf_exp_neg is the cheaper form for x <= 0 that the sigmoid families use; lf_exp_normal the
  *   cheaper form, with lf_exp's bits, where e^x is a normal number (the Poisson terms).
  *   (Cody & Waite, Software Manual for the Elementary Functions, 1980, ch. 6;
  *   Muller, Elementary Functions, 3rd ed., ch. 11.)
@@ -32,8 +31,7 @@
  *   core (2 atanh) above.
  * - lf_lgamma (finite x > 6e-315, where x 9! is normal): shifted by 8 or 10 below
  *   x = 10 (the recurrence's product of that many factors), then Stirling's series to
- *   x^-13 (A&S 6.1.40); branch-free, absolute error < 1.5e-14 * max(1, |lgamma|)
- *   (7e-15 with the scalar recurrence to [10, 11) and glibc log used before).
+ *   x^-13 (A&S 6.1.40); branch-free, absolute error < 1.5e-14 * max(1, |lgamma|).
  *   lf_lgamma_shift(r, y) = lgamma(r + y) - lgamma(r) for r >= 10 from the same series
  *   with the leading terms combined, so that it stays accurate as r grows (the
  *   difference of two lgammas loses r log(r) eps).

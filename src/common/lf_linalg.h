@@ -61,8 +61,8 @@ LF_INLINE int lf_ldl(const double *A, int d, double shift, double rtol, double *
 #if defined(LF_LA_VECTORS)
         /* d known at run time only: four T_ij at a time, their sums in the lanes of a
          * vector (the same subtractions in the same order as the loop below, which
-         * forms them one at a time, each sum's chain of dependent subtractions exposed:
-         * factor and solve, TSC ticks, d = 20 5,400 -> 3,500, d = 50 50,000 -> 23,000) */
+         * forms them one at a time, each sum's chain of dependent subtractions exposed;
+         * bench/RESULTS.md, "LDL^T four sums at a time") */
         if (!(LF_CONSTANT(d) && d <= LF_LA_SMALL))
             for (; i + 4 <= d; i += 4) {
                 lf_v4 t = lf_v4_set(A[i * d + j], A[(i + 1) * d + j], A[(i + 2) * d + j],
@@ -112,9 +112,8 @@ LF_INLINE void lf_ldl_solve(const double *F, const double *dinv, int d, double *
  * constant up to LF_LA_SMALL (the GLM solver's copies per d), the factor and the
  * solution live in local arrays, which the unrolled loops keep in registers: the same
  * operations in the same order, but the chain of dependent divisions and subtractions
- * no longer waits for a store and a load through F and b at each step (factor + solve
- * of d = 5: ~280 -> ~215 cycles, 8 % of W1's time on one core); F and dinv are copied
- * out at the end. */
+ * no longer waits for a store and a load through F and b at each step
+ * (bench/RESULTS.md, "LDL^T in registers"); F and dinv are copied out at the end. */
 LF_INLINE int lf_ldl_factor_solve(const double *A, const int d, double shift,
                                      double rtol, double *F, double *dinv, double *minpiv,
                                      double *b)
@@ -151,7 +150,8 @@ LF_INLINE double lf_ldl_logdet(const double *F, int d)
 /* (L D L^T)^-1 = L^-T D^-1 L^-1 into out (full symmetric); W holds d*d doubles (L^-1,
  * unit lower triangular).  When d is a compile-time constant up to LF_LA_SMALL, L^-1
  * lives in a local array instead, which the unrolled loops keep in registers: the same
- * operations in the same order, in ~45 cycles rather than ~190 at d = 5. */
+ * operations in the same order, without a store and a load per step
+ * (bench/RESULTS.md, "LDL^T in registers"). */
 LF_INLINE void lf_ldl_inverse(const double *F, const double *dinv, int d, double *out,
                                  double *W)
 {
@@ -175,7 +175,7 @@ LF_INLINE void lf_ldl_inverse(const double *F, const double *dinv, int d, double
         int j = 0;
 #if defined(LF_LA_VECTORS)
         /* d known at run time only: four columns j at a time, each lane as in the loop
-         * below (the inverse at d = 20: 9,100 -> 6,800 TSC ticks) */
+         * below (bench/RESULTS.md, "LDL^T four sums at a time") */
         if (!(LF_CONSTANT(d) && d <= LF_LA_SMALL))
             for (; j + 4 <= i + 1; j += 4) {
                 lf_v4 t = lf_v4_zero();

@@ -1,14 +1,15 @@
 /* Per-thread scratch memory of the GLM kernels.
  *
  * One large problem's scratch (X transposed and the terms of every observation: 93 MB
- * for W4, n = 200,000 and d = 50) is fresh memory on every call, and the kernel's page
- * faults on first touch cost ~10 % of W4's fit with 4 KiB pages.  Buffers of 4 MiB and
+ * for W4, n = 200,000 and d = 50) is fresh memory on every call, and with 4 KiB pages
+ * the kernel's page faults on first touch are a visible part of W4's fit
+ * (bench/RESULTS.md, "huge pages for large scratch").  Buffers of 4 MiB and
  * more are therefore aligned to 2 MiB and marked for transparent huge pages (Linux,
  * where the system allows them; NumPy does the same for its large arrays), so that a
  * fault maps 2 MiB.  Smaller buffers are aligned to a cache line (64 bytes, with C11's
  * aligned_alloc; malloc gives 16, and serves compilers without it): the kernels'
- * four-double loads and stores then never straddle two lines, which made the pair
- * layout's build 2x slower when they did (W1: Z at 16 bytes past a 32-byte boundary).
+ * four-double loads and stores then never straddle two lines, which slows the pair
+ * layout's build (bench/RESULTS.md, "cache-line aligned scratch").
  * Either is released with free.  The contents are not read before they are written, and
  * alignment changes no operation: no effect on results. */
 #ifndef LF_SCRATCH_H

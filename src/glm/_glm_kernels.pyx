@@ -35,8 +35,8 @@ Design
    errors.  One call for both, so that the fit's threads start while the check's are
    still awake, with no Python in between.
 5. Problems whose status is not 0 append their index to a list (an atomic counter), so
-   that the warning after a large batch needs no pass over the statuses (which the
-   threads have just written: on cold caches, 50 us for W1's 10,000).
+   that the warning after a large batch needs no pass over the statuses, which the
+   threads have just written and which would be read from cold caches.
 """
 
 from cython.parallel cimport parallel, prange
@@ -115,13 +115,12 @@ NO_MEMORY = LF_NO_MEMORY
 FAMILIES = {"logistic": 0, "probit": 1, "poisson": 2, "binomial": 3,
             "negative_binomial": 4, "gaussian": 5}
 # the work of a slice between two Ctrl-C checks: evaluations x (rows + 8) x (d^2 + 8),
-# summed over its problems as they finish (~0.1 ns a unit on one thread: W1's 10,000
-# problems are 1.3e8, one slice)
+# summed over its problems as they finish (W1's 10,000 problems are 1.3e8 units: one
+# slice)
 cdef int64_t _slice_budget = 500_000_000
 # rows x d from which a problem fitted alone uses threads inside it: below it the regions'
-# fork and join cost more than they save (one problem, two threads against one, on a
-# 2-core VM: n = 1,000, d = 5 0.6-0.9x; n = 10,000, d = 5 0.5-0.9x; n = 100,000, d = 5
-# 1.2-2.0x; n = 20,000, d = 50 1.75x).  No effect on results.
+# fork and join cost more than they save (bench/RESULTS.md, "threads inside one
+# problem").  No effect on results.
 INNER_MIN = 250_000
 cdef int64_t _inner_min = INNER_MIN
 
@@ -388,7 +387,7 @@ def fit(int family, const double[:, ::1] X, const double[::1] y, const double[::
         if outer == 1:
             # serially, outside any parallel region: the solver's own regions (inner
             # threads) are then top-level ones, whose threads OpenMP keeps; nested in a
-            # team of one, they cost ~10x the fit of a small problem
+            # team of one, they cost more than the fit of a small problem
             with nogil:
                 scratch = lf_scratch_alloc(ssize)
                 if inner == 1:      # one thread: the whole slice as one run

@@ -11,10 +11,9 @@
 
 /* Ask for up to cap bytes from p ahead of use: the batch loop prefetches the next
  * problem's rows while it fits the current one, so they arrive during that fit.  Into
- * L2, not L1 (locality 2: prefetcht1 on x86): brought into L1 they evicted the current
- * fit's working set or were evicted before use (C driver, one thread, min of 5 rounds:
- * W1 1.70 -> 1.63 us, W2 2.34 -> 2.16 us; the pair layout's build of the next problem,
- * the first reader of its rows, 1,000 -> 510 ticks on W2). */
+ * L2, not L1 (locality 2: prefetcht1 on x86): brought into L1 they evict the current
+ * fit's working set or are evicted before use (bench/RESULTS.md, "prefetch of the
+ * next problem"). */
 LF_INLINE void lf_prefetch(const void *p, size_t bytes, size_t cap)
 {
 #if defined(__GNUC__)
@@ -31,12 +30,11 @@ LF_INLINE void lf_prefetch(const void *p, size_t bytes, size_t cap)
  * each: the batch loop's call for the next problem.  Always inlined, so the prefetches
  * land in the caller, which has side effects.  GCC counts a prefetch as free of side
  * effects, so a function of prefetches alone is "const" to it and a call of it dead
- * code: a Cython helper of these five calls compiled to nothing, and the batch ran
- * without its prefetch (W1 through the API: 1.75 against 1.60 us a problem on one
- * thread, the C driver's speed, whose loop holds the calls; the same instructions
- * else).  Not for problems whose rows of X take under LF_PREFETCH_MIN bytes (rows
- * that mostly share cache lines with the current problem's): there the calls cost more
- * than they save (n = 10, d = 2, one thread: 0.56 us a problem without, 0.62 with). */
+ * code: a Cython helper of these five calls compiles to nothing, and the batch runs
+ * without its prefetch (tests/test_build.py checks that it is kept).  Not for problems
+ * whose rows of X take under LF_PREFETCH_MIN bytes (rows that mostly share cache lines
+ * with the current problem's): there the calls cost more than they save
+ * (bench/RESULTS.md, "prefetch of the next problem"). */
 #define LF_PREFETCH_MIN 1024
 LF_INLINE void lf_glm_prefetch_rows(const double *X, const double *y, const double *off,
                                     const double *wt, const double *tr, size_t s0,

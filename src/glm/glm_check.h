@@ -10,9 +10,8 @@
 
 /* Data checks (before any work): bit flags, 0 = fine.  Compiled per instruction set:
  * the loops vectorise with AVX2 and AVX-512; y's finiteness and support are tested in
- * one pass.  On W1's data in cache, 90 ticks a problem (x86-64-v4; 110 with a compare
- * per element and a pass of its own for each test of y).  Through the API the check
- * reads the batch from memory: ~0.06 us a problem on two threads for W1, ~6 % of it.
+ * one pass, one or-reduction per test rather than a compare per element
+ * (bench/RESULTS.md, "data check").
  * The bits are the LF_CHECK_ constants of lf_status.h. */
 LF_CLONES __attribute__((noinline)) static int
 lf_glm_check(int family, int n, int d, const double *X, const double *y, const double *off,

@@ -3,7 +3,7 @@
  *
  * Layout and sums.  X is rearranged once per problem in scratch (observations padded to
  * a multiple of 8 rows), so every pass over the observations is unit-stride and
- * vectorises (the elementary functions are branch-free, lf_glm_math.h).
+ * vectorises (the elementary functions are branch-free, lf_elementary.h).
  * - log-likelihood: per block of LF_GLM_BLOCK rows, eight interleaved partial sums in
  *   a fixed tree (lf_sum8); block sums added in block order.
  * - d <= 8: the rows and the products x_ij x_ik of each row are formed once per
@@ -137,8 +137,8 @@ LF_INLINE void lf_glm_value_block(const lf_glm_problem *pb, double lr, const dou
 /* Out-of-line copies, compiled per instruction set, of the work that one large problem
  * shares among threads (pb->nt > 1): GCC outlines the body of an OpenMP region into a
  * function of its own, compiled for the baseline instruction set even inside a
- * target_clones function, so a region's body calls these (which run the clone of the
- * CPU: W4's fit was no faster on two threads than on one, until they did).  The one
+ * target_clones function, so a region's body calls these, which run the clone of the
+ * CPU (a baseline body gives away the second thread's gain on W4).  The one
  * region left in line, lf_glm_fit_d's transpose of X, is bound by memory. */
 LF_CLONES __attribute__((noinline)) static void
 lf_glm_eval_block_mt(const lf_glm_problem *pb, const double *Z, double lr, const double *w,
@@ -220,8 +220,8 @@ LF_INLINE double lf_glm_value(const lf_glm_problem *pb, double lr, double cconst
  * multiple of four) of X transposed (Xt, d rows of ld): 4 x 2 register tiles (the four
  * products v x_j of a tile's rows serve two columns k), one vector accumulator per sum
  * with a lane per row mod 4, its lanes added (l0 + l2) + (l1 + l3).  Each column of X
- * is loaded once per tile, not once per sum: 1.7x the throughput of dot products at
- * d = 50 (the block's X sits in L2, whose bandwidth bounded them). */
+ * is loaded once per tile, not once per sum: at d = 50 the block's X sits in L2, whose
+ * bandwidth bounds dot products (bench/RESULTS.md, "Hessian register tiles"). */
 LF_INLINE void lf_hess_tiles(const double *restrict Xt, size_t ld, const double *restrict v,
                              int c0, int len, int d, double *restrict S)
 {
@@ -287,9 +287,8 @@ LF_INLINE void lf_glm_super(const lf_glm_problem *pb, const double *Xt, double l
 }
 
 /* lf_glm_super out of line, for lf_glm_super_all's threads (see lf_glm_eval_block_mt)
- * and its serial loop alike: in line in the solver, the superblock's loops competed for
- * registers with the solver's own (C driver, one thread: n = 100, d = 12 14.6 -> 12.4
- * us a problem; n = 200, d = 20 44.4 -> 41.3) */
+ * and its serial loop alike: in line in the solver, the superblock's loops compete for
+ * registers with the solver's own (bench/RESULTS.md, "superblock out of line") */
 LF_CLONES __attribute__((noinline)) static void
 lf_glm_super_call(const lf_glm_problem *pb, const double *Xt, double lr, const double *w,
                   double *eta, double *aux, double *lv, double *g, double *h, int sb,

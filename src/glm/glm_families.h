@@ -272,8 +272,8 @@ lf_glm_start_terms(const lf_glm_problem *pb, double lr, double *restrict g,
         break;
     }
     }
-    /* the offsets in a loop of their own: a conditional load in the loop above made gcc
-     * run it scalar, 8x slower */
+    /* the offsets in a loop of their own: a conditional load in the loop above makes
+     * gcc run it scalar */
     if (off)
         for (int i = 0; i < n; i++) g[i] -= h[i] * off[i];
     return any;
@@ -375,8 +375,8 @@ lf_glm_segment_curvature(const lf_glm_problem *pb, double lr, const double *rest
 
 /* the data-only part of the log-likelihood (once per problem: out of line).  The
  * negative binomial's lgamma(y + r) first, in chunks that vectorise (lf_lgamma is
- * branch-free), then the terms summed in order (C driver, one thread, W2 data with
- * dispersion 0.5: 6.3 -> 2.5 us a problem, two thirds of it in glibc log before). */
+ * branch-free), then the terms summed in order (bench/RESULTS.md, "negative binomial
+ * constant"). */
 #define LF_CONST_CHUNK 64
 #define LF_NB_SHIFT_R 10.0     /* r from which lgamma(y + r) - lgamma(r) is one series */
 LF_CLONES __attribute__((noinline)) static double lf_glm_constant(const lf_glm_problem *pb)

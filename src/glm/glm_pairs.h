@@ -21,9 +21,7 @@
  * Above d = 8 the transposed layout is as fast or faster: Z has d(d+1)/2 + d columns,
  * which at d = 20 no longer fit in L1 and L2 (n = 100: 191 KB; n = 1,000: 1.9 MB) and
  * are read once per derivative pass, while X transposed stays in cache and the Hessian
- * tiles form the products again (C driver, one thread, interleaved runs, us a problem:
- * n = 100, d = 20 58 -> 52; n = 1,000, d = 20 272 -> 184; n = 200, d = 12 27 -> 23;
- * n = 50, d = 24 42 -> 43). */
+ * tiles form the products again (bench/RESULTS.md, "pair layout up to d = 8"). */
 #define LF_ZGROUP 12                /* a multiple of four (lf_v4_hsum4) */
 #define LF_SPECIAL_MAXD 8          /* d with a copy of the solver of their own */
 #define LF_PAIRS_MAXD LF_SPECIAL_MAXD
@@ -156,10 +154,10 @@ LF_INLINE void lf_zderivs(const double *restrict Z, const double *restrict g,
 }
 
 /* lf_zderivs out of line (the solver's only way to it), with D a compile-time constant.
- * Inlined, one of a group's LF_ZGROUP accumulators was kept in memory (the solver's own
- * live values take registers), a store and load on the loop's critical path, 5 % of
- * W1's time; out of line it also contracts (LF_CONTRACT: W1 6 %, and at d = 2, n = 10,
- * 0.60 -> 0.47 us a problem, at d = 4 (W2) 5 %, with the call). */
+ * Inlined, one of a group's LF_ZGROUP accumulators is kept in memory (the solver's own
+ * live values take registers), a store and load on the loop's critical path; out of
+ * line it also contracts (LF_CONTRACT; bench/RESULTS.md, "derivative pass out of
+ * line"). */
 LF_CLONES LF_CONTRACT __attribute__((noinline)) static void
 lf_zderivs_call(const double *Z, const double *g, const double *h, int ld, double *G,
                 double *A, int d)

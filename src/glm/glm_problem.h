@@ -40,13 +40,12 @@ typedef struct {
 
 /* The next problem's pair layout (Z), built two groups of four rows at a time after
  * each of the solver's d x d factorisations, whose chain of dependent divisions and
- * subtractions leaves the core idle (~85 TSC ticks for factor and solve at d = 5): the
- * out-of-order core runs the independent build in those stalls.  Same products, so
+ * subtractions leaves the core idle: the out-of-order core runs the independent build
+ * in those stalls.  Same products, so
  * the same bits as a build of its own (lf_glm_fit_d).  The rest of the job is done
  * when the fit ends, on every path.  Only for layouts up to LF_ZJOB_MAX doubles, so
- * that two of them and the fit's other arrays stay in a 32 KiB L1.  C driver, one
- * thread, interleaved runs: W1 (9 KiB layouts) 1.59-1.64 -> 1.52-1.54 us a problem;
- * W2 (12.5 KiB) 1-2 % slower pipelined, so not. */
+ * that two of them and the fit's other arrays stay in a 32 KiB L1: W1's layouts (9 KiB)
+ * gain, W2's (12.5 KiB) do not (bench/RESULTS.md, "pair layout pipeline"). */
 typedef struct lf_zjob {
     const double *X;        /* the next problem's rows */
     int n, groups, done;    /* its rows, its groups of four rows (lf_pad8(n) / 4), built */

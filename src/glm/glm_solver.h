@@ -1,7 +1,8 @@
 /* The solver: damped Newton for one problem and its Laplace summary.
  *
- * Start: one IRLS step from means made of the data (lf_glm_start_terms; 27 % (W1) and
- * 33 % (W2) fewer Newton iterations, and no step halvings on W2's heavy counts), or the
+ * Start: one IRLS step from means made of the data (lf_glm_start_terms: fewer Newton
+ * iterations than from the prior mean, and no step halvings on W2's heavy counts;
+ * bench/RESULTS.md, "start from the data"), or the
  * prior mean when the data carry no weight or the log joint is not finite there.
  * Newton: direction from the Cholesky factor of A = X^T diag(wt h) X + P (positive
  * definite for every family here; if it fails the relative pivot test a Levenberg-
@@ -322,9 +323,7 @@ LF_INLINE int lf_glm_fit_d(const lf_glm_problem *pb, lf_glm_out *out, double *sc
                      * likelihood's, and t^2 delta' P delta from the prior), still without
                      * the values.  It accepts only steps that satisfy Armijo, which the
                      * value test accepts too, so the iterates are those of the value test
-                     * (W1's bits unchanged).  Value passes a problem on W1: 1.8 -> 1.0;
-                     * one thread, through the API: W1 1.72 -> 1.70 us, probit on W1's
-                     * data 9.4 -> 8.75 us. */
+                     * (bench/RESULTS.md, "Armijo from the curvature bound"). */
                     double K = lf_glm_segment_curvature(&q, lr, eta_[cur], aux_[cur],
                                                         eta_[1 - cur], aux_[1 - cur]);
                     double qd = 0.0;
