@@ -55,52 +55,10 @@ cdef extern from "lf_status.h" nogil:
 cdef extern from "lf_scratch.h" nogil:
     double *lf_scratch_alloc(size_t n)
 
-cdef extern from "glm.h" nogil:
-    ctypedef struct lf_zjob:
-        const double *X
-        int n, groups, done
-        double *Z
-    ctypedef struct lf_glm_problem:
-        int family
-        int n, d
-        const double *X
-        const double *y
-        const double *off
-        const double *wt
-        const double *trials
-        double param
-        const double *P
-        const double *m
-        double prior_const
-        double tol
-        int maxiter
-        int nt
-        double *Z
-        int zready
-        lf_zjob *zjob
-    ctypedef struct lf_glm_out:
-        double *mode
-        double *hess
-        double *cov
-        double log_det_cov, logp, cond
-        int niter, nfev
-    size_t lf_glm_batch_zjob_offset(size_t n, size_t d)
-    size_t lf_glm_batch_scratch_size(size_t n, size_t d)
-    int lf_pad8(int n)
-    int lf_zjob_fits(int n, int d)
-    int LF_ZJOB_MAX
-    double lf_glm_prior_const(const double *P, int d, double *W)
-    int lf_glm_fit_one(const lf_glm_problem *pb, lf_glm_out *out, double *scratch)
-    int lf_glm_check(int family, int n, int d, const double *X, const double *y,
-                     const double *off, const double *wt, const double *tr)
-    void lf_glm_prefetch_rows(const double *X, const double *y, const double *off,
-                              const double *wt, const double *tr, size_t s0, size_t n,
-                              int d)
-    int64_t lf_fetch_inc(int64_t *p)
-    void lf_atomic_add(int64_t *p, int64_t v)
-    int64_t lf_atomic_read(const int64_t *p)
-    void lf_tables_init()
-    int LF_GLM_BLOCK
+from _glm_c cimport (lf_zjob, lf_glm_problem, lf_glm_out, lf_glm_batch_zjob_offset,
+                    lf_glm_batch_scratch_size, lf_pad8, lf_zjob_fits, LF_ZJOB_MAX,
+                    lf_glm_prior_const, lf_glm_fit_one, lf_glm_check, lf_glm_prefetch_rows,
+                    lf_fetch_inc, lf_atomic_add, lf_atomic_read, lf_tables_init)
 
 lf_tables_init()
 
@@ -166,26 +124,10 @@ cdef struct _Batch:
     int family, d, maxiter
     double tol
     const int64_t *starts
-    const double *X
-    const double *y
-    const double *off
-    const double *wt
-    const double *trials
-    const double *param
-    const double *P
-    const double *pconst
-    const int64_t *pidx
-    const double *M
-    const int64_t *midx
-    double *mode
-    double *hess
-    double *cov
-    double *log_det_cov
-    double *logp
-    double *cond
-    int *niter
-    int *nfev
-    int *status
+    const double *X, *y, *off, *wt, *trials, *param, *P, *pconst, *M
+    const int64_t *pidx, *midx
+    double *mode, *hess, *cov, *log_det_cov, *logp, *cond
+    int *niter, *nfev, *status
     int *failed         # shared: a thread whose scratch allocation failed writes 1
     int64_t *work       # shared: the work done in the current slice (an atomic counter)
     int64_t work_max    # the slice ends when work reaches it

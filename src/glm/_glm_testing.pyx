@@ -13,25 +13,8 @@ import numpy as np
 
 from laplace_fast import _glm_kernels
 
-cdef extern from "glm.h" nogil:
-    ctypedef struct lf_glm_problem:
-        int family
-        int n, d
-        const double *X
-        const double *y
-        const double *off
-        const double *wt
-        const double *trials
-        double param
-        const double *P
-        const double *m
-        int nt
-    double lf_glm_segment_curvature(const lf_glm_problem *pb, double lr, const double *eta0,
-                                    const double *aux0, const double *eta1,
-                                    const double *aux1)
-    int lf_armijo_from_curvature(double a, double b, double K, double c1, double slack)
-    void lf_tables_init()
-    int LF_PROBIT, LF_NEGBIN
+from _glm_c cimport (lf_glm_problem, lf_glm_segment_curvature, lf_armijo_from_curvature,
+                    lf_tables_init, LF_PROBIT, LF_NEGBIN)
 
 cdef extern from "glm_testing.h" nogil:
     void lf_elementary(int which, const double *x, double *o, size_t n)

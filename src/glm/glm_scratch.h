@@ -31,29 +31,18 @@ LF_INLINE lf_glm_plan lf_glm_plan_of(size_t n, size_t d)
 {
     lf_glm_plan p;
     const size_t ld = (size_t)lf_pad8((int)n), dd = d * d;
-    p.xt = 0;
-    p.eta0 = d * ld;
-    p.eta1 = p.eta0 + ld;
-    p.aux0 = p.eta1 + ld;
-    p.aux1 = p.aux0 + ld;
-    p.lv = p.aux1 + ld;
-    p.g = p.lv + ld;
-    p.h = p.g + ld;
-    p.A = p.h + ld;
-    p.Lf = p.A + dd;
-    p.Wk = p.Lf + dd;
-    p.At = p.Wk + dd + d;
-    p.G = p.At + dd;
-    p.Gt = p.G + d;
-    p.delta = p.Gt + d;
-    p.w = p.delta + d;
-    p.wt = p.w + d;
-    p.r = p.wt + d;
-    p.pr = p.r + d;
-    p.bsum = p.pr + d;
-    p.sbuf = p.bsum + 2 * (n / LF_GLM_BLOCK + 2);
+    size_t at = 0;          /* the next free double */
+#define LF_TAKE(field, count) (p.field = at, at += (count))
+    LF_TAKE(xt, d * ld); LF_TAKE(eta0, ld); LF_TAKE(eta1, ld); LF_TAKE(aux0, ld);
+    LF_TAKE(aux1, ld); LF_TAKE(lv, ld); LF_TAKE(g, ld); LF_TAKE(h, ld);
+    LF_TAKE(A, dd); LF_TAKE(Lf, dd); LF_TAKE(Wk, dd + d); LF_TAKE(At, dd);
+    LF_TAKE(G, d); LF_TAKE(Gt, d); LF_TAKE(delta, d); LF_TAKE(w, d); LF_TAKE(wt, d);
+    LF_TAKE(r, d); LF_TAKE(pr, d);
+    LF_TAKE(bsum, 2 * (n / LF_GLM_BLOCK + 2));
+    LF_TAKE(sbuf, (n / LF_GLM_SUPER + 2) * (dd + 2 * d));
+#undef LF_TAKE
     /* Z on a cache line when scratch is on one (lf_scratch.h) */
-    p.z = lf_round8(p.sbuf + (n / LF_GLM_SUPER + 2) * (dd + 2 * d));
+    p.z = lf_round8(at);
     /* room for the pair layout of the largest problem that may use it */
     size_t maxn = LF_PAIRS_MAXN, nz = n < maxn ? n : maxn;
     size_t zs = lf_use_pairs(1, (int)d) ? (nz + 8) * (size_t)lf_zcols((int)d) : 0;
