@@ -1,6 +1,6 @@
-"""The GLM data check's bits: named once in the C header, exported by the kernel module,
-and the ones the Python layer's messages use; the test hooks live outside the production
-extension."""
+"""What the GLM kernel module exports from its C headers (the data check's bits, the
+out-of-memory status, the family codes) agrees with them and with the Python layer; the
+test hooks live outside the production extension."""
 
 import re
 from pathlib import Path
@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import laplace_fast as lf
 from laplace_fast import _glm, _glm_kernels, _glm_testing
 
 HEADER = Path(__file__).resolve().parents[1] / "src" / "common" / "lf_status.h"
@@ -57,6 +58,13 @@ def test_each_bad_input_sets_its_bit(name, bad):
         np.empty(B), np.empty(B, dtype=np.int64))
     assert code == _glm_kernels.FIT_BAD_DATA
     assert int(flags[0]) == _glm_kernels.CHECK_BITS[name]
+
+
+def test_family_codes_come_from_the_one_c_list():
+    header = (HEADER.parents[1] / "glm" / "glm_problem.h").read_text()
+    rows = re.findall(r'X\((\w+), "(\w+)"\)', header)
+    assert _glm_kernels.FAMILIES == {name: code for code, (_, name) in enumerate(rows)}
+    assert tuple(_glm_kernels.FAMILIES) == lf.FAMILIES        # the Python layer's names
 
 
 def test_hooks_are_not_in_the_production_extension():

@@ -17,8 +17,9 @@
  *   exponent bits so that subnormal results are right.  Overflow gives +inf,
  *   underflow 0, NaN propagates.  At most ~2 ulp, 0.47 ulp on average (60,000
  *   arguments against mpmath; the rounding of the evaluation, not the fit, sets it).
- *   lf_exp_neg is the cheaper form for x <= 0 that the sigmoid families use; lf_exp_normal the
- *   cheaper form, with lf_exp's bits, where e^x is a normal number (the Poisson terms).
+ *   lf_exp_neg is the cheaper form for x <= 0 that the sigmoid families use;
+ *   lf_exp_normal the cheaper form, with lf_exp's bits, where e^x is a normal number
+ *   (the Poisson terms).
  *   (Cody & Waite, Software Manual for the Elementary Functions, 1980, ch. 6;
  *   Muller, Elementary Functions, 3rd ed., ch. 11.)
  * - lf_log1p_unit(e), 0 <= e <= 1: log1p(e) = 2 atanh(s), s = e / (2 + e),

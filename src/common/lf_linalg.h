@@ -68,7 +68,8 @@ LF_INLINE int lf_ldl(const double *A, int d, double shift, double rtol, double *
                 lf_v4 t = lf_v4_set(A[i * d + j], A[(i + 1) * d + j], A[(i + 2) * d + j],
                                     A[(i + 3) * d + j]);
                 for (int k = 0; k < j; k++)
-                    t = lf_v4_sub(t, lf_v4_mul(lf_v4_load(F + k * d + i), lf_v4_set1(Lj[k])));
+                    t = lf_v4_sub(t, lf_v4_mul(lf_v4_load(F + k * d + i),
+                                               lf_v4_set1(Lj[k])));
                 lf_v4_store(F + j * d + i, t);
                 for (int u = 0; u < 4; u++) F[(i + u) * d + j] = F[j * d + i + u] * ij;
             }
@@ -180,7 +181,8 @@ LF_INLINE void lf_ldl_inverse(const double *F, const double *dinv, int d, double
             for (; j + 4 <= i + 1; j += 4) {
                 lf_v4 t = lf_v4_zero();
                 for (int k = i; k < d; k++)
-                    t = lf_v4_madd(t, lf_v4_set1(W[k * d + i] * dinv[k]), lf_v4_load(W + k * d + j));
+                    t = lf_v4_madd(t, lf_v4_set1(W[k * d + i] * dinv[k]),
+                                   lf_v4_load(W + k * d + j));
                 double tv[4];
                 lf_v4_store(tv, t);
                 for (int u = 0; u < 4; u++) out[i * d + j + u] = out[(j + u) * d + i] = tv[u];

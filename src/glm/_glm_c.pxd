@@ -49,6 +49,8 @@ cdef extern from "glm.h" nogil:
     int64_t lf_atomic_read(const int64_t *p)
     void lf_tables_init()
     int LF_GLM_BLOCK
+    int LF_NFAMILIES
+    const char *lf_glm_family_name(int f)
     int LF_PROBIT, LF_NEGBIN
     double lf_glm_segment_curvature(const lf_glm_problem *pb, double lr, const double *eta0,
                                     const double *aux0, const double *eta1,

@@ -58,7 +58,8 @@ cdef extern from "lf_scratch.h" nogil:
 from _glm_c cimport (lf_zjob, lf_glm_problem, lf_glm_out, lf_glm_batch_zjob_offset,
                     lf_glm_batch_scratch_size, lf_pad8, lf_zjob_fits, LF_ZJOB_MAX,
                     lf_glm_prior_const, lf_glm_fit_one, lf_glm_check, lf_glm_prefetch_rows,
-                    lf_fetch_inc, lf_atomic_add, lf_atomic_read, lf_tables_init)
+                    lf_fetch_inc, lf_atomic_add, lf_atomic_read, lf_tables_init,
+                    lf_glm_family_name, LF_NFAMILIES)
 
 lf_tables_init()
 
@@ -70,8 +71,8 @@ CHECK_BITS = {"X_NONFINITE": LF_CHECK_X_NONFINITE, "Y_NONFINITE": LF_CHECK_Y_NON
 # the status of a problem whose thread could not allocate its scratch
 NO_MEMORY = LF_NO_MEMORY
 
-FAMILIES = {"logistic": 0, "probit": 1, "poisson": 2, "binomial": 3,
-            "negative_binomial": 4, "gaussian": 5}
+# name -> code of every family, from the C list (LF_GLM_FAMILIES, glm_problem.h)
+FAMILIES = {lf_glm_family_name(f).decode(): f for f in range(LF_NFAMILIES)}
 # the work of a slice between two Ctrl-C checks: evaluations x (rows + 8) x (d^2 + 8),
 # summed over its problems as they finish (W1's 10,000 problems are 1.3e8 units: one
 # slice)

@@ -37,11 +37,13 @@ lf_glm_check(int family, int n, int d, const double *X, const double *y, const d
     default:
         ynf = lf_nonfinite_bits(y, (size_t)n);
     }
-    if (ynf) return flags | LF_CHECK_Y_NONFINITE;   /* the support is not judged on non-finite counts */
+    if (ynf)   /* the support is not judged on non-finite counts */
+        return flags | LF_CHECK_Y_NONFINITE;
     if (family == LF_BINOMIAL)
         for (int i = 0; i < n; i++) {
             double t = tr[i], v = y[i];
-            if (!(isfinite(t) && t >= 0.0 && t == floor(t))) flags |= LF_CHECK_TRIALS_INVALID;
+            if (!(isfinite(t) && t >= 0.0 && t == floor(t)))
+                flags |= LF_CHECK_TRIALS_INVALID;
             else if (!(v >= 0.0 && v == floor(v) && v <= t)) bad = 1;
         }
     if (bad) flags |= LF_CHECK_Y_SUPPORT;

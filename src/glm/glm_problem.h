@@ -8,8 +8,29 @@
 #include <stdint.h>
 #include "lf_portable.h"
 
-enum { LF_LOGISTIC = 0, LF_PROBIT = 1, LF_POISSON = 2, LF_BINOMIAL = 3,
-       LF_NEGBIN = 4, LF_GAUSSIAN = 5 };
+/* The one list of the families: X(CODE, name) in the order of their codes (LF_CODE,
+ * 0, 1, ...); name is the family as the Python layer spells it.  The enum and the
+ * names exported as _glm_kernels.FAMILIES come from it. */
+#define LF_GLM_FAMILIES(X)                                                    \
+    X(LOGISTIC, "logistic")                                                   \
+    X(PROBIT, "probit")                                                       \
+    X(POISSON, "poisson")                                                     \
+    X(BINOMIAL, "binomial")                                                   \
+    X(NEGBIN, "negative_binomial")                                            \
+    X(GAUSSIAN, "gaussian")
+
+#define LF_FAMILY_CODE(code, name) LF_##code,
+enum { LF_GLM_FAMILIES(LF_FAMILY_CODE) LF_NFAMILIES };
+#undef LF_FAMILY_CODE
+
+/* the name of family code f (NULL outside 0 <= f < LF_NFAMILIES) */
+LF_INLINE const char *lf_glm_family_name(int f)
+{
+#define LF_FAMILY_NAME(code, name) if (f == LF_##code) return name;
+    LF_GLM_FAMILIES(LF_FAMILY_NAME)
+#undef LF_FAMILY_NAME
+    return NULL;
+}
 
 #define LF_GLM_BLOCK 256
 #define LF_GLM_SUPER (16 * LF_GLM_BLOCK)   /* rows per partial sum of the Hessian */
