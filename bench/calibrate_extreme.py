@@ -9,7 +9,7 @@ Technometrics 51, 2009).  k-hat below 0.5 means the Gaussian is a good proposal 
 the posterior, above 0.7 that it is a poor one (its tails too light somewhere).
 
 Beside k-hat it prints the skewness bound that the solver uses to classify a
-separation-like fit (lf_glm.h, lf_glm_skew), computed here in numpy:
+separation-like fit (src/glm/glm_solver.h, lf_glm_skew), computed here in numpy:
 
     kappa = sum_i w_i |l_i'''(eta_i)| s_i^3,   s_i^2 = x_i' cov x_i,
 

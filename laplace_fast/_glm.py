@@ -145,10 +145,12 @@ def _n_threads(n_threads):
     return int(min(n_threads, max(1, os.cpu_count() or 1)))
 
 
-_CHECK_MESSAGES = ((1, "X", "contains NaN or inf"), (2, "y", "contains NaN or inf"),
-                   (4, "y", None), (8, "offset", "contains NaN or inf"),
-                   (16, "weights", "must be finite and non-negative"),
-                   (32, "trials", "must be non-negative integers"))
+# the compiled data check's bits (lf_status.h's LF_CHECK_*), by name, and what each says
+_CHECK_MESSAGES = tuple((_glm_kernels.CHECK_BITS[key], name, text) for key, name, text in (
+    ("X_NONFINITE", "X", "contains NaN or inf"), ("Y_NONFINITE", "y", "contains NaN or inf"),
+    ("Y_SUPPORT", "y", None), ("OFFSET_NONFINITE", "offset", "contains NaN or inf"),
+    ("WEIGHTS_INVALID", "weights", "must be finite and non-negative"),
+    ("TRIALS_INVALID", "trials", "must be non-negative integers")))
 
 
 # --------------------------------------------------------------------------- the function

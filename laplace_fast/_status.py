@@ -1,6 +1,6 @@
 """Status codes, the warning and the error of laplace_fast.
 
-The numbers mirror ``src/lf_status.h`` (a test checks that they agree)."""
+The numbers mirror ``src/common/lf_status.h`` (a test checks that they agree)."""
 
 import enum
 import warnings
