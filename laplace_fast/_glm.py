@@ -189,9 +189,9 @@ def glm_laplace(X, y, *, family="logistic", prior_precision=1.0, prior_mean=0.0,
         matrix).  One scalar per problem is the batch shape plus ``(1,)``, or just the
         batch shape when its last dimension is not ``d`` (else that reads as a
         diagonal).  A zero (a zero eigenvalue, or one within rounding of zero: below
-        ``8 d eps`` times the largest) is a flat, improper prior in that direction, e.g. ``[0, 1, 1]`` leaves an intercept unpenalised as
-        scikit-learn's ``LogisticRegression`` does; see Notes for what
-        ``log_evidence`` then means.
+        ``8 d eps`` times the largest) is a flat, improper prior in that direction,
+        e.g. ``[0, 1, 1]`` leaves an intercept unpenalised as scikit-learn's
+        ``LogisticRegression`` does; see Notes for what ``log_evidence`` then means.
     prior_mean : float or array_like
         Prior mean: a scalar or ``(d,)``, with optional leading batch dimensions.
     offset : array_like, optional
@@ -239,8 +239,9 @@ def glm_laplace(X, y, *, family="logistic", prior_precision=1.0, prior_mean=0.0,
         Shapes that do not match; NaN or inf in X, y, offset, weights, trials or the
         prior; ``y`` outside the family's support; a prior precision that is not
         symmetric positive semi-definite; an unknown family; ``tol <= 0``, ``maxiter`` not
-        between 1 and 2,147,483,647, ``n_threads < 1``; a missing or misplaced ``trials``/``scale``/``dispersion``.
-        In a batch the message names the first offending problem.
+        between 1 and 2,147,483,647, ``n_threads < 1``; a missing or misplaced
+        ``trials``/``scale``/``dispersion``.  In a batch the message names the first
+        offending problem.
     TypeError
         Complex, string or object input; a scipy sparse ``X``; a ``tol`` that is not a
         real number (``True``); a non-integer ``maxiter`` or ``n_threads``.
@@ -253,8 +254,8 @@ def glm_laplace(X, y, *, family="logistic", prior_precision=1.0, prior_mean=0.0,
     LaplaceWarning
         Once per call when any problem has a non-zero status: 1 (precision ill-
         conditioned), 3 (separation-like data or an extreme linear predictor, and a
-        posterior skewness bound above 2: see Notes), -1 (iteration limit), -3 (log joint not finite at the start: at the
-        data's start and then at the prior mean, e.g. ``exp`` overflow from an offset
+        posterior skewness bound above 2: see Notes), -1 (iteration limit), -3 (log
+        joint not finite at the start: at the data's start and then at the prior mean, e.g. ``exp`` overflow from an offset
         of 1e308), -4/-7 (non-finite gradient/Hessian), -6 (Hessian singular relative to
         its scale, e.g. a prior precision of 1e-20 in a direction the data do not
         inform; with a flat prior, an improper posterior: see Notes), -8 (diverged: the iterates run off to infinity, e.g. separation under
