@@ -16,10 +16,14 @@ laplace, laplace_batch
 glm_laplace
     Bayesian GLMs (logistic, probit, poisson, binomial, negative binomial,
     gaussian), one or tens of thousands at once, in parallel.
+prepare_glm, fit_glm
+    glm_laplace's two halves: the data validated and laid out once (a ``GLMData``),
+    then fitted under as many priors and from as many warm starts as needed.
 
 Results
 -------
-MapResult, LaplaceResult, BatchLaplaceResult, GLMLaplaceResult, BatchGLMLaplaceResult
+MapResult, LaplaceResult, BatchLaplaceResult, GLMLaplaceResult, BatchGLMLaplaceResult,
+GLMData
     What those functions return; ``Status``, ``LaplaceWarning`` and ``LaplaceError``
     report what went wrong.
 
@@ -33,13 +37,15 @@ from ._status import LaplaceError, LaplaceWarning, Status
 from ._result import BatchLaplaceResult, LaplaceResult, MapResult
 from ._derivatives import gradient, hessian
 from ._laplace import find_map, laplace, laplace_batch
-from ._glm import BatchGLMLaplaceResult, GLMLaplaceResult, glm_laplace
+from ._glm import BatchGLMLaplaceResult, GLMLaplaceResult, fit_glm, glm_laplace
+from ._glm_prepare import GLMData, prepare_glm
 from ._families import FAMILIES
 
 __version__ = "0.1.0"
 
 __all__ = [
     "gradient", "hessian", "find_map", "laplace", "laplace_batch", "glm_laplace",
+    "prepare_glm", "fit_glm", "GLMData",
     "LaplaceResult", "BatchLaplaceResult", "MapResult",
     "GLMLaplaceResult", "BatchGLMLaplaceResult",
     "Status", "LaplaceWarning", "LaplaceError",

@@ -49,6 +49,22 @@ class GLMData:
         The family's per-problem parameter (scale, dispersion), zeros when it has none.
     param_names : tuple of str or None
         The column names of a DataFrame ``X``.
+
+    See Also
+    --------
+    prepare_glm : what builds it.
+    fit_glm : what fits it, as often as needed.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import laplace_fast as lf
+    >>> X = np.column_stack([np.ones(5), [0.0, 1.0, 2.0, 3.0, 4.0]])
+    >>> data = lf.prepare_glm(X, [0, 0, 1, 0, 1], groups=[1, 1, 2, 2, 2])
+    >>> data.n_problems, data.nmax, data.d, data.starts.tolist()
+    (2, 3, 2, [0, 2, 5])
+    >>> data.X[:, 1].tolist()       # problem after problem
+    [0.0, 1.0, 2.0, 3.0, 4.0]
     """
 
     __slots__ = ("family", "X", "y", "offset", "weights", "trials", "starts", "nmax", "d",
@@ -73,6 +89,7 @@ class GLMData:
 
     @property
     def n_problems(self):
+        """The number of problems (``starts.size - 1``)."""
         return self.starts.size - 1
 
 
@@ -183,9 +200,9 @@ def prepare_glm(X, y, *, family="logistic", offset=None, weights=None, trials=No
     Examples
     --------
     >>> import numpy as np
-    >>> from laplace_fast._glm import prepare_glm
+    >>> import laplace_fast as lf
     >>> X = np.column_stack([np.ones(6), [0.1, -0.2, 0.3, 0.4, -0.5, 0.6]])
-    >>> data = prepare_glm(X, [1, 0, 1, 1, 0, 1], groups=["b", "a", "b", "a", "a", "b"])
+    >>> data = lf.prepare_glm(X, [1, 0, 1, 1, 0, 1], groups=["b", "a", "b", "a", "a", "b"])
     >>> data.family.name, data.batch_shape, data.labels.tolist(), data.starts.tolist()
     ('logistic', (2,), ['a', 'b'], [0, 3, 6])
     """

@@ -87,3 +87,66 @@ def test_halves_examples_run(fn):
     (test,) = doctest.DocTestFinder().find(fn, fn.__name__, globs={})
     failed, attempted = runner.run(test)
     assert failed == 0 and attempted >= 4
+
+
+def _logistic(B=6, n=40, seed=5):
+    rng = np.random.default_rng(seed)
+    X = np.concatenate([np.ones((B, n, 1)), rng.standard_normal((B, n, 2))], axis=-1)
+    y = (rng.random((B, n)) < 1 / (1 + np.exp(-X @ [0.2, 1.0, -0.7]))).astype(float)
+    return X, y
+
+
+def test_warm_start_reaches_the_closed_form():
+    X, y, s = _data()
+    data = prepare_glm(X, y, family="gaussian", scale=s)
+    far = fit_glm(data, prior_precision=2.0, start=[40.0, -30.0, 25.0])
+    for b in range(X.shape[0]):
+        P = X[b].T @ X[b] / s ** 2 + 2.0 * np.eye(3)
+        np.testing.assert_allclose(far.mode[b], np.linalg.solve(P, X[b].T @ y[b]) / s ** 2,
+                                   rtol=1e-9)
+
+
+def test_warm_start_from_a_nearby_prior_saves_iterations():
+    X, y = _logistic()
+    data = prepare_glm(X, y, family="logistic")
+    first = fit_glm(data, prior_precision=1.0)
+    cold = fit_glm(data, prior_precision=1.01)
+    warm = fit_glm(data, prior_precision=1.01, start=first.mode)
+    np.testing.assert_allclose(warm.mode, cold.mode, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(warm.log_evidence, cold.log_evidence, rtol=1e-12)
+    assert np.all(warm.niter < cold.niter)
+    # at the mode itself: one Newton step shows it converged
+    again = fit_glm(data, prior_precision=1.01, start=cold.mode)
+    assert np.all(again.niter <= 1)
+    # per problem: row b of a batch's start is problem b's, whatever the thread count
+    rows = [fit_glm(prepare_glm(X[b], y[b], family="logistic"), prior_precision=1.01,
+                    start=first.mode[b]) for b in range(X.shape[0])]
+    two = fit_glm(data, prior_precision=1.01, start=first.mode, n_threads=2)
+    for f in FIELDS:
+        assert np.array_equal(getattr(two, f), getattr(warm, f)), f
+        assert np.array_equal(np.array([getattr(r, f) for r in rows]), getattr(warm, f)), f
+
+
+def test_warm_start_not_finite_there_falls_back():
+    # exp(800) overflows: the Poisson log joint is not finite at this start
+    rng = np.random.default_rng(1)
+    X = np.column_stack([np.ones(30), rng.standard_normal(30)])
+    y = rng.poisson(np.exp(0.5 + 0.3 * X[:, 1])).astype(float)
+    data = prepare_glm(X, y, family="poisson")
+    res = fit_glm(data, start=[800.0, 0.0])
+    ref = fit_glm(data)
+    assert res.status == 0
+    np.testing.assert_allclose(res.mode, ref.mode, rtol=1e-9)
+
+
+@pytest.mark.parametrize("start, msg", [
+    ([0.0, 1.0], "start has shape"),
+    (np.zeros((3, 3)), "start has shape"),
+    ([0.0, np.nan, 0.0], "start must be finite"),
+    ("abc", "start"),
+])
+def test_bad_start_is_named(start, msg):
+    X, y, s = _data()
+    data = prepare_glm(X, y, family="gaussian", scale=s)
+    with pytest.raises((ValueError, TypeError), match=msg):
+        fit_glm(data, start=start)

@@ -19,6 +19,7 @@ cdef extern from "glm.h" nogil:
         double param
         const double *P
         const double *m
+        const double *start
         double prior_const
         double tol
         int maxiter

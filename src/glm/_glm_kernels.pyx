@@ -125,7 +125,7 @@ cdef struct _Batch:
     int family, d, maxiter
     double tol
     const int64_t *starts
-    const double *X, *y, *off, *wt, *trials, *param, *P, *pconst, *M
+    const double *X, *y, *off, *wt, *trials, *param, *P, *pconst, *M, *start
     const int64_t *pidx, *midx
     double *mode, *hess, *cov, *log_det_cov, *logp, *cond
     int *niter, *nfev, *status
@@ -162,6 +162,7 @@ cdef void _fit_problem(const _Batch *jb, Py_ssize_t b, double *scratch, int nt,
     pb.P = jb.P + jb.pidx[b] * d * d if jb.P != NULL else NULL
     pb.prior_const = jb.pconst[jb.pidx[b]]
     pb.m = jb.M + jb.midx[b] * d if jb.M != NULL else NULL
+    pb.start = jb.start + b * d if jb.start != NULL else NULL
     pb.tol = jb.tol
     pb.maxiter = jb.maxiter
     pb.nt = nt
@@ -240,7 +241,8 @@ def fit(int family, const double[:, ::1] X, const double[::1] y, const double[::
         const double[::1] wt, const double[::1] trials, const int64_t[::1] starts,
         const double[:, :, ::1] P, const int64_t[::1] pidx,
         const double[:, ::1] M, const int64_t[::1] midx, const double[::1] prior_const,
-        const double[::1] param, double tol, int maxiter, int n_threads, int chunk,
+        const double[::1] param, const double[:, ::1] start, double tol, int maxiter,
+        int n_threads, int chunk,
         int[::1] flags, double[:, ::1] mode, double[:, :, ::1] hess,
         double[:, :, ::1] cov, double[::1] log_det_cov, double[::1] logp, int[::1] status,
         int[::1] niter, int[::1] nfev, double[::1] cond, int64_t[::1] nonzero):
@@ -251,7 +253,8 @@ def fit(int family, const double[:, ::1] X, const double[::1] y, const double[::
     problem is flagged (nothing fitted; k = 0); else FIT_NO_SCRATCH when a thread could
     not allocate its scratch (its problems have status LF_NO_MEMORY), or FIT_DONE; k entries of
     nonzero written.  prior_const: each distinct prior's normalising constant
-    (lf_glm_prior_const's), or empty to have them computed here."""
+    (lf_glm_prior_const's), or empty to have them computed here.  start: (B, d) first
+    iterates (warm starts), or (0, d) to start each problem from its data."""
     cdef Py_ssize_t B = starts.shape[0] - 1, b
     cdef int d = <int>X.shape[1]
     cdef const double *Xb = &X[0, 0] if X.shape[0] * X.shape[1] > 0 else NULL
@@ -304,6 +307,7 @@ def fit(int family, const double[:, ::1] X, const double[::1] y, const double[::
     jb.param, jb.pconst, jb.pidx, jb.midx = &param[0], &pconst[0], &pidx[0], &midx[0]
     jb.P = &P[0, 0, 0] if P.shape[0] * d > 0 else NULL
     jb.M = &M[0, 0] if M.shape[0] * d > 0 else NULL
+    jb.start = &start[0, 0] if start.shape[0] * d > 0 else NULL
     jb.mode = &mode[0, 0] if B * d > 0 else NULL
     jb.hess = &hess[0, 0, 0] if B * d > 0 else NULL
     jb.cov = &cov[0, 0, 0] if B * d > 0 else NULL

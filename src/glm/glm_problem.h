@@ -49,6 +49,7 @@ typedef struct {
     double param;           /* gaussian: sigma; negative binomial: dispersion */
     const double *P;        /* d x d prior precision, exactly symmetric (the caller's job) */
     const double *m;        /* d prior mean */
+    const double *start;    /* d: the first iterate (a warm start); NULL: from the data */
     double prior_const;     /* lf_glm_prior_const(P, d): once per distinct prior */
     double tol;
     int maxiter;

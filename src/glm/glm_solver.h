@@ -1,8 +1,8 @@
 /* The solver: damped Newton for one problem and its Laplace summary.
  *
- * Start: one IRLS step from means made of the data (lf_glm_start_terms: fewer Newton
- * iterations than from the prior mean, and no step halvings on W2's heavy counts;
- * bench/RESULTS.md, "start from the data"), or the
+ * Start: the caller's warm start when given, else one IRLS step from means made of the
+ * data (lf_glm_start_terms: fewer Newton iterations than from the prior mean, and no
+ * step halvings on W2's heavy counts; bench/RESULTS.md, "start from the data"), or the
  * prior mean when the data carry no weight or the log joint is not finite there.
  * Newton: direction from the Cholesky factor of A = X^T diag(wt h) X + P (positive
  * definite for every family here; if it fails the relative pivot test a Levenberg-
@@ -200,12 +200,17 @@ LF_INLINE int lf_glm_fit_d(const lf_glm_problem *pb, lf_glm_out *out, double *sc
     lf_glm_problem q = *pb;
     if (pb->family == LF_NEGBIN) q.param = log(lr);    /* the kernel wants log r */
 
-    /* The start: one IRLS step from the data's means (lf_glm_start_terms), which saves
-     * Newton iterations and most step halvings; the prior mean when the data say nothing
-     * (all weights 0), when that step's matrix fails the pivot test or the step is not
-     * finite, or (below) when the log joint or its derivatives are not finite there. */
-    int from_data = lf_glm_start_terms(&q, lr, g, h);
-    if (from_data) {
+    /* The start: the caller's (a warm start), else one IRLS step from the data's means
+     * (lf_glm_start_terms), which saves Newton iterations and most step halvings; the
+     * prior mean when the data say nothing (all weights 0), when that step's matrix
+     * fails the pivot test or the step is not finite, or (below) when the log joint or
+     * its derivatives are not finite at either start. */
+    /* own_start: w holds a start other than the prior mean, to fall back from */
+    int own_start = !pb->start && lf_glm_start_terms(&q, lr, g, h);
+    if (pb->start) {
+        for (int j = 0; j < d; j++) w[j] = pb->start[j];
+        own_start = lf_all_finite(w, d);
+    } else if (own_start) {
         for (int j = 0; j < d; j++) {
             double t = 0.0;
             for (int k = 0; k < d; k++) t += pb->P[j * d + k] * pb->m[k];
@@ -213,11 +218,11 @@ LF_INLINE int lf_glm_fit_d(const lf_glm_problem *pb, lf_glm_out *out, double *sc
         }
         lf_glm_derivs(&q, Xt, Z, g, h, pr, pb->P, sbuf, G, A, d, small);
         for (int j = 0; j < d; j++) w[j] = G[j];
-        from_data = lf_ldl_factor_solve(A, d, 0.0, 1e-15, Lf, Wk, &minpiv, w) == 0 &&
+        own_start = lf_ldl_factor_solve(A, d, 0.0, 1e-15, Lf, Wk, &minpiv, w) == 0 &&
                     lf_all_finite(w, d);
         lf_zjob_step(pb->zjob, LF_ZJOB_GROUPS, d);     /* in the factorisation's stalls */
     }
-    if (!from_data)
+    if (!own_start)
         for (int j = 0; j < d; j++) w[j] = pb->m[j];
     int cur = 0, known;               /* known: L and Lnoise are those of the current w */
     /* trial steps are tested on phi' first where the values cost a transcendental per
@@ -245,8 +250,8 @@ LF_INLINE int lf_glm_fit_d(const lf_glm_problem *pb, lf_glm_out *out, double *sc
             if (!fused) lf_glm_derivs(&q, Xt, Z, g, h, pr, pb->P, sbuf, G, A, d, small);
             fine = lf_all_finite(G, d) && lf_all_finite(A, d * d);
         }
-        if (fine || !from_data) break;
-        from_data = 0;                  /* start again at the prior mean */
+        if (fine || !own_start) break;
+        own_start = 0;                  /* start again at the prior mean */
         for (int j = 0; j < d; j++) w[j] = pb->m[j];
     }
     if (known && !isfinite(L)) {
