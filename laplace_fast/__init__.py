@@ -16,6 +16,9 @@ laplace, laplace_batch
 glm_laplace
     Bayesian GLMs (logistic, probit, poisson, binomial, negative binomial,
     gaussian), one or tens of thousands at once, in parallel.
+glmm_laplace
+    Generalised linear mixed models: the random-effect covariance learned from the
+    groups by the Laplace approximation of the marginal likelihood (lme4, glmmTMB).
 prepare_glm, fit_glm
     glm_laplace's two halves: the data validated and laid out once (a ``GLMData``),
     then fitted under as many priors and from as many warm starts as needed.
@@ -23,7 +26,7 @@ prepare_glm, fit_glm
 Results
 -------
 MapResult, LaplaceResult, BatchLaplaceResult, GLMLaplaceResult, BatchGLMLaplaceResult,
-GLMData
+GLMData, GlmmResult
     What those functions return; ``Status``, ``LaplaceWarning`` and ``LaplaceError``
     report what went wrong.
 
@@ -39,13 +42,15 @@ from ._derivatives import gradient, hessian
 from ._laplace import find_map, laplace, laplace_batch
 from ._glm import BatchGLMLaplaceResult, GLMLaplaceResult, fit_glm, glm_laplace
 from ._glm_prepare import GLMData, prepare_glm
+from ._glmm import glmm_laplace
+from ._glmm_result import GlmmResult
 from ._families import FAMILIES
 
 __version__ = "0.1.0"
 
 __all__ = [
     "gradient", "hessian", "find_map", "laplace", "laplace_batch", "glm_laplace",
-    "prepare_glm", "fit_glm", "GLMData",
+    "prepare_glm", "fit_glm", "GLMData", "glmm_laplace", "GlmmResult",
     "LaplaceResult", "BatchLaplaceResult", "MapResult",
     "GLMLaplaceResult", "BatchGLMLaplaceResult",
     "Status", "LaplaceWarning", "LaplaceError",

@@ -47,6 +47,14 @@ class Family:
     predictive_var : callable
         ``(mean, m, v, param) -> Var y_new``: ``mean`` the predictive mean, ``param``
         the family's per-problem parameter (scale, dispersion) broadcast against ``v``.
+    derivatives : callable
+        ``(eta, y, trials, param) -> (g, h, h3)``, one observation's log-likelihood
+        derivatives in eta: ``g`` the first, ``h`` minus the second and ``h3 = dh/deta``
+        minus the third (``trials`` is ignored by the families without it, ``param``
+        is the scale or the dispersion).  The mixed models' exact gradients need ``h3``.
+    log_lik : callable
+        ``(eta, y, trials, param) -> l``, one observation's log-likelihood with every
+        constant kept (as the kernel's ``logp``).
     """
 
     name: str
@@ -58,6 +66,8 @@ class Family:
     exact_method: str
     predictive_mean: Callable
     predictive_var: Callable
+    derivatives: Callable
+    log_lik: Callable
 
     @property
     def methods(self):
@@ -116,24 +126,107 @@ def _gaussian_var(mean, m, v, param):
     return v + param ** 2
 
 
+def _sigmoid_terms(y, t, x):
+    """g, h, h3 of y x - t softplus(x) in x."""
+    s = special.expit(x)
+    v = s * (1.0 - s)
+    return y - t * s, t * v, t * v * (1.0 - 2.0 * s)
+
+
+def _logistic_derivs(eta, y, trials, param):
+    return _sigmoid_terms(y, 1.0, eta)
+
+
+def _binomial_derivs(eta, y, trials, param):
+    return _sigmoid_terms(y, trials, eta)
+
+
+def _negbin_derivs(eta, y, trials, param):
+    """l = y u - (y + r) softplus(u), u = eta - log r, r = 1 / dispersion."""
+    return _sigmoid_terms(y, y + 1.0 / param, eta + np.log(param))
+
+
+def _probit_derivs(eta, y, trials, param):
+    """l = log Phi(z), z = q eta, q = 2 y - 1: g = q lam, h = c = lam (lam + z) with
+    lam = phi(z) / Phi(z), and dc/dz = lam - c (2 lam + z) (as lam' = -c)."""
+    q = np.where(y != 0.0, 1.0, -1.0)
+    z = q * eta
+    lam = np.exp(-0.5 * z * z - 0.5 * np.log(2 * np.pi) - special.log_ndtr(z))
+    c = lam * (lam + z)
+    return q * lam, c, q * (lam - c * (2.0 * lam + z))
+
+
+def _poisson_derivs(eta, y, trials, param):
+    mu = np.exp(eta)
+    return y - mu, mu, mu
+
+
+def _gaussian_derivs(eta, y, trials, param):
+    is2 = 1.0 / (param * param)
+    h = np.broadcast_to(is2, np.shape(eta))
+    return (y - eta) * is2, h, np.zeros(np.shape(eta))
+
+
+def _softplus(x):
+    return np.logaddexp(0.0, x)
+
+
+def _log_factorial(k):
+    return special.gammaln(k + 1.0)
+
+
+def _logistic_ll(eta, y, trials, param):
+    return y * eta - _softplus(eta)
+
+
+def _binomial_ll(eta, y, trials, param):
+    return (y * eta - trials * _softplus(eta) + _log_factorial(trials) - _log_factorial(y)
+            - _log_factorial(trials - y))
+
+
+def _negbin_ll(eta, y, trials, param):
+    r = 1.0 / param
+    u = eta + np.log(param)
+    return (y * u - (y + r) * _softplus(u) + special.gammaln(y + r) - special.gammaln(r)
+            - _log_factorial(y))
+
+
+def _probit_ll(eta, y, trials, param):
+    return special.log_ndtr(np.where(y != 0.0, eta, -eta))
+
+
+def _poisson_ll(eta, y, trials, param):
+    return np.where(y != 0.0, y * eta, 0.0) - np.exp(eta) - _log_factorial(y)
+
+
+def _gaussian_ll(eta, y, trials, param):
+    return -0.5 * ((y - eta) / param) ** 2 - np.log(param) - 0.5 * np.log(2 * np.pi)
+
+
 _BINARY = "0 or 1"
 _COUNTS = "non-negative integer counts"
 
 FAMILY_TABLE = tuple(Family(name, aliases, _glm_kernels.FAMILIES[name], support, parameter,
-                            link, method, mean, var) for (
-    name, aliases, support, parameter, link, method, mean, var) in (
+                            link, method, mean, var, derivs, ll) for (
+    name, aliases, support, parameter, link, method, mean, var, derivs, ll) in (
     ("logistic", ("logit", "bernoulli"), _BINARY, None,
-     _expit, "probit", _expit_mackay, _bernoulli_var),
+     _expit, "probit", _expit_mackay, _bernoulli_var, _logistic_derivs,
+     _logistic_ll),
     ("probit", (), _BINARY, None,
-     _ndtr, "exact", _probit_mean, _bernoulli_var),
+     _ndtr, "exact", _probit_mean, _bernoulli_var, _probit_derivs,
+     _probit_ll),
     ("poisson", (), _COUNTS, None,
-     np.exp, "exact", _lognormal_mean, _poisson_var),
+     np.exp, "exact", _lognormal_mean, _poisson_var, _poisson_derivs,
+     _poisson_ll),
     ("binomial", (), "integer success counts in [0, trials]", "trials",
-     _expit, "probit", _expit_mackay, _bernoulli_var),
+     _expit, "probit", _expit_mackay, _bernoulli_var, _binomial_derivs,
+     _binomial_ll),
     ("negative_binomial", ("negbin", "negative-binomial", "nb", "nb2"), _COUNTS,
-     "dispersion", np.exp, "exact", _lognormal_mean, _negbin_var),
+     "dispersion", np.exp, "exact", _lognormal_mean, _negbin_var, _negbin_derivs,
+     _negbin_ll),
     ("gaussian", ("normal",), "finite", "scale",
-     _identity, "exact", _identity_mean, _gaussian_var),
+     _identity, "exact", _identity_mean, _gaussian_var, _gaussian_derivs,
+     _gaussian_ll),
 ))
 
 FAMILIES = tuple(f.name for f in FAMILY_TABLE)

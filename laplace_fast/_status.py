@@ -30,6 +30,9 @@ class Status(enum.IntEnum):
         Converged (GLMs); some linear predictors are extreme (separation-like data).
     REGULARISED : 4
         Converged; the covariance was regularised on request (``regularize=``).
+    BOUNDARY : 5
+        Converged (mixed models); a random-effect variance is at zero, its boundary
+        (lme4's "boundary (singular) fit").
     MAXITER : -1
         Iteration limit reached.
     NO_PROGRESS : -2
@@ -63,6 +66,7 @@ class Status(enum.IntEnum):
     HESSIAN_INACCURATE = 2
     EXTREME_PREDICTOR = 3
     REGULARISED = 4
+    BOUNDARY = 5
     MAXITER = -1
     NO_PROGRESS = -2
     NONFINITE_X0 = -3
@@ -84,6 +88,10 @@ STATUS_MESSAGES = {
     Status.EXTREME_PREDICTOR: "converged, but some linear predictors are extreme "
                               "(separation-like data; the posterior is skewed)",
     Status.REGULARISED: "converged; the covariance was regularised on request",
+    Status.BOUNDARY: "converged to the boundary: a random-effect variance (or a "
+                     "combination of them) is zero, so the data show no variation "
+                     "between groups there (a singular fit); the fit is valid, the "
+                     "model has more random effects than the data support",
     Status.MAXITER: "iteration limit reached before convergence",
     Status.NO_PROGRESS: "the line search made no progress",
     Status.NONFINITE_X0: "log_post is not finite at x0",
