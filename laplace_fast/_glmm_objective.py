@@ -23,13 +23,16 @@ the quadrature objective are central differences of F.
 import warnings
 
 import numpy as np
-from scipy import linalg, optimize
 
 from ._glm import fit_glm
 from ._glm_prepare import GLMData
+from ._lazy import LazyModule
 from ._status import STATUS_MESSAGES, LaplaceWarning, Status
 
 __all__ = ["Objective"]
+
+linalg = LazyModule("scipy.linalg")
+optimize = LazyModule("scipy.optimize")
 
 _INNER_TOL = 1e-10      # the groups' fits
 _BOUNDARY_SD = 1e-4     # a random-effect standard deviation below this is at zero

@@ -67,7 +67,7 @@ class GlmmResult:
     ('OK', (12, 1))
     >>> bool(0.2 < fit.scale < 0.4), bool(0.1 < np.sqrt(fit.re_cov[0, 0]) < 1.5)
     (True, True)
-    >>> fit.predict([[1.0, 0.0]], groups=[0]).shape
+    >>> fit.predict([[1.0, 0.0]], Z_new=[[1.0]], groups=[0]).shape
     (1,)
     >>> print(fit.summary().splitlines()[0])
     Linear mixed model fit by maximum likelihood (laplace_fast, nagq = 1)

@@ -12,6 +12,7 @@ MIN_EXAMPLES = {
     "glm_laplace": 14, "LaplaceResult": 8, "BatchLaplaceResult": 7, "MapResult": 3,
     "GLMLaplaceResult": 6, "BatchGLMLaplaceResult": 5, "Status": 5, "LaplaceWarning": 5,
     "LaplaceError": 5, "prepare_glm": 5, "fit_glm": 8, "GLMData": 5,
+    "glmm_laplace": 10, "GlmmResult": 8,
 }
 
 
