@@ -24,6 +24,7 @@ import warnings
 
 import numpy as np
 
+from . import _glmm_kernels
 from ._glm import fit_glm
 from ._glm_prepare import GLMData
 from ._lazy import LazyModule
@@ -180,17 +181,17 @@ class Objective:
 
     def exact_grad(self, theta, res):
         beta, L, param = self.unpack(theta)
-        Z, gid, starts, p = self.Z, self.gid, self.starts[:-1], self.p
+        Z, p = self.Z, self.p
         b, C = res.mode, res.cov
-        eta = self.off + self.X @ beta + np.einsum("ij,ij->i", Z, b[gid])
+        eta = np.empty(self.y.size)
+        _glmm_kernels.linear_predictor(Z, self.starts, b, self.off + self.X @ beta, eta,
+                                       self.nthreads)
         g, h, h3 = self.fam.derivatives(eta, self.y, self.t, param)
-        h = np.array(h, dtype=np.float64)
         if self.w is not None:
             g, h, h3 = g * self.w, h * self.w, h3 * self.w
-        c = np.einsum("ij,ijk,ik->i", Z, C[gid], Z)
-        v = np.add.reduceat(Z * (h3 * c)[:, None], starts, axis=0)
-        u = np.einsum("bij,bj->bi", C, v)
-        a = g - 0.5 * h3 * c + 0.5 * h * np.einsum("ij,ij->i", Z, u[gid])
+        a, u = np.empty(self.y.size), np.empty((self.B, self.q))
+        _glmm_kernels.gradient_terms(Z, self.starts, C, g, np.ascontiguousarray(h, float),
+                                     h3, a, u, self.nthreads)
         grad = np.empty(self.k)
         grad[:p] = self.X.T @ a
         Sigma = L @ L.T
