@@ -97,7 +97,7 @@ class Objective:
 
     @staticmethod
     def precision(L):
-        Linv = linalg.solve_triangular(L, np.eye(L.shape[0]), lower=True)
+        Linv = linalg.solve_triangular(L, np.eye(L.shape[0]), lower=True, check_finite=False)
         Omega = Linv.T @ Linv
         return 0.5 * (Omega + Omega.T)      # exactly symmetric, as the kernel requires
 
