@@ -436,6 +436,11 @@ class _GaussianResult:
         >>> imp = r.importance(log_post, n=2000, rng=0)
         >>> imp.reliable, bool(imp.khat > 0.7)
         (False, True)
+        >>> X = np.column_stack([np.ones(10), np.linspace(-1.0, 1.0, 10)])
+        >>> g = lf.glm_laplace(X, [0, 0, 1, 0, 1, 1, 0, 1, 1, 1], family="logistic")
+        >>> gi = g.importance(n=2000, rng=0)
+        >>> gi.reliable, gi.mean.shape
+        (True, (2,))
         """
         return _importance_of(self, log_post, n, args=args, vectorized=vectorized,
                               rng=rng)
