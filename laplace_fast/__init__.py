@@ -22,6 +22,9 @@ Results
 MapResult, LaplaceResult, BatchLaplaceResult, GLMLaplaceResult, BatchGLMLaplaceResult
     What those functions return; ``Status``, ``LaplaceWarning`` and ``LaplaceError``
     report what went wrong.
+ImportanceResult
+    What ``result.importance()`` returns: Pareto-smoothed importance sampling from the
+    Gaussian (k-hat, the corrected evidence and moments), for every problem of a batch.
 
 Data
 ----
@@ -34,6 +37,7 @@ from ._result import BatchLaplaceResult, LaplaceResult, MapResult
 from ._derivatives import gradient, hessian
 from ._laplace import find_map, laplace, laplace_batch
 from ._glm import BatchGLMLaplaceResult, GLMLaplaceResult, glm_laplace
+from ._importance import ImportanceResult
 from ._families import FAMILIES
 
 __version__ = "0.1.0"
@@ -41,6 +45,6 @@ __version__ = "0.1.0"
 __all__ = [
     "gradient", "hessian", "find_map", "laplace", "laplace_batch", "glm_laplace",
     "LaplaceResult", "BatchLaplaceResult", "MapResult",
-    "GLMLaplaceResult", "BatchGLMLaplaceResult",
+    "GLMLaplaceResult", "BatchGLMLaplaceResult", "ImportanceResult",
     "Status", "LaplaceWarning", "LaplaceError",
 ]

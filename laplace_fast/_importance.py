@@ -208,18 +208,37 @@ def _root_seed(rng):
                                                                      dtype=np.uint64)])
     if isinstance(rng, numbers.Integral) and not isinstance(rng, bool) and rng >= 0:
         return np.random.SeedSequence(int(rng))
-    raise TypeError(f"rng must be None, a non-negative int, a numpy.random.SeedSequence "
-                    f"or a numpy.random.Generator, got {rng!r}")
+    raise TypeError(f"rng must be None, a non-negative int, a numpy.random.SeedSequence, "
+                    f"a numpy.random.Generator or a list of them (one per problem), got "
+                    f"{rng!r}")
 
 
-def _standard_normals(rng, problems, n, d):
-    """(len(problems), n, d) standard normals, problem k from its own stream: the
-    generator of ``SeedSequence(root.entropy, spawn_key=root.spawn_key + (k,))``."""
+def _streams(rng, problems):
+    """Each problem's generator: from a list, its own entry (``default_rng(entry)``, a
+    Generator as it is); else the child of the root seed keyed by its problem index,
+    ``SeedSequence(root.entropy, spawn_key=root.spawn_key + (k,))``."""
+    if isinstance(rng, (list, tuple)):
+        if len(rng) != len(problems):
+            raise ValueError(f"rng as a list must hold one entry per problem, "
+                             f"{len(problems)}, got {len(rng)}")
+        for entry in rng:
+            if not (isinstance(entry, (np.random.Generator, np.random.SeedSequence))
+                    or (isinstance(entry, numbers.Integral) and not isinstance(entry, bool)
+                        and entry >= 0)):
+                raise TypeError(f"each entry of rng must be a non-negative int, a "
+                                f"SeedSequence or a Generator, got {entry!r}")
+        return [e if isinstance(e, np.random.Generator) else np.random.default_rng(e)
+                for e in rng]
     root = _root_seed(rng)
-    z = np.empty((len(problems), n, d))
-    for row, k in enumerate(problems):
-        ss = np.random.SeedSequence(root.entropy, spawn_key=root.spawn_key + (int(k),))
-        np.random.default_rng(ss).standard_normal(out=z[row])
+    return [np.random.default_rng(np.random.SeedSequence(
+        root.entropy, spawn_key=root.spawn_key + (int(k),))) for k in problems]
+
+
+def _standard_normals(streams, n, d):
+    """(len(streams), n, d) standard normals, problem after problem."""
+    z = np.empty((len(streams), n, d))
+    for row, g in enumerate(streams):
+        g.standard_normal(out=z[row])
     return z
 
 
@@ -278,14 +297,14 @@ def importance(result, log_post=None, n=1000, *, args=(), vectorized=False, rng=
     if log_post is None and data is None:
         raise TypeError("log_post is required: pass the log posterior the result was "
                         "fitted to (GLM results evaluate their own)")
-    root = _root_seed(rng)
-    result._require("importance")
     batch = result.batch_shape
     d = result.d
     problems = np.reshape(result.problem_index, -1)
+    streams = _streams(rng, problems)
+    result._require("importance")
     mode = np.reshape(result.mode, (-1, d))
     L = np.linalg.cholesky(np.reshape(result.cov, (-1, d, d)))
-    z = _standard_normals(root, problems, n, d)
+    z = _standard_normals(streams, n, d)
     samples = mode[:, None, :] + np.matmul(z, np.swapaxes(L, -1, -2))
     log_q = (-0.5 * np.sum(z * z, axis=-1) - 0.5 * d * _LOG_2PI
              - 0.5 * np.reshape(result.log_det_cov, (-1, 1)))

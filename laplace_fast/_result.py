@@ -391,14 +391,17 @@ class _GaussianResult:
             Extra arguments for ``log_post``.
         vectorized : bool
             Whether ``log_post`` takes every draw at once (above).
-        rng : None, int, numpy.random.SeedSequence or numpy.random.Generator
-            The root of the random streams: every problem draws from a stream of its
-            own, ``numpy.random.default_rng(SeedSequence(root.entropy,
-            spawn_key=root.spawn_key + (problem_index,)))`` with ``root`` the
+        rng : None, int, numpy.random.SeedSequence, numpy.random.Generator, or a list
+            The random streams.  Every problem draws from a stream of its own,
+            ``numpy.random.default_rng(SeedSequence(root.entropy,
+            spawn_key=root.spawn_key + (problem_index,)))``, with ``root`` the
             SeedSequence of an int (``SeedSequence(rng)``), the SeedSequence itself,
-            one made of 128 bits drawn from a Generator, or fresh entropy (None).  So
+            one made of 128 bits drawn from a Generator, or fresh entropy (None): so
             ``result[i].importance(rng=s)`` is row i of ``result.importance(rng=s)``
-            bit for bit, whatever the batch and ``n_threads``.
+            bit for bit, whatever the batch and ``n_threads``.  A list gives every
+            problem its stream itself, one entry per problem (an int or SeedSequence
+            for ``default_rng``, or a Generator): ``result.importance(rng=seeds)`` row
+            i is then what the problem fitted alone gives with ``rng=[seeds[i]]``.
 
         Returns
         -------
@@ -414,7 +417,8 @@ class _GaussianResult:
             another type.
         ValueError
             ``n < 50``; ``log_post`` returning another shape than described, or NaN
-            or ``+inf`` (``-inf`` is a zero density).
+            or ``+inf`` (``-inf`` is a zero density); a list ``rng`` of another length
+            than the problems.
         LaplaceError
             When a problem has no Gaussian (a failed fit: select the healthy ones).
 
