@@ -56,6 +56,9 @@ class Family:
     log_constant : callable
         ``(y, trials, param) -> c``: each observation's data-only constant (``-log
         y!``, ``log binom(t, y)``, ...), so that ``l + c`` is the exact log density.
+    unit_softplus : bool
+        Whether ``l = y eta - softplus(eta)`` with no constant (logistic): a sum over
+        unweighted rows then takes one log of the product of the ``1 + e^-|eta|``.
     """
 
     name: str
@@ -69,6 +72,7 @@ class Family:
     predictive_var: Callable
     log_likelihood: Callable
     log_constant: Callable
+    unit_softplus: bool
 
     @property
     def methods(self):
@@ -186,21 +190,24 @@ _BINARY = "0 or 1"
 _COUNTS = "non-negative integer counts"
 
 FAMILY_TABLE = tuple(Family(name, aliases, _glm_kernels.FAMILIES[name], support, parameter,
-                            link, method, mean, var, ll, const) for (
-    name, aliases, support, parameter, link, method, mean, var, ll, const) in (
+                            link, method, mean, var, ll, const, unit) for (
+    name, aliases, support, parameter, link, method, mean, var, ll, const, unit) in (
     ("logistic", ("logit", "bernoulli"), _BINARY, None,
-     _expit, "probit", _expit_mackay, _bernoulli_var, _logistic_ll, _no_constant),
+     _expit, "probit", _expit_mackay, _bernoulli_var, _logistic_ll, _no_constant, True),
     ("probit", (), _BINARY, None,
-     _ndtr, "exact", _probit_mean, _bernoulli_var, _probit_ll, _no_constant),
+     _ndtr, "exact", _probit_mean, _bernoulli_var, _probit_ll, _no_constant, False),
     ("poisson", (), _COUNTS, None,
-     np.exp, "exact", _lognormal_mean, _poisson_var, _poisson_ll, _poisson_constant),
+     np.exp, "exact", _lognormal_mean, _poisson_var, _poisson_ll, _poisson_constant,
+     False),
     ("binomial", (), "integer success counts in [0, trials]", "trials",
-     _expit, "probit", _expit_mackay, _bernoulli_var, _binomial_ll, _binomial_constant),
+     _expit, "probit", _expit_mackay, _bernoulli_var, _binomial_ll, _binomial_constant,
+     False),
     ("negative_binomial", ("negbin", "negative-binomial", "nb", "nb2"), _COUNTS,
      "dispersion", np.exp, "exact", _lognormal_mean, _negbin_var, _negbin_ll,
-     _negbin_constant),
+     _negbin_constant, False),
     ("gaussian", ("normal",), "finite", "scale",
-     _identity, "exact", _identity_mean, _gaussian_var, _gaussian_ll, _gaussian_constant),
+     _identity, "exact", _identity_mean, _gaussian_var, _gaussian_ll, _gaussian_constant,
+     False),
 ))
 
 FAMILIES = tuple(f.name for f in FAMILY_TABLE)

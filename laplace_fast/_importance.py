@@ -10,6 +10,8 @@ a mixture) is diagnosed the same way.  The GLM results evaluate their own log jo
 
 import math
 import numbers
+import os
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -378,7 +380,8 @@ def _glm_log_joint(data, prior, draws, problems=None):
     (the most of any problem of the chunk; a shorter problem's missing rows weigh zero
     and add exact zeros), each row's terms for every problem and draw at once, summed
     in row order.  Every operation is elementwise or that ordered sum, so a problem's
-    value is bit for bit the same whatever the chunk and the other problems.
+    value is bit for bit the same whatever the chunk and the other problems; the chunks
+    run on a thread per core (numpy's loops release the GIL), which changes no bits.
 
     Examples
     --------
@@ -397,11 +400,28 @@ def _glm_log_joint(data, prior, draws, problems=None):
     P, M, const = prior.of(problems)
     out = np.empty((C, n))
     step = max(1, _CHUNK // max(n, 1))
-    with np.errstate(over="ignore", invalid="ignore"):
-        for s in range(0, C, step):
-            sl = slice(s, s + step)
+
+    def chunk(s):
+        sl = slice(s, s + step)
+        with np.errstate(over="ignore", invalid="ignore"):  # (per thread)
             out[sl] = _joint_chunk(data, problems[sl], P[sl], M[sl], const[sl], draws[sl])
+
+    starts = range(0, C, step)
+    workers = min(len(starts), _cores())
+    if workers > 1:     # numpy's loops release the GIL; each chunk is its own
+        with ThreadPoolExecutor(workers) as pool:
+            list(pool.map(chunk, starts))
+    else:
+        for s in starts:
+            chunk(s)
     return out
+
+
+def _cores():
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
 
 
 def _joint_chunk(data, problems, P, M, const, draws):
@@ -412,34 +432,99 @@ def _joint_chunk(data, problems, P, M, const, draws):
     count = data.starts[problems + 1] - start
     nr = int(count.max()) if C else 0
     valid = np.arange(nr) < count[:, None]
+    padded = not valid.all()
     rows = np.where(valid, start[:, None] + np.arange(nr), 0)
-    weighted = data.weights is not None or not valid.all()
-    if weighted:
-        w = np.where(valid, 1.0 if data.weights is None else data.weights[rows], 0.0)
-    X, y = data.X[rows], data.y[rows]
-    off = None if data.offset is None else data.offset[rows]
-    tr = None if data.trials is None else data.trials[rows]
+
+    def per_row(a, fill=0.0):
+        """a per-row array of the chunk's rows, (C, nr[, d]), zero past a problem's"""
+        if a is None:
+            return None
+        a = a[rows]
+        return np.where(valid if a.ndim == 2 else valid[..., None], a, fill) if padded else a
+
+    X, y, off, tr = (per_row(data.X), per_row(data.y), per_row(data.offset),
+                     per_row(data.trials))
+    w = per_row(data.weights)
+    if w is None and padded:
+        w = valid.astype(float)
     param = np.reshape(data.param, -1)[problems]
     th = np.ascontiguousarray(np.moveaxis(draws, -1, 0))        # (d, C, n)
-    acc = np.zeros((C, n))
-    cacc = np.zeros(C)
-    for j in range(nr):
-        eta = np.zeros((C, n)) if off is None else np.repeat(off[:, j, None], n, axis=1)
-        for k in range(d):
-            eta += X[:, j, k, None] * th[k]
-        l = fam.log_likelihood(y[:, j, None], eta, None if tr is None else tr[:, j, None],
-                               param[:, None])
-        c = fam.log_constant(y[:, j], None if tr is None else tr[:, j], param)
-        if weighted:
-            l = np.where(w[:, j, None] != 0, w[:, j, None] * l, 0.0)
-            c = np.where(w[:, j] != 0, w[:, j] * c, 0.0)
-        acc += l
-        cacc += c
+    eta = np.empty((C, n))
+    if fam.unit_softplus and data.weights is None:
+        ll = _unit_softplus_sum(X, y, off, None if w is None else w, th, eta)
+    else:
+        ll = np.zeros((C, n))
+        cacc = np.zeros(C)
+        for j in range(nr):
+            _eta_row(X, off, th, j, eta)
+            l = fam.log_likelihood(y[:, j, None], eta,
+                                   None if tr is None else tr[:, j, None], param[:, None])
+            c = fam.log_constant(y[:, j], None if tr is None else tr[:, j], param)
+            if w is not None:
+                l = np.where(w[:, j, None] != 0, w[:, j, None] * l, 0.0)
+                c = np.where(w[:, j] != 0, w[:, j] * c, 0.0)
+            ll += l
+            cacc += c
+        ll += cacc[:, None]
     quad = np.zeros((C, n))
     r = th - M.T[:, :, None]
+    t = np.empty((C, n))
     for k in range(d):
-        t = np.zeros((C, n))
+        t[...] = 0.0
         for m in range(d):
             t += P[:, k, m, None] * r[m]
         quad += r[k] * t
-    return (acc + cacc[:, None]) + (const[:, None] - 0.5 * quad)
+    return ll + (const[:, None] - 0.5 * quad)
+
+
+def _eta_row(X, off, th, j, eta):
+    """eta = offset_j + sum_k X_jk theta_k, for every problem and draw, into ``eta``."""
+    if off is None:
+        eta[...] = 0.0
+    else:
+        eta[...] = off[:, j, None]
+    for k in range(th.shape[0]):
+        eta += X[:, j, k, None] * th[k]
+
+
+# rows whose factors (1 + e^-|eta|), each in [1, 2], one product holds before its log
+_FOLD = 512
+
+
+def _unit_softplus_sum(X, y, off, mask, th, eta):
+    """sum_j y_j eta_j - softplus(eta_j) over the rows: the linear part from X'y and
+    y'offset, softplus as max(eta, 0) plus the log of the product of the factors (1 +
+    e^-|eta|), folded into a sum every _FOLD rows (as the kernel sums a block); a row
+    of ``mask`` 0 (past a problem's rows, where X, y and the offset are 0) has factor
+    exactly 1."""
+    C, nr = y.shape
+    lin = np.zeros(th.shape[1:])
+    yx = np.zeros((C, th.shape[0]))
+    yo = np.zeros(C)
+    for j in range(nr):
+        yx += y[:, j, None] * X[:, j]
+        if off is not None:
+            yo += y[:, j] * off[:, j]
+    for k in range(th.shape[0]):
+        lin += yx[:, k, None] * th[k]
+    lin += yo[:, None]
+    pos = np.zeros_like(lin)
+    logs = np.zeros_like(lin)
+    prod = np.ones_like(lin)
+    e = np.empty_like(lin)
+    for j in range(nr):
+        _eta_row(X, off, th, j, eta)
+        np.abs(eta, out=e)
+        np.negative(e, out=e)
+        np.exp(e, out=e)
+        if mask is not None:
+            e *= mask[:, j, None]
+        e += 1.0
+        prod *= e
+        np.maximum(eta, 0.0, out=eta)
+        pos += eta
+        if (j + 1) % _FOLD == 0:
+            logs += np.log(prod)
+            prod[...] = 1.0
+    logs += np.log(prod)
+    return (lin - pos) - logs
