@@ -349,9 +349,9 @@ class GLMPrior:
         return self.P[pi], self.M[self.midx[problems]], const[pi]
 
 
-# elements of one (problems x draws) array of a chunk of _glm_log_joint: a few of them
-# stay in the second-level cache through a row's operations
-_CHUNK = 1 << 15
+# elements of a chunk's (problems x rows x draws) arrays in _glm_log_joint: a few of
+# them stay in the second-level cache through the chunk's operations
+_CHUNK = 1 << 18
 
 
 def _glm_log_joint(data, prior, draws, problems=None):
@@ -376,12 +376,13 @@ def _glm_log_joint(data, prior, draws, problems=None):
 
     Notes
     -----
-    Vectorised with numpy over chunks of problems and every draw: a loop over the rows
-    (the most of any problem of the chunk; a shorter problem's missing rows weigh zero
-    and add exact zeros), each row's terms for every problem and draw at once, summed
-    in row order.  Every operation is elementwise or that ordered sum, so a problem's
-    value is bit for bit the same whatever the chunk and the other problems; the chunks
-    run on a thread per core (numpy's loops release the GIL), which changes no bits.
+    Vectorised with numpy over chunks of problems of the same number of rows (a ragged
+    batch is sorted into its sizes): the linear predictors of a chunk's rows and draws
+    in one batched matrix product, each problem's own ``(rows, d) @ (d, n)``; the
+    family's terms over the whole chunk; the sum over the rows in row order.  So a
+    problem's value is bit for bit the same whatever the other problems of its chunk;
+    the chunks run on a thread per core (numpy's loops release the GIL), which changes
+    no bits.
 
     Examples
     --------
@@ -399,21 +400,27 @@ def _glm_log_joint(data, prior, draws, problems=None):
     C, n, d = draws.shape
     P, M, const = prior.of(problems)
     out = np.empty((C, n))
-    step = max(1, _CHUNK // max(n, 1))
+    count = data.starts[problems + 1] - data.starts[problems]
+    order = np.argsort(count, kind="stable")
+    # chunks: runs of problems of one size, each cut to about _CHUNK elements
+    cuts = []
+    edges = np.flatnonzero(np.diff(count[order])) + 1
+    for lo, hi in zip(np.r_[0, edges], np.r_[edges, C]):
+        step = max(1, _CHUNK // max(1, int(count[order[lo]]) * n))
+        cuts += [order[s:min(s + step, hi)] for s in range(lo, hi, step)]
 
-    def chunk(s):
-        sl = slice(s, s + step)
+    def chunk(idx):
         with np.errstate(over="ignore", invalid="ignore"):  # (per thread)
-            out[sl] = _joint_chunk(data, problems[sl], P[sl], M[sl], const[sl], draws[sl])
+            out[idx] = _joint_chunk(data, problems[idx], P[idx], M[idx], const[idx],
+                                    draws[idx])
 
-    starts = range(0, C, step)
-    workers = min(len(starts), _cores())
+    workers = min(len(cuts), _cores())
     if workers > 1:     # numpy's loops release the GIL; each chunk is its own
         with ThreadPoolExecutor(workers) as pool:
-            list(pool.map(chunk, starts))
+            list(pool.map(chunk, cuts))
     else:
-        for s in starts:
-            chunk(s)
+        for idx in cuts:
+            chunk(idx)
     return out
 
 
@@ -425,49 +432,39 @@ def _cores():
 
 
 def _joint_chunk(data, problems, P, M, const, draws):
-    """_glm_log_joint of one chunk of problems (C, n, d)."""
+    """_glm_log_joint of one chunk of problems (C, n, d) of the same number of rows."""
     fam = data.family
     C, n, d = draws.shape
     start = data.starts[problems]
-    count = data.starts[problems + 1] - start
-    nr = int(count.max()) if C else 0
-    valid = np.arange(nr) < count[:, None]
-    padded = not valid.all()
-    rows = np.where(valid, start[:, None] + np.arange(nr), 0)
-
-    def per_row(a, fill=0.0):
-        """a per-row array of the chunk's rows, (C, nr[, d]), zero past a problem's"""
-        if a is None:
-            return None
-        a = a[rows]
-        return np.where(valid if a.ndim == 2 else valid[..., None], a, fill) if padded else a
-
-    X, y, off, tr = (per_row(data.X), per_row(data.y), per_row(data.offset),
-                     per_row(data.trials))
-    w = per_row(data.weights)
-    if w is None and padded:
-        w = valid.astype(float)
+    nr = int(data.starts[problems[0] + 1] - start[0]) if C else 0
+    rows = start[:, None] + np.arange(nr)
+    X = data.X[rows]                                            # (C, nr, d)
+    y = data.y[rows]
+    off = None if data.offset is None else data.offset[rows]
+    tr = None if data.trials is None else data.trials[rows][..., None]
+    w = None if data.weights is None else data.weights[rows]
     param = np.reshape(data.param, -1)[problems]
-    th = np.ascontiguousarray(np.moveaxis(draws, -1, 0))        # (d, C, n)
-    eta = np.empty((C, n))
-    if fam.unit_softplus and data.weights is None:
-        ll = _unit_softplus_sum(X, y, off, None if w is None else w, th, eta)
+    # eta = X theta (+ offset): (C, nr, n), each problem's own matrix product
+    eta = np.matmul(X, np.swapaxes(draws, -1, -2))
+    if off is not None:
+        eta += off[..., None]
+    if fam.unit_softplus and w is None:
+        ll = _unit_softplus_sum(y, eta)
     else:
+        terms = fam.log_likelihood(y[..., None], eta, tr, param[:, None, None])
+        c = fam.log_constant(y, None if tr is None else tr[..., 0], param[:, None])
+        if w is not None:
+            terms = np.where(w[..., None] != 0, w[..., None] * terms, 0.0)
+            c = np.where(w != 0, w * c, 0.0)
         ll = np.zeros((C, n))
         cacc = np.zeros(C)
         for j in range(nr):
-            _eta_row(X, off, th, j, eta)
-            l = fam.log_likelihood(y[:, j, None], eta,
-                                   None if tr is None else tr[:, j, None], param[:, None])
-            c = fam.log_constant(y[:, j], None if tr is None else tr[:, j], param)
-            if w is not None:
-                l = np.where(w[:, j, None] != 0, w[:, j, None] * l, 0.0)
-                c = np.where(w[:, j] != 0, w[:, j] * c, 0.0)
-            ll += l
-            cacc += c
+            ll += terms[:, j]
+            cacc += c[:, j]
         ll += cacc[:, None]
-    quad = np.zeros((C, n))
+    th = np.moveaxis(draws, -1, 0)                              # (d, C, n)
     r = th - M.T[:, :, None]
+    quad = np.zeros((C, n))
     t = np.empty((C, n))
     for k in range(d):
         t[...] = 0.0
@@ -477,54 +474,29 @@ def _joint_chunk(data, problems, P, M, const, draws):
     return ll + (const[:, None] - 0.5 * quad)
 
 
-def _eta_row(X, off, th, j, eta):
-    """eta = offset_j + sum_k X_jk theta_k, for every problem and draw, into ``eta``."""
-    if off is None:
-        eta[...] = 0.0
-    else:
-        eta[...] = off[:, j, None]
-    for k in range(th.shape[0]):
-        eta += X[:, j, k, None] * th[k]
-
-
 # rows whose factors (1 + e^-|eta|), each in [1, 2], one product holds before its log
 _FOLD = 512
 
 
-def _unit_softplus_sum(X, y, off, mask, th, eta):
-    """sum_j y_j eta_j - softplus(eta_j) over the rows: the linear part from X'y and
-    y'offset, softplus as max(eta, 0) plus the log of the product of the factors (1 +
-    e^-|eta|), folded into a sum every _FOLD rows (as the kernel sums a block); a row
-    of ``mask`` 0 (past a problem's rows, where X, y and the offset are 0) has factor
-    exactly 1."""
-    C, nr = y.shape
-    lin = np.zeros(th.shape[1:])
-    yx = np.zeros((C, th.shape[0]))
-    yo = np.zeros(C)
+def _unit_softplus_sum(y, eta):
+    """sum over the rows of y eta - softplus(eta), eta (C, nr, n): softplus as max(eta,
+    0) plus the log of the product of the factors (1 + e^-|eta|), folded into a sum
+    every _FOLD rows (as the kernel sums a block); the rows summed in order."""
+    C, nr, n = eta.shape
+    e = np.abs(eta)
+    np.negative(e, out=e)
+    np.exp(e, out=e)
+    e += 1.0
+    lin = y[..., None] * eta
+    lin -= np.maximum(eta, 0.0, out=eta)
+    acc = np.zeros((C, n))
+    logs = np.zeros((C, n))
+    prod = np.ones((C, n))
     for j in range(nr):
-        yx += y[:, j, None] * X[:, j]
-        if off is not None:
-            yo += y[:, j] * off[:, j]
-    for k in range(th.shape[0]):
-        lin += yx[:, k, None] * th[k]
-    lin += yo[:, None]
-    pos = np.zeros_like(lin)
-    logs = np.zeros_like(lin)
-    prod = np.ones_like(lin)
-    e = np.empty_like(lin)
-    for j in range(nr):
-        _eta_row(X, off, th, j, eta)
-        np.abs(eta, out=e)
-        np.negative(e, out=e)
-        np.exp(e, out=e)
-        if mask is not None:
-            e *= mask[:, j, None]
-        e += 1.0
-        prod *= e
-        np.maximum(eta, 0.0, out=eta)
-        pos += eta
+        acc += lin[:, j]
+        prod *= e[:, j]
         if (j + 1) % _FOLD == 0:
             logs += np.log(prod)
             prod[...] = 1.0
     logs += np.log(prod)
-    return (lin - pos) - logs
+    return acc - logs
