@@ -186,8 +186,8 @@ def _scipy_log_joint(family, X, y, theta, prec, mean, weights=None, **kw):
     else:
         ll = stats.norm.logpdf(y, eta, kw["scale"])
     d = theta.size
-    return np.sum(ll if weights is None else weights * ll) + stats.multivariate_normal.logpdf(theta, mean * np.ones(d),
-                                                         np.linalg.inv(prec))
+    prior = stats.multivariate_normal.logpdf(theta, mean * np.ones(d), np.linalg.inv(prec))
+    return np.sum(ll if weights is None else weights * ll) + prior
 
 
 @pytest.mark.parametrize("family, kw", [
@@ -291,8 +291,8 @@ def test_streams_are_documented_children_of_the_seed():
     res = lf.glm_laplace(X, (rng.random((3, 12)) < 0.5) * 1.0)
     imp = res.importance(n=100, rng=42)
     for i in range(3):
-        z = np.random.default_rng(np.random.SeedSequence(42, spawn_key=(i,))).standard_normal(
-            (100, 2))
+        stream = np.random.default_rng(np.random.SeedSequence(42, spawn_key=(i,)))
+        z = stream.standard_normal((100, 2))
         np.testing.assert_allclose(imp.samples[i], res.mode[i] + z @ np.linalg.cholesky(
             res.cov[i]).T, rtol=0, atol=1e-12)
     # a Generator seeds the same way whatever the batch; a list is per problem
