@@ -299,6 +299,9 @@ def importance(result, log_post=None, n=1000, *, args=(), vectorized=False, rng=
     if log_post is None and data is None:
         raise TypeError("log_post is required: pass the log posterior the result was "
                         "fitted to (GLM results evaluate their own)")
+    if log_post is None and args != ():
+        raise TypeError("args are log_post's extra arguments: without log_post the GLM "
+                        "result evaluates its own log joint, which takes none")
     batch = result.batch_shape
     d = result.d
     problems = np.reshape(result.problem_index, -1)

@@ -413,8 +413,8 @@ class _GaussianResult:
         ------
         TypeError
             ``log_post`` missing (callback results) or not callable, ``n`` not an
-            int, ``args`` not a tuple, ``vectorized`` not a bool, an ``rng`` of
-            another type.
+            int, ``args`` not a tuple (or given without ``log_post``), ``vectorized``
+            not a bool, an ``rng`` of another type.
         ValueError
             ``n < 50``; ``log_post`` returning another shape than described, or NaN
             or ``+inf`` (``-inf`` is a zero density); a list ``rng`` of another length

@@ -374,6 +374,13 @@ def test_bad_input_names_the_argument():
         res.importance(lambda t: np.zeros(2), n=100)
     with pytest.raises(ValueError, match=r"log_post must return shape \(100, 3\)"):
         res.importance(lambda t: np.zeros((3, 100)), n=100, vectorized=True)
+    g = lf.glm_laplace(np.ones((5, 1)), [0, 1, 1, 0, 1])
+    with pytest.raises(TypeError, match="args are log_post's"):
+        g.importance(args=(1,))
+    # a GLM result takes a log_post of its own too (here its own log joint, by hand)
+    own = g.importance(lambda t: _glm_log_joint(g.data, g.prior, t[None])[0], n=100,
+                       vectorized=True, rng=0)
+    assert np.array_equal(own.log_weights, g.importance(n=100, rng=0).log_weights)
 
 
 def test_a_failed_fit_raises_laplace_error():
