@@ -29,6 +29,9 @@ MapResult, LaplaceResult, BatchLaplaceResult, GLMLaplaceResult, BatchGLMLaplaceR
 GLMData, GlmmResult
     What those functions return; ``Status``, ``LaplaceWarning`` and ``LaplaceError``
     report what went wrong.
+ImportanceResult
+    What ``result.importance()`` returns: Pareto-smoothed importance sampling from the
+    Gaussian (k-hat, the corrected evidence and moments), for every problem of a batch.
 
 Data
 ----
@@ -44,6 +47,7 @@ from ._glm import BatchGLMLaplaceResult, GLMLaplaceResult, fit_glm, glm_laplace
 from ._glm_prepare import GLMData, prepare_glm
 from ._glmm import glmm_laplace
 from ._glmm_result import GlmmResult
+from ._importance import ImportanceResult
 from ._families import FAMILIES
 
 __version__ = "0.1.0"
@@ -52,6 +56,6 @@ __all__ = [
     "gradient", "hessian", "find_map", "laplace", "laplace_batch", "glm_laplace",
     "prepare_glm", "fit_glm", "GLMData", "glmm_laplace", "GlmmResult",
     "LaplaceResult", "BatchLaplaceResult", "MapResult",
-    "GLMLaplaceResult", "BatchGLMLaplaceResult",
+    "GLMLaplaceResult", "BatchGLMLaplaceResult", "ImportanceResult",
     "Status", "LaplaceWarning", "LaplaceError",
 ]

@@ -2,8 +2,10 @@
 
 A record holds what the Python side needs to know about a family: its names, its code
 in the compiled kernel (``_glm_kernels.FAMILIES``), what its responses must be, which
-extra argument it requires, its inverse link, and the posterior predictive mean and
-variance that :meth:`GLMLaplaceResult.predict` gives.  Everything in
+extra argument it requires, its inverse link, the posterior predictive mean and
+variance that :meth:`GLMLaplaceResult.predict` gives, and its log-likelihood in numpy
+(the terms and the data-only constants, as the kernel's), which
+:meth:`GLMLaplaceResult.importance` evaluates at every draw.  Everything in
 :func:`laplace_fast.glm_laplace` and the GLM results that depends on the family reads
 it from the record; no code branches on a family's name.
 """
@@ -52,9 +54,16 @@ class Family:
         derivatives in eta: ``g`` the first, ``h`` minus the second and ``h3 = dh/deta``
         minus the third (``trials`` is ignored by the families without it, ``param``
         is the scale or the dispersion).  The mixed models' exact gradients need ``h3``.
-    log_lik : callable
-        ``(eta, y, trials, param) -> l``, one observation's log-likelihood with every
-        constant kept (as the kernel's ``logp``).
+    log_likelihood : callable
+        ``(eta, y, trials, param) -> l``: each observation's log-likelihood at the
+        linear predictor ``eta``, without the data-only constant, elementwise (numpy
+        broadcasting; ``trials`` per row, ``param`` per problem, None when unused).
+    log_constant : callable
+        ``(y, trials, param) -> c``: each observation's data-only constant (``-log
+        y!``, ``log binom(t, y)``, ...), so that ``l + c`` is the exact log density.
+    unit_softplus : bool
+        Whether ``l = y eta - softplus(eta)`` with no constant (logistic): a sum over
+        unweighted rows then takes one log of the product of the ``1 + e^-|eta|``.
     """
 
     name: str
@@ -67,7 +76,9 @@ class Family:
     predictive_mean: Callable
     predictive_var: Callable
     derivatives: Callable
-    log_lik: Callable
+    log_likelihood: Callable
+    log_constant: Callable
+    unit_softplus: bool
 
     @property
     def methods(self):
@@ -167,66 +178,85 @@ def _gaussian_derivs(eta, y, trials, param):
     return (y - eta) * is2, h, np.zeros(np.shape(eta))
 
 
-def _softplus(x):
-    return np.logaddexp(0.0, x)
+def _stable_softplus(x):
+    """log(1 + e^x) = max(x, 0) + log1p(e^-|x|), stable for every x."""
+    return np.maximum(x, 0.0) + np.log1p(np.exp(-np.abs(x)))
 
 
-def _log_factorial(k):
-    return special.gammaln(k + 1.0)
+def _logistic_terms(eta, y, trials, param):
+    return y * eta - _stable_softplus(eta)
 
 
-def _logistic_ll(eta, y, trials, param):
-    return y * eta - _softplus(eta)
+def _probit_terms(eta, y, trials, param):
+    return special.log_ndtr((2.0 * y - 1.0) * eta)
 
 
-def _binomial_ll(eta, y, trials, param):
-    return (y * eta - trials * _softplus(eta) + _log_factorial(trials) - _log_factorial(y)
-            - _log_factorial(trials - y))
+def _poisson_terms(eta, y, trials, param):
+    return y * eta - np.exp(eta)
 
 
-def _negbin_ll(eta, y, trials, param):
+def _binomial_terms(eta, y, trials, param):
+    return y * eta - trials * _stable_softplus(eta)
+
+
+def _negbin_terms(eta, y, trials, param):
+    """y u - (y + r) softplus(u), u = eta - log r, r = 1 / dispersion."""
     r = 1.0 / param
-    u = eta + np.log(param)
-    return (y * u - (y + r) * _softplus(u) + special.gammaln(y + r) - special.gammaln(r)
-            - _log_factorial(y))
+    u = eta - np.log(r)
+    return y * u - (y + r) * _stable_softplus(u)
 
 
-def _probit_ll(eta, y, trials, param):
-    return special.log_ndtr(np.where(y != 0.0, eta, -eta))
+def _gaussian_terms(eta, y, trials, param):
+    r = y - eta
+    return -0.5 * (r * r) / (param * param)
 
 
-def _poisson_ll(eta, y, trials, param):
-    return np.where(y != 0.0, y * eta, 0.0) - np.exp(eta) - _log_factorial(y)
+def _no_constant(y, trials, param):
+    return np.zeros_like(y)
 
 
-def _gaussian_ll(eta, y, trials, param):
-    return -0.5 * ((y - eta) / param) ** 2 - np.log(param) - 0.5 * np.log(2 * np.pi)
+def _poisson_constant(y, trials, param):
+    return -special.gammaln(y + 1.0)
+
+
+def _binomial_constant(y, trials, param):
+    return (special.gammaln(trials + 1.0) - special.gammaln(y + 1.0)
+            - special.gammaln(trials - y + 1.0))
+
+
+def _negbin_constant(y, trials, param):
+    r = 1.0 / param
+    return special.gammaln(y + r) - special.gammaln(r) - special.gammaln(y + 1.0)
+
+
+def _gaussian_constant(y, trials, param):
+    return -(0.5 * np.log(2 * np.pi) + np.log(param)) + np.zeros_like(y)
 
 
 _BINARY = "0 or 1"
 _COUNTS = "non-negative integer counts"
 
 FAMILY_TABLE = tuple(Family(name, aliases, _glm_kernels.FAMILIES[name], support, parameter,
-                            link, method, mean, var, derivs, ll) for (
-    name, aliases, support, parameter, link, method, mean, var, derivs, ll) in (
+                            link, method, mean, var, derivs, ll, const, unit) for (
+    name, aliases, support, parameter, link, method, mean, var, derivs, ll, const, unit) in (
     ("logistic", ("logit", "bernoulli"), _BINARY, None,
-     _expit, "probit", _expit_mackay, _bernoulli_var, _logistic_derivs,
-     _logistic_ll),
+     _expit, "probit", _expit_mackay, _bernoulli_var, _logistic_derivs, _logistic_terms,
+     _no_constant, True),
     ("probit", (), _BINARY, None,
-     _ndtr, "exact", _probit_mean, _bernoulli_var, _probit_derivs,
-     _probit_ll),
+     _ndtr, "exact", _probit_mean, _bernoulli_var, _probit_derivs, _probit_terms,
+     _no_constant, False),
     ("poisson", (), _COUNTS, None,
-     np.exp, "exact", _lognormal_mean, _poisson_var, _poisson_derivs,
-     _poisson_ll),
+     np.exp, "exact", _lognormal_mean, _poisson_var, _poisson_derivs, _poisson_terms,
+     _poisson_constant, False),
     ("binomial", (), "integer success counts in [0, trials]", "trials",
-     _expit, "probit", _expit_mackay, _bernoulli_var, _binomial_derivs,
-     _binomial_ll),
+     _expit, "probit", _expit_mackay, _bernoulli_var, _binomial_derivs, _binomial_terms,
+     _binomial_constant, False),
     ("negative_binomial", ("negbin", "negative-binomial", "nb", "nb2"), _COUNTS,
      "dispersion", np.exp, "exact", _lognormal_mean, _negbin_var, _negbin_derivs,
-     _negbin_ll),
+     _negbin_terms, _negbin_constant, False),
     ("gaussian", ("normal",), "finite", "scale",
-     _identity, "exact", _identity_mean, _gaussian_var, _gaussian_derivs,
-     _gaussian_ll),
+     _identity, "exact", _identity_mean, _gaussian_var, _gaussian_derivs, _gaussian_terms,
+     _gaussian_constant, False),
 ))
 
 FAMILIES = tuple(f.name for f in FAMILY_TABLE)

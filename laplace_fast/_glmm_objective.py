@@ -141,8 +141,8 @@ class Objective:
         eta = self.off + self.X @ beta + z * b[gid]
         shift = np.sqrt(2.0) * s[:, None] * self.nodes            # (B, K)
         sd = L[0, 0]
-        lik0 = self.fam.log_lik(eta, self.y, self.t, param)
-        rows = self.fam.log_lik(eta[:, None] + z[:, None] * shift[gid], self.y[:, None],
+        lik0 = self.fam.log_likelihood(eta, self.y, self.t, param)
+        rows = self.fam.log_likelihood(eta[:, None] + z[:, None] * shift[gid], self.y[:, None],
                                 None if self.t is None else self.t[:, None], param)
         rows -= lik0[:, None]
         if self.w is not None:

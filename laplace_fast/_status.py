@@ -86,7 +86,9 @@ STATUS_MESSAGES = {
                                "log_post is noisy, rough, or so large that rounding "
                                "limits the differences",
     Status.EXTREME_PREDICTOR: "converged, but some linear predictors are extreme "
-                              "(separation-like data; the posterior is skewed)",
+                              "(separation-like data; the posterior is skewed): "
+                              "result.importance() says whether the Gaussian still "
+                              "holds (its khat)",
     Status.REGULARISED: "converged; the covariance was regularised on request",
     Status.BOUNDARY: "converged to the boundary: a random-effect variance (or a "
                      "combination of them) is zero, so the data show no variation "
