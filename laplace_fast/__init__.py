@@ -13,13 +13,17 @@ find_map
 laplace, laplace_batch
     The Laplace approximation of one posterior, or of a batch of posteriors
     advanced together.
+laplace_mixture
+    A mixture of Laplace approximations, one Gaussian per distinct mode found from
+    several starts, weighted by their evidence.
 glm_laplace
     Bayesian GLMs (logistic, probit, poisson, binomial, negative binomial,
     gaussian), one or tens of thousands at once, in parallel.
 
 Results
 -------
-MapResult, LaplaceResult, BatchLaplaceResult, GLMLaplaceResult, BatchGLMLaplaceResult
+MapResult, LaplaceResult, BatchLaplaceResult, GLMLaplaceResult, BatchGLMLaplaceResult,
+MixtureResult
     What those functions return; ``Status``, ``LaplaceWarning`` and ``LaplaceError``
     report what went wrong.
 
@@ -35,12 +39,14 @@ from ._derivatives import gradient, hessian
 from ._laplace import find_map, laplace, laplace_batch
 from ._glm import BatchGLMLaplaceResult, GLMLaplaceResult, glm_laplace
 from ._families import FAMILIES
+from ._mixture import MixtureResult, laplace_mixture
 
 __version__ = "0.1.0"
 
 __all__ = [
     "gradient", "hessian", "find_map", "laplace", "laplace_batch", "glm_laplace",
-    "LaplaceResult", "BatchLaplaceResult", "MapResult",
+    "laplace_mixture",
+    "LaplaceResult", "BatchLaplaceResult", "MapResult", "MixtureResult",
     "GLMLaplaceResult", "BatchGLMLaplaceResult",
     "Status", "LaplaceWarning", "LaplaceError",
 ]
