@@ -19,6 +19,9 @@ laplace_mixture
 glm_laplace
     Bayesian GLMs (logistic, probit, poisson, binomial, negative binomial,
     gaussian), one or tens of thousands at once, in parallel.
+plot
+    The approximation against the true posterior (d = 1, 2), or a forest plot of
+    intervals (matplotlib, the optional ``plot`` extra).
 
 Results
 -------
@@ -40,12 +43,13 @@ from ._laplace import find_map, laplace, laplace_batch
 from ._glm import BatchGLMLaplaceResult, GLMLaplaceResult, glm_laplace
 from ._families import FAMILIES
 from ._mixture import MixtureResult, laplace_mixture
+from ._plot import plot
 
 __version__ = "0.1.0"
 
 __all__ = [
     "gradient", "hessian", "find_map", "laplace", "laplace_batch", "glm_laplace",
-    "laplace_mixture",
+    "laplace_mixture", "plot",
     "LaplaceResult", "BatchLaplaceResult", "MapResult", "MixtureResult",
     "GLMLaplaceResult", "BatchGLMLaplaceResult",
     "Status", "LaplaceWarning", "LaplaceError",
