@@ -29,6 +29,9 @@ MapResult, LaplaceResult, BatchLaplaceResult, GLMLaplaceResult, BatchGLMLaplaceR
 MixtureResult
     What those functions return; ``Status``, ``LaplaceWarning`` and ``LaplaceError``
     report what went wrong.
+ImportanceResult
+    What ``result.importance()`` returns: Pareto-smoothed importance sampling from the
+    Gaussian (k-hat, the corrected evidence and moments), for every problem of a batch.
 
 Data
 ----
@@ -41,6 +44,7 @@ from ._result import BatchLaplaceResult, LaplaceResult, MapResult
 from ._derivatives import gradient, hessian
 from ._laplace import find_map, laplace, laplace_batch
 from ._glm import BatchGLMLaplaceResult, GLMLaplaceResult, glm_laplace
+from ._importance import ImportanceResult
 from ._families import FAMILIES
 from ._mixture import MixtureResult, laplace_mixture
 from ._plot import plot
@@ -51,6 +55,6 @@ __all__ = [
     "gradient", "hessian", "find_map", "laplace", "laplace_batch", "glm_laplace",
     "laplace_mixture", "plot",
     "LaplaceResult", "BatchLaplaceResult", "MapResult", "MixtureResult",
-    "GLMLaplaceResult", "BatchGLMLaplaceResult",
+    "GLMLaplaceResult", "BatchGLMLaplaceResult", "ImportanceResult",
     "Status", "LaplaceWarning", "LaplaceError",
 ]

@@ -2,8 +2,10 @@
 
 A record holds what the Python side needs to know about a family: its names, its code
 in the compiled kernel (``_glm_kernels.FAMILIES``), what its responses must be, which
-extra argument it requires, its inverse link, and the posterior predictive mean and
-variance that :meth:`GLMLaplaceResult.predict` gives.  Everything in
+extra argument it requires, its inverse link, the posterior predictive mean and
+variance that :meth:`GLMLaplaceResult.predict` gives, and its log-likelihood in numpy
+(the terms and the data-only constants, as the kernel's), which
+:meth:`GLMLaplaceResult.importance` evaluates at every draw.  Everything in
 :func:`laplace_fast.glm_laplace` and the GLM results that depends on the family reads
 it from the record; no code branches on a family's name.
 """
@@ -47,6 +49,13 @@ class Family:
     predictive_var : callable
         ``(mean, m, v, param) -> Var y_new``: ``mean`` the predictive mean, ``param``
         the family's per-problem parameter (scale, dispersion) broadcast against ``v``.
+    log_likelihood : callable
+        ``(y, eta, trials, param) -> l``: each observation's log-likelihood at the
+        linear predictor ``eta``, without the data-only constant, elementwise (numpy
+        broadcasting; ``trials`` per row, ``param`` per problem, None when unused).
+    log_constant : callable
+        ``(y, trials, param) -> c``: each observation's data-only constant (``-log
+        y!``, ``log binom(t, y)``, ...), so that ``l + c`` is the exact log density.
     """
 
     name: str
@@ -58,6 +67,8 @@ class Family:
     exact_method: str
     predictive_mean: Callable
     predictive_var: Callable
+    log_likelihood: Callable
+    log_constant: Callable
 
     @property
     def methods(self):
@@ -116,24 +127,80 @@ def _gaussian_var(mean, m, v, param):
     return v + param ** 2
 
 
+def _softplus(x):
+    """log(1 + e^x) = max(x, 0) + log1p(e^-|x|), stable for every x."""
+    return np.maximum(x, 0.0) + np.log1p(np.exp(-np.abs(x)))
+
+
+def _logistic_ll(y, eta, trials, param):
+    return y * eta - _softplus(eta)
+
+
+def _probit_ll(y, eta, trials, param):
+    return special.log_ndtr((2.0 * y - 1.0) * eta)
+
+
+def _poisson_ll(y, eta, trials, param):
+    return y * eta - np.exp(eta)
+
+
+def _binomial_ll(y, eta, trials, param):
+    return y * eta - trials * _softplus(eta)
+
+
+def _negbin_ll(y, eta, trials, param):
+    """y u - (y + r) softplus(u), u = eta - log r, r = 1 / dispersion."""
+    r = 1.0 / param
+    u = eta - np.log(r)
+    return y * u - (y + r) * _softplus(u)
+
+
+def _gaussian_ll(y, eta, trials, param):
+    r = y - eta
+    return -0.5 * (r * r) / (param * param)
+
+
+def _no_constant(y, trials, param):
+    return np.zeros_like(y)
+
+
+def _poisson_constant(y, trials, param):
+    return -special.gammaln(y + 1.0)
+
+
+def _binomial_constant(y, trials, param):
+    return (special.gammaln(trials + 1.0) - special.gammaln(y + 1.0)
+            - special.gammaln(trials - y + 1.0))
+
+
+def _negbin_constant(y, trials, param):
+    r = 1.0 / param
+    return special.gammaln(y + r) - special.gammaln(r) - special.gammaln(y + 1.0)
+
+
+def _gaussian_constant(y, trials, param):
+    return -(0.5 * np.log(2 * np.pi) + np.log(param)) + np.zeros_like(y)
+
+
 _BINARY = "0 or 1"
 _COUNTS = "non-negative integer counts"
 
 FAMILY_TABLE = tuple(Family(name, aliases, _glm_kernels.FAMILIES[name], support, parameter,
-                            link, method, mean, var) for (
-    name, aliases, support, parameter, link, method, mean, var) in (
+                            link, method, mean, var, ll, const) for (
+    name, aliases, support, parameter, link, method, mean, var, ll, const) in (
     ("logistic", ("logit", "bernoulli"), _BINARY, None,
-     _expit, "probit", _expit_mackay, _bernoulli_var),
+     _expit, "probit", _expit_mackay, _bernoulli_var, _logistic_ll, _no_constant),
     ("probit", (), _BINARY, None,
-     _ndtr, "exact", _probit_mean, _bernoulli_var),
+     _ndtr, "exact", _probit_mean, _bernoulli_var, _probit_ll, _no_constant),
     ("poisson", (), _COUNTS, None,
-     np.exp, "exact", _lognormal_mean, _poisson_var),
+     np.exp, "exact", _lognormal_mean, _poisson_var, _poisson_ll, _poisson_constant),
     ("binomial", (), "integer success counts in [0, trials]", "trials",
-     _expit, "probit", _expit_mackay, _bernoulli_var),
+     _expit, "probit", _expit_mackay, _bernoulli_var, _binomial_ll, _binomial_constant),
     ("negative_binomial", ("negbin", "negative-binomial", "nb", "nb2"), _COUNTS,
-     "dispersion", np.exp, "exact", _lognormal_mean, _negbin_var),
+     "dispersion", np.exp, "exact", _lognormal_mean, _negbin_var, _negbin_ll,
+     _negbin_constant),
     ("gaussian", ("normal",), "finite", "scale",
-     _identity, "exact", _identity_mean, _gaussian_var),
+     _identity, "exact", _identity_mean, _gaussian_var, _gaussian_ll, _gaussian_constant),
 ))
 
 FAMILIES = tuple(f.name for f in FAMILY_TABLE)

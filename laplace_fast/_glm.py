@@ -19,6 +19,7 @@ from ._families import FAMILIES, lookup
 from ._glm_prepare import GLMData, prepare_glm, where_text
 from ._glm_results import (_IMPROPER_NOTE, MODEL_PARAMETERS, BatchGLMLaplaceResult,
                            GLMLaplaceResult)
+from ._importance import GLMPrior
 from ._objective import check_options, memory_limit, real_array
 from ._status import STATUS_MESSAGES, Status, warn_statuses
 
@@ -463,7 +464,8 @@ def _fit(data, prior_precision, prior_mean, tol, maxiter, nthreads):
 
     improper = np.zeros(B, dtype=bool) if flat is None else flat[pidx]
     model = {"family": fam.name, "param_names": data.param_names,
-             **{p: (data.param if p == fam.parameter else None) for p in MODEL_PARAMETERS}}
+             **{p: (data.param if p == fam.parameter else None) for p in MODEL_PARAMETERS},
+             "data": data, "prior": GLMPrior(P, pidx, M, midx, pconst)}
     if single:
         st = Status(int(status[0]))
         res = GLMLaplaceResult(mode[0], hess[0], cov[0], log_det_cov[0], logp[0], st,

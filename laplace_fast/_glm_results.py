@@ -28,10 +28,12 @@ class _GLMResult:
     _PER_PROBLEM = BatchLaplaceResult._PER_PROBLEM + ("scale", "dispersion", "improper_prior")
 
     def __init__(self, *args, family, param_names=None, scale=None, dispersion=None,
-                 improper_prior=False, **fields):
+                 improper_prior=False, data=None, prior=None, **fields):
         super().__init__(*args, **fields)
         self.family = family
         self.param_names = param_names
+        self.data = data
+        self.prior = prior
         held = _as_given if self.batch_shape else _one
         self.scale = held(scale, float)
         self.dispersion = held(dispersion, float)
@@ -40,7 +42,8 @@ class _GLMResult:
             self._message += _IMPROPER_NOTE
 
     def _shared(self):
-        return {"family": self.family, "param_names": self.param_names}
+        return {"family": self.family, "param_names": self.param_names,
+                "data": self.data, "prior": self.prior}
 
     def _message_note(self):
         n = int(np.count_nonzero(self.improper_prior & (self.status < 0)))
@@ -214,6 +217,12 @@ class GLMLaplaceResult(_GLMResult, LaplaceResult):
         is then relative to a density of one along those directions (see
         :func:`laplace_fast.glm_laplace`), and a failure status means the posterior is
         improper (the message says so).
+    data : GLMData
+        The prepared data of the fit, shared by every problem of a batch (and by its
+        selections, whose ``problem_index`` says which problems of it they are).
+    prior : GLMPrior
+        The fit's prior, shared likewise.  With ``data``, what :meth:`importance`
+        evaluates the log joint from (``log_post`` not needed).
 
     Examples
     --------

@@ -82,7 +82,9 @@ STATUS_MESSAGES = {
                                "log_post is noisy, rough, or so large that rounding "
                                "limits the differences",
     Status.EXTREME_PREDICTOR: "converged, but some linear predictors are extreme "
-                              "(separation-like data; the posterior is skewed)",
+                              "(separation-like data; the posterior is skewed): "
+                              "result.importance() says whether the Gaussian still "
+                              "holds (its khat)",
     Status.REGULARISED: "converged; the covariance was regularised on request",
     Status.MAXITER: "iteration limit reached before convergence",
     Status.NO_PROGRESS: "the line search made no progress",

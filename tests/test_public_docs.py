@@ -11,7 +11,8 @@ MIN_EXAMPLES = {
     "gradient": 4, "hessian": 7, "find_map": 5, "laplace": 5, "laplace_batch": 7,
     "glm_laplace": 14, "LaplaceResult": 8, "BatchLaplaceResult": 7, "MapResult": 3,
     "GLMLaplaceResult": 6, "BatchGLMLaplaceResult": 5, "Status": 5, "LaplaceWarning": 5,
-    "LaplaceError": 5, "laplace_mixture": 9, "MixtureResult": 8, "plot": 14,
+    "LaplaceError": 5, "ImportanceResult": 4, "laplace_mixture": 9, "MixtureResult": 8,
+    "plot": 14,
 }
 
 

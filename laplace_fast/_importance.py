@@ -1,0 +1,445 @@
+"""Importance sampling from a Laplace approximation, Pareto-smoothed (:mod:`._psis`):
+how far the Gaussian is from the posterior, and the corrected evidence and moments.
+
+:class:`ImportanceResult` is what ``result.importance(...)`` returns;
+:func:`_importance_from_draws` turns draws of any proposal (with their log densities
+under it and under the target) into one, so that any approximation (a single Gaussian,
+a mixture) is diagnosed the same way.  The GLM results evaluate their own log joint,
+:func:`_glm_log_joint`, vectorised over every problem and draw.
+"""
+
+import math
+import numbers
+
+import numpy as np
+
+from ._lazy import LazyModule
+from ._psis import MIN_DRAWS, khat_threshold, psis
+
+special = LazyModule("scipy.special")
+
+__all__ = ["ImportanceResult", "GLMPrior", "importance", "_importance_from_draws",
+           "_glm_log_joint"]
+
+_LOG_2PI = math.log(2 * math.pi)
+
+
+class ImportanceResult:
+    """Pareto-smoothed importance sampling from an approximation of a posterior.
+
+    What :meth:`LaplaceResult.importance` (and the batch and GLM results' method)
+    returns.  For a batch every field has the batch shape in front.
+
+    Attributes
+    ----------
+    khat : float or ndarray, shape batch
+        The Pareto shape estimate of the importance weights' tail (Vehtari et al.
+        2024): below ``threshold`` the approximation is close enough for the
+        importance-corrected estimates to be trusted; above 0.7 it is not, whatever n.
+        ``-inf`` when the weights' tail is flat (the target is the approximation, up
+        to a constant), ``inf`` when too few weights are positive to fit a tail.
+    threshold : float
+        ``min(1 - 1 / log10(n), 0.7)``, the sample-size-dependent threshold.
+    reliable : bool or ndarray of bool, shape batch
+        ``khat < threshold``.
+    ess : float or ndarray, shape batch
+        The effective sample size of the smoothed weights, ``1 / sum w_s^2`` (weights
+        normalised to sum to one).
+    log_evidence : float or ndarray, shape batch
+        The importance-sampling estimate of the log marginal likelihood log p(D) (the
+        log normalising constant of ``exp(log_post)``): ``log mean_s w_s`` of the
+        smoothed, unnormalised weights.
+    mean : ndarray, shape (*batch, d)
+        The posterior mean, weighted by the smoothed weights.
+    cov : ndarray, shape (*batch, d, d)
+        The posterior covariance, weighted by the smoothed weights.
+    log_weights : ndarray, shape (*batch, n)
+        The raw log ratios ``log p - log q`` of the draws (before smoothing).
+    samples : ndarray, shape (*batch, n, d)
+        The draws from the approximation.
+    n : int
+        Draws per problem.
+    batch_shape : tuple
+        ``()`` for one problem.
+
+    Notes
+    -----
+    ``log_evidence``, ``mean`` and ``cov`` are consistent estimates whatever
+    ``khat``, but with a variance that is finite only for ``khat < 0.5`` and a
+    convergence that is practically useless above 0.7: read them when ``reliable``.
+    When no draw of a problem has a positive target density (``log_post`` is ``-inf``
+    at every draw), its ``khat`` is ``inf``, ``ess`` 0, ``log_evidence`` ``-inf`` and
+    ``mean`` and ``cov`` NaN.
+
+    Examples
+    --------
+    >>> import laplace_fast as lf
+    >>> r = lf.laplace(lambda t: -0.5 * t[0] ** 2 - 0.1 * t[0] ** 4, [0.5])
+    >>> imp = r.importance(lambda t: -0.5 * t[0] ** 2 - 0.1 * t[0] ** 4, n=2000, rng=0)
+    >>> imp.reliable, imp.samples.shape, imp.log_weights.shape
+    (True, (2000, 1), (2000,))
+    >>> print(f"{r.log_evidence:.3f} {imp.log_evidence:.3f}")
+    0.919 0.775
+    """
+
+    def __init__(self, *, khat, ess, log_evidence, mean, cov, log_weights, samples):
+        self.samples = samples
+        self.log_weights = log_weights
+        self.mean = mean
+        self.cov = cov
+        self.n = log_weights.shape[-1]
+        self.threshold = khat_threshold(self.n)
+        self.batch_shape = log_weights.shape[:-1]
+        reliable = khat < self.threshold
+        if self.batch_shape:
+            self.khat, self.ess, self.log_evidence, self.reliable = (
+                khat, ess, log_evidence, reliable)
+        else:
+            self.khat, self.ess, self.log_evidence = float(khat), float(ess), \
+                float(log_evidence)
+            self.reliable = bool(reliable)
+
+    def __repr__(self):
+        if self.batch_shape:
+            n_ok = int(np.count_nonzero(self.reliable))
+            return (f"ImportanceResult(batch_shape={self.batch_shape}, n={self.n}, "
+                    f"{n_ok} of {math.prod(self.batch_shape)} reliable "
+                    f"(khat < {self.threshold:.3f}))")
+        return (f"ImportanceResult(khat={self.khat:.3f}, reliable={self.reliable}, "
+                f"ess={self.ess:.1f}, log_evidence={self.log_evidence!r}, n={self.n})")
+
+
+def _importance_from_draws(samples, log_q, log_p):
+    """Pareto-smoothed importance sampling of draws from any proposal.
+
+    Parameters
+    ----------
+    samples : ndarray, shape (..., n, d)
+        Draws of the proposal, n per problem, the leading axes the batch.
+    log_q : ndarray, shape (..., n)
+        The proposal's normalised log density at the draws (finite).
+    log_p : ndarray, shape (..., n)
+        The target's unnormalised log density at the draws (finite or ``-inf``).
+
+    Returns
+    -------
+    ImportanceResult
+        With ``log_weights = log_p - log_q``; a single problem (no leading axes) has
+        scalar fields.
+
+    Raises
+    ------
+    ValueError
+        Shapes that do not match, fewer than ``MIN_DRAWS`` (50) draws, a ``log_q``
+        that is not finite, a ``log_p`` that is NaN or ``+inf``.
+
+    Notes
+    -----
+    Each problem's numbers depend on its own draws only and are computed in the same
+    order whatever the batch (every reduction runs along the draws of one problem), so
+    a problem gives the same bits alone as inside a batch, when its draws are the same.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from laplace_fast._importance import _importance_from_draws
+    >>> x = np.random.default_rng(0).standard_normal((4000, 1))
+    >>> log_q = -0.5 * x[:, 0] ** 2 - 0.5 * np.log(2 * np.pi)
+    >>> imp = _importance_from_draws(x, log_q, -0.5 * x[:, 0] ** 2)   # exact: Z = sqrt(2 pi)
+    >>> print(f"{imp.log_evidence:.12f} {0.5 * np.log(2 * np.pi):.12f} {imp.ess:.6f}")
+    0.918938533205 0.918938533205 4000.000000
+    """
+    samples = np.asarray(samples, dtype=np.float64)
+    log_q = np.asarray(log_q, dtype=np.float64)
+    log_p = np.asarray(log_p, dtype=np.float64)
+    if samples.ndim < 2 or log_q.shape != samples.shape[:-1] or log_p.shape != log_q.shape:
+        raise ValueError(f"samples must have shape (..., n, d) and log_q, log_p shape "
+                         f"(..., n); got {samples.shape}, {log_q.shape}, {log_p.shape}")
+    if samples.shape[-2] < MIN_DRAWS:
+        raise ValueError(f"n must be at least {MIN_DRAWS} draws per problem for the "
+                         f"Pareto fit, got {samples.shape[-2]}")
+    if not np.all(np.isfinite(log_q)):
+        raise ValueError("log_q must be finite at every draw")
+    bad = np.isnan(log_p) | (log_p == np.inf)
+    if np.any(bad):
+        raise ValueError(f"log_p is NaN or +inf at {int(np.count_nonzero(bad))} draws: "
+                         "the log posterior must be finite, or -inf where it is zero")
+    single = samples.ndim == 2
+    if single:      # one problem is the batch of one: the same operations, the same bits
+        samples, log_q, log_p = samples[None], log_q[None], log_p[None]
+    lw = np.ascontiguousarray(log_p - log_q)
+    smoothed, khat = psis(lw)
+    n = lw.shape[-1]
+    top = np.max(smoothed, axis=-1, keepdims=True)
+    alive = np.isfinite(top)            # some draw of positive target density
+    top = np.where(alive, top, 0.0)
+    e = np.exp(smoothed - top)
+    tot = np.sum(e, axis=-1, keepdims=True)
+    with np.errstate(divide="ignore"):
+        log_evidence = np.where(alive[..., 0], np.log(tot[..., 0]) + top[..., 0], -np.inf) \
+            - math.log(n)
+    w = np.ascontiguousarray(e / np.where(alive, tot, 1.0))
+    ess = np.where(alive[..., 0], 1.0 / np.where(alive[..., 0], np.sum(w * w, axis=-1), 1.0),
+                   0.0)
+    mean = np.matmul(w[..., None, :], samples)[..., 0, :]
+    r = samples - mean[..., None, :]
+    cov = np.matmul(np.swapaxes(r * w[..., None], -1, -2), r)
+    cov = 0.5 * (cov + np.swapaxes(cov, -1, -2))
+    mean = np.where(alive, mean, np.nan)
+    cov = np.where(alive[..., None], cov, np.nan)
+    out = dict(khat=khat, ess=ess, log_evidence=log_evidence, mean=mean, cov=cov,
+               log_weights=lw, samples=samples)
+    if single:
+        out = {k: v[0] for k, v in out.items()}
+    return ImportanceResult(**out)
+
+
+# --------------------------------------------------------------------------- the draws
+
+def _root_seed(rng):
+    """The SeedSequence every problem's stream is spawned from: ``rng`` itself (an int
+    or a SeedSequence), fresh entropy (None), or 128 bits drawn from a Generator."""
+    if rng is None:
+        return np.random.SeedSequence()
+    if isinstance(rng, np.random.SeedSequence):
+        return rng
+    if isinstance(rng, np.random.Generator):
+        return np.random.SeedSequence([int(v) for v in rng.integers(0, 2**32, size=4,
+                                                                     dtype=np.uint64)])
+    if isinstance(rng, numbers.Integral) and not isinstance(rng, bool) and rng >= 0:
+        return np.random.SeedSequence(int(rng))
+    raise TypeError(f"rng must be None, a non-negative int, a numpy.random.SeedSequence, "
+                    f"a numpy.random.Generator or a list of them (one per problem), got "
+                    f"{rng!r}")
+
+
+def _streams(rng, problems):
+    """Each problem's generator: from a list, its own entry (``default_rng(entry)``, a
+    Generator as it is); else the child of the root seed keyed by its problem index,
+    ``SeedSequence(root.entropy, spawn_key=root.spawn_key + (k,))``."""
+    if isinstance(rng, (list, tuple)):
+        if len(rng) != len(problems):
+            raise ValueError(f"rng as a list must hold one entry per problem, "
+                             f"{len(problems)}, got {len(rng)}")
+        for entry in rng:
+            if not (isinstance(entry, (np.random.Generator, np.random.SeedSequence))
+                    or (isinstance(entry, numbers.Integral) and not isinstance(entry, bool)
+                        and entry >= 0)):
+                raise TypeError(f"each entry of rng must be a non-negative int, a "
+                                f"SeedSequence or a Generator, got {entry!r}")
+        return [e if isinstance(e, np.random.Generator) else np.random.default_rng(e)
+                for e in rng]
+    root = _root_seed(rng)
+    return [np.random.default_rng(np.random.SeedSequence(
+        root.entropy, spawn_key=root.spawn_key + (int(k),))) for k in problems]
+
+
+def _standard_normals(streams, n, d):
+    """(len(streams), n, d) standard normals, problem after problem."""
+    z = np.empty((len(streams), n, d))
+    for row, g in enumerate(streams):
+        g.standard_normal(out=z[row])
+    return z
+
+
+def _check_n(n):
+    if isinstance(n, bool) or not isinstance(n, numbers.Integral):
+        raise TypeError(f"n must be an int (the draws per problem), got {n!r}")
+    if n < MIN_DRAWS:
+        raise ValueError(f"n must be at least {MIN_DRAWS} draws per problem (the Pareto "
+                         f"fit needs a tail of {MIN_DRAWS // 5}), got {n}")
+    return int(n)
+
+
+def _values(v, want, vectorized):
+    """One callback's return value as floats of shape ``want``; ValueError naming
+    log_post otherwise."""
+    v = np.asarray(v, dtype=np.float64)
+    if v.shape != want:
+        raise ValueError(f"log_post must return shape {want}, got {v.shape}"
+                         + ("" if vectorized else " (with vectorized=True it takes "
+                            "every draw at once)"))
+    return v
+
+
+def _callback_log_p(log_post, samples, args, vectorized, batch_shape):
+    """log_post at every draw (*batch, n), called as ``importance`` documents."""
+    if not callable(log_post):
+        raise TypeError(f"log_post must be callable, got {type(log_post).__name__}; "
+                        "results of laplace and laplace_batch need the log posterior "
+                        "they were fitted to")
+    if not isinstance(args, tuple):
+        raise TypeError(f"args must be a tuple, got {type(args).__name__}")
+    n = samples.shape[-2]
+    if vectorized:
+        x = np.moveaxis(samples, -2, 0) if batch_shape else samples
+        out = _values(log_post(x, *args), (n,) + batch_shape, True)
+        out = np.moveaxis(out, 0, -1) if batch_shape else out
+    elif not batch_shape:
+        out = np.array([_values(log_post(x, *args), (), False) for x in samples])
+    else:
+        out = np.stack([_values(log_post(samples[..., s, :], *args), batch_shape, False)
+                        for s in range(n)], axis=-1)
+    bad = np.isnan(out) | (out == np.inf)
+    if np.any(bad):
+        raise ValueError(f"log_post returned NaN or +inf at {int(np.count_nonzero(bad))} "
+                         "draws: it must be finite, or -inf where the posterior is zero")
+    return out
+
+
+def importance(result, log_post=None, n=1000, *, args=(), vectorized=False, rng=None):
+    """``result.importance(...)``, for every Gaussian result: see
+    :meth:`laplace_fast.LaplaceResult.importance`."""
+    n = _check_n(n)
+    if not isinstance(vectorized, bool):
+        raise TypeError(f"vectorized must be True or False, got {vectorized!r}")
+    data = getattr(result, "data", None)
+    if log_post is None and data is None:
+        raise TypeError("log_post is required: pass the log posterior the result was "
+                        "fitted to (GLM results evaluate their own)")
+    batch = result.batch_shape
+    d = result.d
+    problems = np.reshape(result.problem_index, -1)
+    streams = _streams(rng, problems)
+    result._require("importance")
+    mode = np.reshape(result.mode, (-1, d))
+    L = np.linalg.cholesky(np.reshape(result.cov, (-1, d, d)))
+    z = _standard_normals(streams, n, d)
+    samples = mode[:, None, :] + np.matmul(z, np.swapaxes(L, -1, -2))
+    log_q = (-0.5 * np.sum(z * z, axis=-1) - 0.5 * d * _LOG_2PI
+             - 0.5 * np.reshape(result.log_det_cov, (-1, 1)))
+    if log_post is None:
+        log_p = _glm_log_joint(data, result.prior, samples, problems)
+    else:
+        log_p = _callback_log_p(log_post, samples.reshape(batch + (n, d)), args,
+                                vectorized, batch).reshape(-1, n)
+    imp = _importance_from_draws(samples, log_q, log_p)
+    if batch == (len(problems),):
+        return imp
+    return ImportanceResult(**{f: np.reshape(getattr(imp, f), batch + np.shape(
+        getattr(imp, f))[1:]) for f in ("khat", "ess", "log_evidence", "mean", "cov",
+                                        "log_weights", "samples")})
+
+
+# --------------------------------------------------------------------------- GLMs
+
+class GLMPrior:
+    """The Gaussian prior of a :func:`laplace_fast.glm_laplace` call, as the kernel got
+    it: the distinct precisions ``P`` (k, d, d) and means ``M`` (l, d), per problem
+    (flat) the one it uses (``pidx``, ``midx``), and ``pconst``, the log normalising
+    constants of the distinct precisions when some is flat in a direction (None when
+    every one is proper: the constant is then ``1/2 log det P - d/2 log 2 pi``)."""
+
+    __slots__ = ("P", "pidx", "M", "midx", "pconst")
+
+    def __init__(self, P, pidx, M, midx, pconst):
+        self.P, self.pidx, self.M, self.midx, self.pconst = P, pidx, M, midx, pconst
+
+    def of(self, problems):
+        """The precision (C, d, d), mean (C, d) and log normalising constant (C,) of
+        each problem of ``problems`` (flat indices)."""
+        d = self.P.shape[-1]
+        if self.pconst is None:
+            const = 0.5 * np.linalg.slogdet(self.P)[1] - 0.5 * d * _LOG_2PI
+        else:
+            const = self.pconst
+        pi = self.pidx[problems]
+        return self.P[pi], self.M[self.midx[problems]], const[pi]
+
+
+# elements of one (problems x draws) array of a chunk of _glm_log_joint: a few of them
+# stay in the second-level cache through a row's operations
+_CHUNK = 1 << 15
+
+
+def _glm_log_joint(data, prior, draws, problems=None):
+    """The log joint (log prior + log likelihood, every normalising constant kept, as
+    the kernel's ``logp``) of GLM problems at draws of their coefficients.
+
+    Parameters
+    ----------
+    data : GLMData
+        The prepared data of the fit (:func:`laplace_fast._glm.prepare_glm`).
+    prior : GLMPrior
+        Its prior.
+    draws : ndarray, shape (C, n, d)
+        n points of each problem of ``problems``.
+    problems : ndarray of int, shape (C,), optional
+        Flat indices of the problems (every problem of ``data`` when omitted).
+
+    Returns
+    -------
+    ndarray, shape (C, n)
+        ``-inf`` where a term overflows (a Poisson rate past e^709).
+
+    Notes
+    -----
+    Vectorised with numpy over chunks of problems and every draw: a loop over the rows
+    (the most of any problem of the chunk; a shorter problem's missing rows weigh zero
+    and add exact zeros), each row's terms for every problem and draw at once, summed
+    in row order.  Every operation is elementwise or that ordered sum, so a problem's
+    value is bit for bit the same whatever the chunk and the other problems.
+
+    Examples
+    --------
+    >>> import numpy as np, laplace_fast as lf
+    >>> from laplace_fast._importance import _glm_log_joint
+    >>> X = np.column_stack([np.ones(5), [-1.0, -0.5, 0.0, 0.5, 1.0]])
+    >>> r = lf.glm_laplace(X, [0, 1, 0, 1, 1], family="logistic")
+    >>> v = _glm_log_joint(r.data, r.prior, r.mode[None, None, :])
+    >>> bool(abs(v[0, 0] - r.logp) < 1e-12)
+    True
+    """
+    draws = np.asarray(draws, dtype=np.float64)
+    problems = (np.arange(data.n_problems) if problems is None
+                else np.asarray(problems, dtype=np.int64))
+    C, n, d = draws.shape
+    P, M, const = prior.of(problems)
+    out = np.empty((C, n))
+    step = max(1, _CHUNK // max(n, 1))
+    with np.errstate(over="ignore", invalid="ignore"):
+        for s in range(0, C, step):
+            sl = slice(s, s + step)
+            out[sl] = _joint_chunk(data, problems[sl], P[sl], M[sl], const[sl], draws[sl])
+    return out
+
+
+def _joint_chunk(data, problems, P, M, const, draws):
+    """_glm_log_joint of one chunk of problems (C, n, d)."""
+    fam = data.family
+    C, n, d = draws.shape
+    start = data.starts[problems]
+    count = data.starts[problems + 1] - start
+    nr = int(count.max()) if C else 0
+    valid = np.arange(nr) < count[:, None]
+    rows = np.where(valid, start[:, None] + np.arange(nr), 0)
+    weighted = data.weights is not None or not valid.all()
+    if weighted:
+        w = np.where(valid, 1.0 if data.weights is None else data.weights[rows], 0.0)
+    X, y = data.X[rows], data.y[rows]
+    off = None if data.offset is None else data.offset[rows]
+    tr = None if data.trials is None else data.trials[rows]
+    param = np.reshape(data.param, -1)[problems]
+    th = np.ascontiguousarray(np.moveaxis(draws, -1, 0))        # (d, C, n)
+    acc = np.zeros((C, n))
+    cacc = np.zeros(C)
+    for j in range(nr):
+        eta = np.zeros((C, n)) if off is None else np.repeat(off[:, j, None], n, axis=1)
+        for k in range(d):
+            eta += X[:, j, k, None] * th[k]
+        l = fam.log_likelihood(y[:, j, None], eta, None if tr is None else tr[:, j, None],
+                               param[:, None])
+        c = fam.log_constant(y[:, j], None if tr is None else tr[:, j], param)
+        if weighted:
+            l = np.where(w[:, j, None] != 0, w[:, j, None] * l, 0.0)
+            c = np.where(w[:, j] != 0, w[:, j] * c, 0.0)
+        acc += l
+        cacc += c
+    quad = np.zeros((C, n))
+    r = th - M.T[:, :, None]
+    for k in range(d):
+        t = np.zeros((C, n))
+        for m in range(d):
+            t += P[:, k, m, None] * r[m]
+        quad += r[k] * t
+    return (acc + cacc[:, None]) + (const[:, None] - 0.5 * quad)
