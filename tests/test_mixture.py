@@ -256,3 +256,55 @@ def test_logpdf_bad_points_name_x():
         mix.logpdf([1.0, 2.0, 3.0])
     with pytest.raises(ValueError, match="level must be"):
         mix.interval(1.5)
+
+
+def _quadrature_moments(f, lo=-4.0, hi=4.0):
+    """log Z, the mean and the variance of exp(f) on a line, by quadrature."""
+    def moment(k):
+        return integrate.quad(lambda v: v ** k * math.exp(f(np.array([v]))), lo, hi,
+                              epsabs=1e-13, epsrel=1e-12, limit=200)[0]
+    z = moment(0)
+    mean = moment(1) / z
+    return math.log(z), mean, moment(2) / z - mean ** 2
+
+
+def test_importance_corrects_the_evidence_towards_quadrature():
+    log_z, mean, var = _quadrature_moments(seed)
+    mix = lf.laplace_mixture(seed, [[-1.0], [1.0]])
+    imp = mix.importance(n=4000, rng=11)
+    assert imp.reliable and imp.samples.shape == (4000, 1)
+    # the Monte-Carlo standard error of log mean(w), from the effective sample size
+    se = math.sqrt((imp.n / imp.ess - 1) / imp.n)
+    assert abs(imp.log_evidence - log_z) < 4 * se
+    assert abs(imp.log_evidence - log_z) < abs(mix.log_evidence - log_z)
+    assert abs(imp.mean[0] - mean) < 4 * math.sqrt(var / imp.ess)
+    assert imp.cov[0, 0] == pytest.approx(var, rel=0.05)
+    # the proposal density is the mixture's, at its own draws
+    q = stats.norm.logpdf(imp.samples[:, 0, None], mix.components.mode[:, 0],
+                          mix.components.std[:, 0])
+    np.testing.assert_allclose(imp.log_weights, [seed(x) for x in imp.samples]
+                               - special.logsumexp(q + np.log(0.5), axis=1), atol=1e-9)
+
+
+def test_importance_flags_a_mixture_that_missed_a_mode():
+    one = lf.laplace_mixture(seed, [[0.8], [1.3]])        # both starts reach +1
+    assert len(one) == 1
+    assert not one.importance(n=4000, rng=0).reliable
+
+
+def test_importance_default_log_post_is_the_fitted_one():
+    def vec(t, c):
+        return -t[:, 0] ** 4 + 2 * t[:, 0] ** 2 + c
+    mix = lf.laplace_mixture(vec, [[-1.5], [1.5]], args=(0.5,), vectorized=True)
+    a = mix.importance(n=500, rng=3)
+    b = mix.importance(lambda t: seed(t) + 0.5, n=500, rng=3)
+    np.testing.assert_allclose(a.log_weights, b.log_weights, rtol=1e-14)
+    assert np.array_equal(a.samples, mix.importance(n=500, rng=3).samples)
+    with pytest.raises(TypeError, match="args and vectorized go with a log_post"):
+        mix.importance(args=(1.0,))
+    with pytest.raises(ValueError, match="n must be at least 50"):
+        mix.importance(n=10)
+    with pytest.warns(lf.LaplaceWarning):
+        empty = lf.laplace_mixture(lambda t: -(t[0] - 1) ** 2, [[0.0, 0.0]])
+    with pytest.raises(lf.LaplaceError, match="none"):
+        empty.importance(n=100)
