@@ -125,9 +125,11 @@ def _density_1d(ax, result, log_post, args, vectorized, bounds, width, n):
     logq, label = _approximation(result)
     ax.plot(t, np.exp(logq(t[:, None])), "--", label=label)
     modes, _ = _modes_and_stds(result)
+    where = ", ".join(f"{m:.3g}" for m in modes[:5, 0]) + (", ..." if len(modes) > 5 else "")
     for k, m in enumerate(modes[:, 0]):
-        ax.axvline(m, color="k", lw=0.8, label=f"mode = {m:.3g}" if k == 0 or
-                   len(modes) <= 3 else None)
+        ax.axvline(m, color="k", lw=0.8,
+                   label=(f"mode{'s' if len(modes) > 1 else ''} = {where}" if k == 0
+                          else None))
     ax.set_xlabel("theta")
     ax.set_ylabel("density")
     ax.legend(fontsize=8)
