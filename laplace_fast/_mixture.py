@@ -100,7 +100,7 @@ class MixtureResult:
         self._source = source
         if len(components):
             ev = components.log_evidence
-            self.log_evidence = float(special.logsumexp(ev))
+            self.log_evidence = float(_logsumexp(ev))
             self.weights = np.exp(ev - self.log_evidence)
         else:
             self.log_evidence = math.nan
@@ -222,7 +222,7 @@ class MixtureResult:
         else:
             x = _points(x, self.d)
         lp = self.components.logpdf(x[..., None, :]) + np.log(self.weights)
-        out = special.logsumexp(lp, axis=-1)
+        out = _logsumexp(lp)
         return float(out) if np.ndim(out) == 0 else out
 
     def cdf_marginal(self, t, j=0):
@@ -381,6 +381,15 @@ class MixtureResult:
                 f"log_evidence={self.log_evidence!r}, status={self.status.name})")
 
 
+def _logsumexp(a, axis=-1):
+    """log sum exp(a) along ``axis``, its largest term factored out (numpy alone: scipy's
+    costs more than a small mixture's whole fit); -inf when every term is -inf."""
+    top = np.max(a, axis=axis, keepdims=True)
+    top = np.where(np.isfinite(top), top, 0.0)
+    with np.errstate(divide="ignore"):
+        return np.squeeze(top, axis) + np.log(np.sum(np.exp(a - top), axis=axis))
+
+
 def _check_starts(starts):
     a = real_array(starts, "starts")
     if a.ndim != 2:
@@ -444,22 +453,27 @@ def _assign(fits, usable, merge_tol):
     The usable fits are taken best-converged first (the smallest Newton decrement
     ``g^T cov g`` at the mode, then the highest logp, then the earliest start); each
     becomes a new component unless its mode is within Mahalanobis distance
-    ``merge_tol`` of a kept one under either's covariance, where it merges into it."""
-    g = fits.grad
+    ``merge_tol`` of a kept one under either's covariance, where it merges into the
+    first such (the best converged)."""
+    g, mode, prec = fits.grad, fits.mode, fits.precision
     dec = np.einsum("ki,kij,kj->k", g, fits.cov, g)
-    order = [int(i) for i in np.lexsort((np.arange(len(fits)), -fits.logp, dec))
-             if usable[i]]
+    order = np.lexsort((np.arange(len(fits)), -fits.logp, dec))
+    remaining = order[usable[order]]
     kept, owner = [], np.full(len(fits), -1)
-    for i in order:
-        for c, k in enumerate(kept):
-            delta = fits.mode[i] - fits.mode[k]
-            dist2 = min(delta @ fits.precision[i] @ delta, delta @ fits.precision[k] @ delta)
-            if dist2 < merge_tol ** 2:
-                owner[i] = c
-                break
-        else:
-            owner[i] = len(kept)
-            kept.append(i)
+    tol2 = merge_tol ** 2
+    # the best remaining fit is kept (no kept mode is near it, or it would be gone) and
+    # takes every remaining fit near it: the greedy pass in order, one step per mode
+    while remaining.size:
+        i = remaining[0]
+        delta = mode[remaining] - mode[i]
+        under_i = np.sum((delta @ prec[i]) * delta, axis=1)
+        under_r = np.sum(np.matmul(prec[remaining], delta[:, :, None])[:, :, 0] * delta,
+                         axis=1)
+        near = (under_i < tol2) | (under_r < tol2)
+        near[0] = True
+        owner[remaining[near]] = len(kept)
+        kept.append(int(i))
+        remaining = remaining[~near]
     # components in the order of the starts that found them
     kept = np.array(kept, dtype=int)
     position = np.argsort(np.argsort(kept))        # kept[c] is the position[c]-th start
@@ -471,8 +485,10 @@ def _summary(fits, usable, kept):
     """The mixture's status and message."""
     n, K = len(fits), len(kept)
     dropped = fits.status[~usable]
-    codes, counts = np.unique(dropped, return_counts=True)
-    why = ", ".join(counted(c, k) for k, c in zip(codes, counts))
+    why = ""
+    if dropped.size:
+        codes, counts = np.unique(dropped, return_counts=True)
+        why = ", ".join(counted(c, k) for k, c in zip(codes, counts))
     starts = f"{n} start{'s' if n != 1 else ''}"
     if not K:
         status = Status(int(codes[np.argmax(counts)]))
