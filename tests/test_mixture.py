@@ -308,3 +308,14 @@ def test_importance_default_log_post_is_the_fitted_one():
         empty = lf.laplace_mixture(lambda t: -(t[0] - 1) ** 2, [[0.0, 0.0]])
     with pytest.raises(lf.LaplaceError, match="none"):
         empty.importance(n=100)
+
+
+def test_a_component_caveat_is_the_mixtures_status_with_one_warning():
+    # log_post ~ 1e10: rounding limits the differences, Richardson says so (status 2)
+    def big(t):
+        return 1e10 - 0.5 * t[0] ** 2
+    with pytest.warns(lf.LaplaceWarning, match="HESSIAN_INACCURATE") as caught:
+        mix = lf.laplace_mixture(big, [[0.3], [1.0]], hessian_method="richardson")
+    assert len(caught) == 1
+    assert mix.status == lf.Status.HESSIAN_INACCURATE and mix.converged and len(mix) == 1
+    assert "a component has status 2" in mix.message
