@@ -50,12 +50,15 @@ class Family:
         ``(mean, m, v, param) -> Var y_new``: ``mean`` the predictive mean, ``param``
         the family's per-problem parameter (scale, dispersion) broadcast against ``v``.
     log_likelihood : callable
-        ``(y, eta, trials, param) -> l``: each observation's log-likelihood at the
+        ``(eta, y, trials, param) -> l``: each observation's log-likelihood at the
         linear predictor ``eta``, without the data-only constant, elementwise (numpy
         broadcasting; ``trials`` per row, ``param`` per problem, None when unused).
     log_constant : callable
         ``(y, trials, param) -> c``: each observation's data-only constant (``-log
         y!``, ``log binom(t, y)``, ...), so that ``l + c`` is the exact log density.
+    unit_softplus : bool
+        Whether ``l = y eta - softplus(eta)`` with no constant (logistic): a sum over
+        unweighted rows then takes one log of the product of the ``1 + e^-|eta|``.
     """
 
     name: str
@@ -69,6 +72,7 @@ class Family:
     predictive_var: Callable
     log_likelihood: Callable
     log_constant: Callable
+    unit_softplus: bool
 
     @property
     def methods(self):
@@ -127,35 +131,35 @@ def _gaussian_var(mean, m, v, param):
     return v + param ** 2
 
 
-def _softplus(x):
+def _stable_softplus(x):
     """log(1 + e^x) = max(x, 0) + log1p(e^-|x|), stable for every x."""
     return np.maximum(x, 0.0) + np.log1p(np.exp(-np.abs(x)))
 
 
-def _logistic_ll(y, eta, trials, param):
-    return y * eta - _softplus(eta)
+def _logistic_terms(eta, y, trials, param):
+    return y * eta - _stable_softplus(eta)
 
 
-def _probit_ll(y, eta, trials, param):
+def _probit_terms(eta, y, trials, param):
     return special.log_ndtr((2.0 * y - 1.0) * eta)
 
 
-def _poisson_ll(y, eta, trials, param):
+def _poisson_terms(eta, y, trials, param):
     return y * eta - np.exp(eta)
 
 
-def _binomial_ll(y, eta, trials, param):
-    return y * eta - trials * _softplus(eta)
+def _binomial_terms(eta, y, trials, param):
+    return y * eta - trials * _stable_softplus(eta)
 
 
-def _negbin_ll(y, eta, trials, param):
+def _negbin_terms(eta, y, trials, param):
     """y u - (y + r) softplus(u), u = eta - log r, r = 1 / dispersion."""
     r = 1.0 / param
     u = eta - np.log(r)
-    return y * u - (y + r) * _softplus(u)
+    return y * u - (y + r) * _stable_softplus(u)
 
 
-def _gaussian_ll(y, eta, trials, param):
+def _gaussian_terms(eta, y, trials, param):
     r = y - eta
     return -0.5 * (r * r) / (param * param)
 
@@ -186,21 +190,24 @@ _BINARY = "0 or 1"
 _COUNTS = "non-negative integer counts"
 
 FAMILY_TABLE = tuple(Family(name, aliases, _glm_kernels.FAMILIES[name], support, parameter,
-                            link, method, mean, var, ll, const) for (
-    name, aliases, support, parameter, link, method, mean, var, ll, const) in (
+                            link, method, mean, var, ll, const, unit) for (
+    name, aliases, support, parameter, link, method, mean, var, ll, const, unit) in (
     ("logistic", ("logit", "bernoulli"), _BINARY, None,
-     _expit, "probit", _expit_mackay, _bernoulli_var, _logistic_ll, _no_constant),
+     _expit, "probit", _expit_mackay, _bernoulli_var, _logistic_terms, _no_constant, True),
     ("probit", (), _BINARY, None,
-     _ndtr, "exact", _probit_mean, _bernoulli_var, _probit_ll, _no_constant),
+     _ndtr, "exact", _probit_mean, _bernoulli_var, _probit_terms, _no_constant, False),
     ("poisson", (), _COUNTS, None,
-     np.exp, "exact", _lognormal_mean, _poisson_var, _poisson_ll, _poisson_constant),
+     np.exp, "exact", _lognormal_mean, _poisson_var, _poisson_terms, _poisson_constant,
+     False),
     ("binomial", (), "integer success counts in [0, trials]", "trials",
-     _expit, "probit", _expit_mackay, _bernoulli_var, _binomial_ll, _binomial_constant),
+     _expit, "probit", _expit_mackay, _bernoulli_var, _binomial_terms, _binomial_constant,
+     False),
     ("negative_binomial", ("negbin", "negative-binomial", "nb", "nb2"), _COUNTS,
-     "dispersion", np.exp, "exact", _lognormal_mean, _negbin_var, _negbin_ll,
-     _negbin_constant),
+     "dispersion", np.exp, "exact", _lognormal_mean, _negbin_var, _negbin_terms,
+     _negbin_constant, False),
     ("gaussian", ("normal",), "finite", "scale",
-     _identity, "exact", _identity_mean, _gaussian_var, _gaussian_ll, _gaussian_constant),
+     _identity, "exact", _identity_mean, _gaussian_var, _gaussian_terms, _gaussian_constant,
+     False),
 ))
 
 FAMILIES = tuple(f.name for f in FAMILY_TABLE)

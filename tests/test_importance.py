@@ -170,7 +170,7 @@ def test_status_3_where_khat_agrees():
 
 # ------------------------------------------------------------ the GLM log joint
 
-def _scipy_log_joint(family, X, y, theta, prec, mean, **kw):
+def _scipy_log_joint(family, X, y, theta, prec, mean, weights=None, **kw):
     eta = X @ theta
     if family == "logistic":
         ll = stats.bernoulli.logpmf(y, special.expit(eta))
@@ -186,8 +186,8 @@ def _scipy_log_joint(family, X, y, theta, prec, mean, **kw):
     else:
         ll = stats.norm.logpdf(y, eta, kw["scale"])
     d = theta.size
-    return np.sum(ll) + stats.multivariate_normal.logpdf(theta, mean * np.ones(d),
-                                                         np.linalg.inv(prec))
+    prior = stats.multivariate_normal.logpdf(theta, mean * np.ones(d), np.linalg.inv(prec))
+    return np.sum(ll if weights is None else weights * ll) + prior
 
 
 @pytest.mark.parametrize("family, kw", [
@@ -195,8 +195,11 @@ def _scipy_log_joint(family, X, y, theta, prec, mean, **kw):
     ("binomial", {"trials": np.full(25, 4.0)}), ("negative_binomial", {"dispersion": 0.6}),
     ("gaussian", {"scale": 1.7}),
 ])
-def test_glm_log_joint_matches_scipy_and_the_kernel(family, kw):
+@pytest.mark.parametrize("weighted", [False, True])
+def test_glm_log_joint_matches_scipy_and_the_kernel(family, kw, weighted):
     rng = np.random.default_rng(5)
+    if weighted:
+        kw = dict(kw, weights=np.where(np.arange(25) % 5 == 0, 0.0, 0.5 + rng.random(25)))
     X = np.column_stack([np.ones(25), rng.standard_normal((25, 2))])
     eta = X @ [0.3, -0.4, 0.2]
     y = {"logistic": (rng.random(25) < special.expit(eta)) * 1.0,
@@ -288,8 +291,8 @@ def test_streams_are_documented_children_of_the_seed():
     res = lf.glm_laplace(X, (rng.random((3, 12)) < 0.5) * 1.0)
     imp = res.importance(n=100, rng=42)
     for i in range(3):
-        z = np.random.default_rng(np.random.SeedSequence(42, spawn_key=(i,))).standard_normal(
-            (100, 2))
+        stream = np.random.default_rng(np.random.SeedSequence(42, spawn_key=(i,)))
+        z = stream.standard_normal((100, 2))
         np.testing.assert_allclose(imp.samples[i], res.mode[i] + z @ np.linalg.cholesky(
             res.cov[i]).T, rtol=0, atol=1e-12)
     # a Generator seeds the same way whatever the batch; a list is per problem
@@ -388,3 +391,21 @@ def test_minus_inf_is_a_zero_density():
                                           -np.inf), n=2000, rng=0, vectorized=True)
     assert np.isfinite(imp.log_evidence) and imp.ess > 0
     assert np.all(imp.samples[:, 0][np.isfinite(imp.log_weights)] < -3)
+
+
+def test_long_logistic_problems_fold_the_product():
+    # over 512 rows the product of (1 + e^-|eta|) is folded into its log: still the
+    # log likelihood, and a long group alone is its row of a ragged batch
+    rng = np.random.default_rng(9)
+    X = np.column_stack([np.ones(1300), 3 * rng.standard_normal(1300)])
+    y = (rng.random(1300) < special.expit(X @ [0.5, 1.0])) * 1.0
+    r = lf.glm_laplace(X, y, prior_precision=1.0)
+    theta = r.mode + 0.05 * rng.standard_normal((3, 2))
+    ref = [_scipy_log_joint("logistic", X, y, t, np.eye(2), 0.0) for t in theta]
+    np.testing.assert_allclose(_glm_log_joint(r.data, r.prior, theta[None])[0], ref,
+                               rtol=1e-12)
+    g = np.where(np.arange(1300) < 1250, 0, 1)
+    rg = lf.glm_laplace(X, y, groups=g)
+    both = _glm_log_joint(rg.data, rg.prior, np.stack([theta, theta]))
+    assert np.array_equal(both[0], _glm_log_joint(rg.data, rg.prior, theta[None], [0])[0])
+    assert np.array_equal(both[1], _glm_log_joint(rg.data, rg.prior, theta[None], [1])[0])

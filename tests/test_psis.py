@@ -29,7 +29,8 @@ def _tails(n, seed):
     """Log ratios whose weights have tails of known Pareto shape (0.2, 0.5, 0.8, 1.2 for
     the Pareto draws), a bounded one (k < 0) and a log-normal and Student-t one."""
     rng = np.random.default_rng(seed)
-    out = {f"pareto k={k}": np.log(rng.pareto(1.0 / k, n) + 1.0) for k in (0.2, 0.5, 0.8, 1.2)}
+    out = {f"pareto k={k}": np.log(rng.pareto(1.0 / k, n) + 1.0)
+           for k in (0.2, 0.5, 0.8, 1.2)}
     out["bounded"] = np.log(rng.random(n))
     out["lognormal"] = 1.5 * rng.standard_normal(n)
     out["student-t"] = rng.standard_t(3, n)
