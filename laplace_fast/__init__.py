@@ -13,6 +13,9 @@ find_map
 laplace, laplace_batch
     The Laplace approximation of one posterior, or of a batch of posteriors
     advanced together.
+laplace_mixture
+    A mixture of Laplace approximations, one Gaussian per distinct mode found from
+    several starts, weighted by their evidence.
 glm_laplace
     Bayesian GLMs (logistic, probit, poisson, binomial, negative binomial,
     gaussian), one or tens of thousands at once, in parallel.
@@ -22,11 +25,14 @@ glmm_laplace
 prepare_glm, fit_glm
     glm_laplace's two halves: the data validated and laid out once (a ``GLMData``),
     then fitted under as many priors and from as many warm starts as needed.
+plot
+    The approximation against the true posterior (d = 1, 2), or a forest plot of
+    intervals (matplotlib, the optional ``plot`` extra).
 
 Results
 -------
 MapResult, LaplaceResult, BatchLaplaceResult, GLMLaplaceResult, BatchGLMLaplaceResult,
-GLMData, GlmmResult
+GLMData, GlmmResult, MixtureResult
     What those functions return; ``Status``, ``LaplaceWarning`` and ``LaplaceError``
     report what went wrong.
 ImportanceResult
@@ -49,13 +55,16 @@ from ._glmm import glmm_laplace
 from ._glmm_result import GlmmResult
 from ._importance import ImportanceResult
 from ._families import FAMILIES
+from ._mixture import MixtureResult, laplace_mixture
+from ._plot import plot
 
 __version__ = "0.1.0"
 
 __all__ = [
     "gradient", "hessian", "find_map", "laplace", "laplace_batch", "glm_laplace",
     "prepare_glm", "fit_glm", "GLMData", "glmm_laplace", "GlmmResult",
-    "LaplaceResult", "BatchLaplaceResult", "MapResult",
+    "laplace_mixture", "plot",
+    "LaplaceResult", "BatchLaplaceResult", "MapResult", "MixtureResult",
     "GLMLaplaceResult", "BatchGLMLaplaceResult", "ImportanceResult",
     "Status", "LaplaceWarning", "LaplaceError",
 ]

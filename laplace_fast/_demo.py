@@ -2,13 +2,15 @@
 
 ``python -m laplace_fast demo`` (or ``laplace-fast demo``) prints
 
-1. the bimodal log posterior -theta^4 + 2 theta^2 from x0 = 1: one mode of two;
+1. the bimodal log posterior -theta^4 + 2 theta^2 from x0 = 1: one mode of two, which
+   importance sampling's k-hat flags; the two-mode Laplace mixture, and its
+   importance-corrected evidence against quadrature's;
 2. the unimodal -1/2 (theta - 0.8)^2 - 0.05 (theta - 0.8)^4 with its Laplace log
    evidence against numerical quadrature;
 3. a Bayesian logistic regression written as a plain numpy callback, with intervals;
 
-and, when matplotlib is installed, saves the figure of the true normalised posterior
-against the Laplace Gaussian.
+and, when matplotlib is installed, saves the figure of the true normalised posteriors
+against the Laplace mixture (bimodal) and the Laplace Gaussian (unimodal).
 """
 
 import os
@@ -17,6 +19,7 @@ import numpy as np
 
 from ._laplace import laplace
 from ._lazy import LazyModule
+from ._mixture import laplace_mixture
 
 integrate = LazyModule("scipy.integrate")
 stats = LazyModule("scipy.stats")
@@ -102,6 +105,29 @@ def _unsupported_format(path):
     return ""
 
 
+def _mixture_section(single, q, out):
+    """The bimodal posterior's two modes: k-hat of the one Gaussian, the mixture, its
+    importance-corrected evidence against quadrature's ``q``."""
+    imp1 = single.importance(bimodal, n=10_000, rng=0)
+    out(f"k-hat of that one Gaussian (importance sampling, 10000 draws) : "
+        f"{imp1.khat:.2f}  (threshold {imp1.threshold:.2f}: "
+        f"{'unreliable, the Gaussian misses mass' if not imp1.reliable else 'reliable'})")
+    _section("1b. Both modes: a Laplace mixture from the starts -2, -1, 0, 1, 2", out)
+    mix = laplace_mixture(bimodal, np.linspace(-2.0, 2.0, 5)[:, None])
+    modes = ", ".join(f"{m:.4f}" for m in mix.components.mode[:, 0])
+    out(f"{len(mix)} components at {modes}, weights "
+        f"{' / '.join(f'{w:.4f}' for w in mix.weights)}  ({mix.message})")
+    imp = mix.importance(n=10_000, rng=0)
+    se = np.sqrt((imp.n / imp.ess - 1) / imp.n)
+    out(f"Mixture log evidence (Laplace)          : {mix.log_evidence:.4f}")
+    out(f"Importance-corrected (10000 draws)      : {imp.log_evidence:.4f} +- {se:.4f}  "
+        f"(k-hat {imp.khat:.2f}, {'reliable' if imp.reliable else 'unreliable'})")
+    out(f"log evidence by quadrature              : {q:.4f}")
+    return {"single": single, "khat_single": imp1.khat, "mixture": mix,
+            "weights": mix.weights, "log_evidence": mix.log_evidence,
+            "importance": imp.log_evidence, "khat": imp.khat, "quadrature": q}
+
+
 def run_demo(plot_path="laplace_demo.png", make_plot=True, out=print):
     """Run the demo, printing to ``out``; returns a dict of the key numbers.
 
@@ -131,6 +157,8 @@ def run_demo(plot_path="laplace_demo.png", make_plot=True, out=print):
     out(f"Laplace at both modes (+ log 2)   : {r.log_evidence + np.log(2):.4f}  "
         f"(log 2 is the other mode's mass, which a single Gaussian cannot see)")
     numbers["bimodal"] = (r.mode[0], r.hessian[0, 0], r.cov[0, 0], r.log_evidence, q)
+    numbers["mixture"] = _mixture_section(r, q, out)
+    mix = numbers["mixture"]["mixture"]
 
     _section("2. Unimodal log posterior  -1/2 (theta - 0.8)^2 - 0.05 (theta - 0.8)^4", out)
     r = laplace(unimodal, 0.0)
@@ -172,21 +200,17 @@ def run_demo(plot_path="laplace_demo.png", make_plot=True, out=print):
             "the Laplace Gaussian, run  pip install matplotlib  (from the source folder: "
             "pip install '.[plot]') and run the demo again.")
         return numbers
-    t = np.linspace(-2.5, 2.5, 801)
+    from ._plot import plot
     fig, axes = plt.subplots(1, 2, figsize=(10, 4))
-    for ax, fn, res, title in (
-            (axes[0], bimodal, laplace(bimodal, 1.0), "bimodal: one mode of two"),
-            (axes[1], unimodal, uni, "unimodal")):
-        z = np.exp(log_quadrature_evidence(fn, -6, 6))
-        grid = t if fn is bimodal else t + 0.8
-        true = np.exp([fn(np.array([v])) for v in grid]) / z
-        ax.plot(grid, true, label="true posterior (normalised)")
-        ax.plot(grid, stats.norm.pdf(grid, res.mode[0], res.std[0]), "--",
-                label="Laplace Gaussian")
-        ax.axvline(res.mode[0], color="k", lw=0.8, label=f"MAP = {res.mode[0]:.2f}")
-        ax.set_title(title)
-        ax.set_xlabel("theta")
-        ax.legend(fontsize=8)
+    plot(mix, ax=axes[0], n=801)
+    single = numbers["mixture"]["single"]
+    grid = axes[0].get_lines()[0].get_xdata()
+    axes[0].plot(grid, stats.norm.pdf(grid, single.mode[0], single.std[0]), ":",
+                 label="one Laplace Gaussian (from x0 = 1)")
+    axes[0].legend(fontsize=8)
+    axes[0].set_title("bimodal: the two-mode Laplace mixture")
+    plot(uni, unimodal, ax=axes[1], n=801)
+    axes[1].set_title("unimodal")
     fig.tight_layout()
     try:
         fig.savefig(path, dpi=100)

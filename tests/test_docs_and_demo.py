@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 MODULES = ["laplace_fast._derivatives", "laplace_fast._laplace", "laplace_fast._glm",
-           "laplace_fast._result", "laplace_fast._importance", "laplace_fast._families"]
+           "laplace_fast._result", "laplace_fast._importance", "laplace_fast._families",
+           "laplace_fast._mixture", "laplace_fast._plot"]
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -13,7 +13,8 @@ MIN_EXAMPLES = {
     "GLMLaplaceResult": 6, "BatchGLMLaplaceResult": 5, "Status": 5, "LaplaceWarning": 5,
     "LaplaceError": 5, "prepare_glm": 5, "fit_glm": 8, "GLMData": 5,
     "glmm_laplace": 10, "GlmmResult": 8,
-    "ImportanceResult": 4,
+    "ImportanceResult": 4, "laplace_mixture": 9, "MixtureResult": 8,
+    "plot": 14,
 }
 
 
