@@ -103,24 +103,24 @@ class Group:
         return b, h, H
 
 
-def groups_at(X, Z, y, groups, trials, family, fit):
-    """The Group of each label in the fit's ranef order, at the fit's beta and Sigma."""
+def fit_groups(model, fit_name):
+    """The Group of each label of a fit, in its ranef order, at its beta and Sigma."""
+    X, Z, y, groups, trials, ref = load_model(model)
+    fit = ref["fits"][fit_name]
     off = X @ fit["fixef"]
-    theta = fit.get("theta")
     out = []
     for r in group_rows(groups, fit["ranef"]["labels"]):
-        out.append(Group(family, off[r], Z[r], y[r], None if trials is None else trials[r],
-                         theta, fit["Sigma"]))
+        out.append(Group(ref["family"], off[r], Z[r], y[r],
+                         None if trials is None else trials[r], fit.get("theta"),
+                         fit["Sigma"]))
     return out
 
 
 def laplace(model, fit_name):
     """Laplace approximation of the marginal log-likelihood at the fit's parameters: the sum
     over groups of h(b_hat) + q/2 log(2 pi) - 1/2 log det H; also the modes and H^-1."""
-    X, Z, y, groups, trials, ref = load_model(model)
-    fit = ref["fits"][fit_name]
     total, modes, covs = 0.0, [], []
-    for grp in groups_at(X, Z, y, groups, trials, ref["family"], fit):
+    for grp in fit_groups(model, fit_name):
         b, h, H = grp.mode()
         total += h + 0.5 * len(b) * LOG2PI - 0.5 * np.linalg.slogdet(H)[1]
         modes.append(b)
@@ -131,11 +131,9 @@ def laplace(model, fit_name):
 def aghq(model, fit_name, nagq):
     """Adaptive Gauss-Hermite quadrature (one scalar random effect) around each group's
     mode with its Laplace scale, fully normalised; nagq = 1 is the Laplace approximation."""
-    X, Z, y, groups, trials, ref = load_model(model)
-    fit = ref["fits"][fit_name]
     x, w = np.polynomial.hermite_e.hermegauss(nagq)
     total = 0.0
-    for grp in groups_at(X, Z, y, groups, trials, ref["family"], fit):
+    for grp in fit_groups(model, fit_name):
         b, h, H = grp.mode()
         s = 1.0 / np.sqrt(H[0, 0])
         vals = np.array([grp.terms(b + s * xk)[0] for xk in x]) - h
@@ -146,10 +144,8 @@ def aghq(model, fit_name, nagq):
 def exact_q1(model, fit_name):
     """The marginal log-likelihood (one scalar random effect) by adaptive scipy quadrature,
     each group's integrand scaled by its value at the mode."""
-    X, Z, y, groups, trials, ref = load_model(model)
-    fit = ref["fits"][fit_name]
     total = 0.0
-    for grp in groups_at(X, Z, y, groups, trials, ref["family"], fit):
+    for grp in fit_groups(model, fit_name):
         b, h, H = grp.mode()
         s = 1.0 / np.sqrt(H[0, 0])
         val, _ = integrate.quad(lambda u: np.exp(grp.terms(b + s * np.array([u]))[0] - h),
