@@ -10,7 +10,7 @@ Inner problem: for given (beta, Sigma), every group's posterior of b_g is a GLM
 posterior with offset X_g beta and prior N(0, Sigma), fitted by the compiled batch
 kernel (:func:`fit_glm`, warm-started from the previous modes), all groups in parallel.
 
-Outer problem: L-BFGS over theta = (beta, the Cholesky factor L of Sigma = L L^T with a
+Outer problem: BFGS over theta = (beta, the Cholesky factor L of Sigma = L L^T with a
 log diagonal, log scale or log dispersion), polished by Newton steps on the Hessian
 (finite differences of the exact gradient).  The gradient is exact (``_glmm_objective``):
 the envelope theorem for the log joint, and for the log-determinant the third

@@ -32,13 +32,32 @@ from ._status import STATUS_MESSAGES, LaplaceWarning, Status
 
 __all__ = ["Objective"]
 
-linalg = LazyModule("scipy.linalg")
 optimize = LazyModule("scipy.optimize")
+
+
+# The outer problem's matrices are small (q x q, k x k) and are handled by hand or by
+# numpy: a LAPACK call through scipy costs more than a fit of every group when the
+# machine is busy (its thread pool wakes beside the kernel's).
+def _lower_inverse(L):
+    """L^-1 of a lower-triangular L, by forward substitution."""
+    q = L.shape[0]
+    inv = np.zeros_like(L)
+    for j in range(q):
+        inv[j, j] = 1.0 / L[j, j]
+        for i in range(j + 1, q):
+            inv[i, j] = -(L[i, j:i] @ inv[j:i, j]) / L[i, i]
+    return inv
+
+
+def _cho_solve(R, b):
+    """(R R^T)^-1 b for the lower Cholesky factor R."""
+    Rinv = _lower_inverse(R)
+    return Rinv.T @ (Rinv @ b)
 
 _INNER_TOL = 1e-10      # the groups' fits
 _BOUNDARY_SD = 1e-4     # a random-effect standard deviation below this is at zero
 _FD_STEP = 1e-4         # central differences of F or of its gradient, in theta
-_NEWTON_STEPS = 8       # the Newton polish after L-BFGS, at most
+_NEWTON_STEPS = 8       # the Newton polish after BFGS, at most
 
 
 class Objective:
@@ -97,7 +116,7 @@ class Objective:
 
     @staticmethod
     def precision(L):
-        Linv = linalg.solve_triangular(L, np.eye(L.shape[0]), lower=True, check_finite=False)
+        Linv = _lower_inverse(L)
         Omega = Linv.T @ Linv
         return 0.5 * (Omega + Omega.T)      # exactly symmetric, as the kernel requires
 
@@ -260,9 +279,8 @@ class Objective:
                 return np.inf, np.zeros(self.k)
             return -F / scale, -grad / scale
 
-        opt = optimize.minimize(fun, theta, jac=True, method="L-BFGS-B",
-                                options={"maxiter": maxiter, "gtol": tol, "ftol": 1e-15,
-                                         "maxcor": 20})
+        opt = optimize.minimize(fun, theta, jac=True, method="BFGS",
+                                options={"maxiter": maxiter, "gtol": tol})
         self.theta, self.niter = opt.x, int(opt.nit)
         self.polish(tol)
         return self
@@ -285,10 +303,10 @@ class Objective:
             H = self.hessian(theta, coords)
             self.H, self.coords = H, coords
             try:
-                cf = linalg.cho_factor(-H)
-            except linalg.LinAlgError:
+                R = np.linalg.cholesky(-H)
+            except np.linalg.LinAlgError:
                 break
-            step = linalg.cho_solve(cf, grad[coords])
+            step = _cho_solve(R, grad[coords])
             if np.all(np.abs(step) <= tol * (1.0 + np.abs(theta[coords]))):
                 break
             for _ in range(30):
@@ -317,9 +335,9 @@ class Objective:
         H = getattr(self, "H", None)
         if H is not None and list(self.coords) == coords:
             try:
-                inv = linalg.cho_solve(linalg.cho_factor(-H), np.eye(len(coords)))
+                inv = _cho_solve(np.linalg.cholesky(-H), np.eye(len(coords)))
                 full_cov[np.ix_(coords, coords)] = inv
-            except linalg.LinAlgError:
+            except np.linalg.LinAlgError:
                 pass
         failed = np.flatnonzero(res.status < 0) if res is not None else np.arange(self.B)
         if failed.size:
