@@ -58,12 +58,6 @@ class Family:
         ``(eta, y, trials, param) -> l``: each observation's log-likelihood at the
         linear predictor ``eta``, without the data-only constant, elementwise (numpy
         broadcasting; ``trials`` per row, ``param`` per problem, None when unused).
-    log_constant : callable
-        ``(y, trials, param) -> c``: each observation's data-only constant (``-log
-        y!``, ``log binom(t, y)``, ...), so that ``l + c`` is the exact log density.
-    unit_softplus : bool
-        Whether ``l = y eta - softplus(eta)`` with no constant (logistic): a sum over
-        unweighted rows then takes one log of the product of the ``1 + e^-|eta|``.
     """
 
     name: str
@@ -77,8 +71,6 @@ class Family:
     predictive_var: Callable
     derivatives: Callable
     log_likelihood: Callable
-    log_constant: Callable
-    unit_softplus: bool
 
     @property
     def methods(self):
@@ -211,52 +203,25 @@ def _gaussian_terms(eta, y, trials, param):
     return -0.5 * (r * r) / (param * param)
 
 
-def _no_constant(y, trials, param):
-    return np.zeros_like(y)
-
-
-def _poisson_constant(y, trials, param):
-    return -special.gammaln(y + 1.0)
-
-
-def _binomial_constant(y, trials, param):
-    return (special.gammaln(trials + 1.0) - special.gammaln(y + 1.0)
-            - special.gammaln(trials - y + 1.0))
-
-
-def _negbin_constant(y, trials, param):
-    r = 1.0 / param
-    return special.gammaln(y + r) - special.gammaln(r) - special.gammaln(y + 1.0)
-
-
-def _gaussian_constant(y, trials, param):
-    return -(0.5 * np.log(2 * np.pi) + np.log(param)) + np.zeros_like(y)
-
-
 _BINARY = "0 or 1"
 _COUNTS = "non-negative integer counts"
 
 FAMILY_TABLE = tuple(Family(name, aliases, _glm_kernels.FAMILIES[name], support, parameter,
-                            link, method, mean, var, derivs, ll, const, unit) for (
-    name, aliases, support, parameter, link, method, mean, var, derivs, ll, const, unit) in (
+                            link, method, mean, var, derivs, ll) for (
+    name, aliases, support, parameter, link, method, mean, var, derivs, ll) in (
     ("logistic", ("logit", "bernoulli"), _BINARY, None,
-     _expit, "probit", _expit_mackay, _bernoulli_var, _logistic_derivs, _logistic_terms,
-     _no_constant, True),
+     _expit, "probit", _expit_mackay, _bernoulli_var, _logistic_derivs, _logistic_terms),
     ("probit", (), _BINARY, None,
-     _ndtr, "exact", _probit_mean, _bernoulli_var, _probit_derivs, _probit_terms,
-     _no_constant, False),
+     _ndtr, "exact", _probit_mean, _bernoulli_var, _probit_derivs, _probit_terms),
     ("poisson", (), _COUNTS, None,
-     np.exp, "exact", _lognormal_mean, _poisson_var, _poisson_derivs, _poisson_terms,
-     _poisson_constant, False),
+     np.exp, "exact", _lognormal_mean, _poisson_var, _poisson_derivs, _poisson_terms),
     ("binomial", (), "integer success counts in [0, trials]", "trials",
-     _expit, "probit", _expit_mackay, _bernoulli_var, _binomial_derivs, _binomial_terms,
-     _binomial_constant, False),
+     _expit, "probit", _expit_mackay, _bernoulli_var, _binomial_derivs, _binomial_terms),
     ("negative_binomial", ("negbin", "negative-binomial", "nb", "nb2"), _COUNTS,
      "dispersion", np.exp, "exact", _lognormal_mean, _negbin_var, _negbin_derivs,
-     _negbin_terms, _negbin_constant, False),
+     _negbin_terms),
     ("gaussian", ("normal",), "finite", "scale",
-     _identity, "exact", _identity_mean, _gaussian_var, _gaussian_derivs, _gaussian_terms,
-     _gaussian_constant, False),
+     _identity, "exact", _identity_mean, _gaussian_var, _gaussian_derivs, _gaussian_terms),
 ))
 
 FAMILIES = tuple(f.name for f in FAMILY_TABLE)

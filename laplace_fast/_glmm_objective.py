@@ -184,19 +184,24 @@ class Objective:
             grad[-1] = self.central(theta, [self.k - 1])[0]
         return F, grad
 
-    def central(self, theta, coords):
-        """Central differences of F in the coordinates given (the warm start kept)."""
+    def _differences(self, f, theta, coords):
+        """(f(theta + h e_j) - f(theta - h e_j)) / 2h for j in coords, h = _FD_STEP,
+        every evaluation warm-started from the modes at theta."""
         modes = self.modes
         out = []
         for j in coords:
             e = np.zeros(self.k)
             e[j] = _FD_STEP
-            hi = self.value(theta + e)[0]
+            hi = f(theta + e)
             self.modes = modes
-            lo = self.value(theta - e)[0]
+            lo = f(theta - e)
             self.modes = modes
             out.append((hi - lo) / (2 * _FD_STEP))
         return np.array(out)
+
+    def central(self, theta, coords):
+        """Central differences of F in the coordinates given."""
+        return self._differences(lambda th: self.value(th)[0], theta, coords)
 
     def exact_grad(self, theta, res):
         beta, L, param = self.unpack(theta)
@@ -231,17 +236,7 @@ class Objective:
     def hessian(self, theta, coords):
         """The Hessian of F in the coordinates given: central differences of the
         gradient, symmetrised."""
-        modes = self.modes
-        k = len(coords)
-        H = np.empty((k, k))
-        for a, j in enumerate(coords):
-            e = np.zeros(self.k)
-            e[j] = _FD_STEP
-            hi = self.value_grad(theta + e)[1]
-            self.modes = modes
-            lo = self.value_grad(theta - e)[1]
-            self.modes = modes
-            H[a] = (hi[coords] - lo[coords]) / (2 * _FD_STEP)
+        H = self._differences(lambda th: self.value_grad(th)[1][coords], theta, coords)
         return 0.5 * (H + H.T)
 
     # --- the optimisation ------------------------------------------------------------

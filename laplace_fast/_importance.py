@@ -10,11 +10,10 @@ a mixture) is diagnosed the same way.  The GLM results evaluate their own log jo
 
 import math
 import numbers
-import os
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
+from . import _glm_kernels
 from ._lazy import LazyModule
 from ._psis import MIN_DRAWS, khat_threshold, psis
 
@@ -352,11 +351,6 @@ class GLMPrior:
         return self.P[pi], self.M[self.midx[problems]], const[pi]
 
 
-# elements of a chunk's (problems x rows x draws) arrays in _glm_log_joint: a few of
-# them stay in the second-level cache through the chunk's operations
-_CHUNK = 1 << 18
-
-
 def _glm_log_joint(data, prior, draws, problems=None):
     """The log joint (log prior + log likelihood, every normalising constant kept, as
     the kernel's ``logp``) of GLM problems at draws of their coefficients.
@@ -379,13 +373,11 @@ def _glm_log_joint(data, prior, draws, problems=None):
 
     Notes
     -----
-    Vectorised with numpy over chunks of problems of the same number of rows (a ragged
-    batch is sorted into its sizes): the linear predictors of a chunk's rows and draws
-    in one batched matrix product, each problem's own ``(rows, d) @ (d, n)``; the
-    family's terms over the whole chunk; the sum over the rows in row order.  So a
-    problem's value is bit for bit the same whatever the other problems of its chunk;
-    the chunks run on a thread per core (numpy's loops release the GIL), which changes
-    no bits.
+    Compiled (``_glm_kernels.log_joint``, ``src/glm/glm_draws.h``): every problem in
+    parallel, each draw's value the solver's log post at that point, its sums in an
+    order fixed by the problem's rows and d.  So a problem's values do not depend on
+    the thread count or on the other problems, and at the mode they equal ``logp`` to
+    rounding.
 
     Examples
     --------
@@ -397,109 +389,20 @@ def _glm_log_joint(data, prior, draws, problems=None):
     >>> bool(abs(v[0, 0] - r.logp) < 1e-12)
     True
     """
-    draws = np.asarray(draws, dtype=np.float64)
-    problems = (np.arange(data.n_problems) if problems is None
-                else np.asarray(problems, dtype=np.int64))
+    from ._glm import _n_threads     # (_glm imports the results, which import this)
+    draws = np.ascontiguousarray(draws, dtype=np.float64)
+    problems = np.ascontiguousarray(np.arange(data.n_problems) if problems is None
+                                    else problems, dtype=np.int64)
     C, n, d = draws.shape
-    P, M, const = prior.of(problems)
+    const = (0.5 * np.linalg.slogdet(prior.P)[1] - 0.5 * d * _LOG_2PI
+             if prior.pconst is None else prior.pconst)
     out = np.empty((C, n))
-    count = data.starts[problems + 1] - data.starts[problems]
-    order = np.argsort(count, kind="stable")
-    # chunks: runs of problems of one size, each cut to about _CHUNK elements
-    cuts = []
-    edges = np.flatnonzero(np.diff(count[order])) + 1
-    for lo, hi in zip(np.r_[0, edges], np.r_[edges, C]):
-        step = max(1, _CHUNK // max(1, int(count[order[lo]]) * n))
-        cuts += [order[s:min(s + step, hi)] for s in range(lo, hi, step)]
-
-    def chunk(idx):
-        with np.errstate(over="ignore", invalid="ignore"):  # (per thread)
-            out[idx] = _joint_chunk(data, problems[idx], P[idx], M[idx], const[idx],
-                                    draws[idx])
-
-    workers = min(len(cuts), _cores())
-    if workers > 1:     # numpy's loops release the GIL; each chunk is its own
-        with ThreadPoolExecutor(workers) as pool:
-            list(pool.map(chunk, cuts))
-    else:
-        for idx in cuts:
-            chunk(idx)
+    empty = np.empty(0)
+    opt = (lambda a: empty if a is None else a)
+    _glm_kernels.log_joint(data.family.code, data.X, data.y, opt(data.offset),
+                           opt(data.weights), opt(data.trials), data.starts, prior.P,
+                           prior.pidx, prior.M, prior.midx,
+                           np.ascontiguousarray(const, dtype=np.float64),
+                           np.ascontiguousarray(data.param, dtype=np.float64).reshape(-1),
+                           problems, draws, out, _n_threads(None))
     return out
-
-
-def _cores():
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # pragma: no cover - not Linux
-        return max(1, os.cpu_count() or 1)
-
-
-def _joint_chunk(data, problems, P, M, const, draws):
-    """_glm_log_joint of one chunk of problems (C, n, d) of the same number of rows."""
-    fam = data.family
-    C, n, d = draws.shape
-    start = data.starts[problems]
-    nr = int(data.starts[problems[0] + 1] - start[0]) if C else 0
-    rows = start[:, None] + np.arange(nr)
-    X = data.X[rows]                                            # (C, nr, d)
-    y = data.y[rows]
-    off = None if data.offset is None else data.offset[rows]
-    tr = None if data.trials is None else data.trials[rows][..., None]
-    w = None if data.weights is None else data.weights[rows]
-    param = np.reshape(data.param, -1)[problems]
-    # eta = X theta (+ offset): (C, nr, n), each problem's own matrix product
-    eta = np.matmul(X, np.swapaxes(draws, -1, -2))
-    if off is not None:
-        eta += off[..., None]
-    if fam.unit_softplus and w is None:
-        ll = _unit_softplus_sum(y, eta)
-    else:
-        terms = fam.log_likelihood(eta, y[..., None], tr, param[:, None, None])
-        c = fam.log_constant(y, None if tr is None else tr[..., 0], param[:, None])
-        if w is not None:
-            terms = np.where(w[..., None] != 0, w[..., None] * terms, 0.0)
-            c = np.where(w != 0, w * c, 0.0)
-        ll = np.zeros((C, n))
-        cacc = np.zeros(C)
-        for j in range(nr):
-            ll += terms[:, j]
-            cacc += c[:, j]
-        ll += cacc[:, None]
-    th = np.moveaxis(draws, -1, 0)                              # (d, C, n)
-    r = th - M.T[:, :, None]
-    quad = np.zeros((C, n))
-    t = np.empty((C, n))
-    for k in range(d):
-        t[...] = 0.0
-        for m in range(d):
-            t += P[:, k, m, None] * r[m]
-        quad += r[k] * t
-    return ll + (const[:, None] - 0.5 * quad)
-
-
-# rows whose factors (1 + e^-|eta|), each in [1, 2], one product holds before its log
-_FOLD = 512
-
-
-def _unit_softplus_sum(y, eta):
-    """sum over the rows of y eta - softplus(eta), eta (C, nr, n): softplus as max(eta,
-    0) plus the log of the product of the factors (1 + e^-|eta|), folded into a sum
-    every _FOLD rows (as the kernel sums a block); the rows summed in order."""
-    C, nr, n = eta.shape
-    e = np.abs(eta)
-    np.negative(e, out=e)
-    np.exp(e, out=e)
-    e += 1.0
-    lin = y[..., None] * eta
-    lin -= np.maximum(eta, 0.0, out=eta)
-    acc = np.zeros((C, n))
-    logs = np.zeros((C, n))
-    prod = np.ones((C, n))
-    for j in range(nr):
-        acc += lin[:, j]
-        prod *= e[:, j]
-        if (j + 1) % _FOLD == 0:
-            logs += np.log(prod)
-            prod[...] = 1.0
-    logs += np.log(prod)
-    return acc - logs
