@@ -6,6 +6,7 @@ both; negative binomial: prior_precision, dispersion and both.
 
     python bench/bench_evidence.py            # 10,000 problems, 5 rounds
     python bench/bench_evidence.py --quick    # 2,000 problems, 3 rounds
+    python bench/bench_evidence.py --rounds 2
 """
 
 import argparse
@@ -23,15 +24,19 @@ import laplace_fast as lf  # noqa: E402
 
 
 def data(family, B, n, d):
-    """W1's design; the responses of the family (counts from bench_glm's Poisson
-    generator, gaussian as its linear predictor plus unit noise)."""
+    """W1's problems (bench_glm's generator) for logistic; for the others W1's design
+    with responses of the family: gaussian, a linear predictor with N(0, 1)
+    coefficients plus unit noise; negative binomial, gamma-Poisson counts of dispersion
+    0.5 around a log mean with N(0, 0.3^2) coefficients."""
     if family == "logistic":
         return make("logistic", B, n, d), {}
-    X, counts = make("poisson", B, n, d)
-    if family == "negative_binomial":
-        return (X, counts), {"dispersion": 0.5}
+    X, _ = make("logistic", B, n, d)
     rng = np.random.default_rng(1)
-    y = X @ rng.standard_normal(d) + rng.standard_normal((B, n))
+    if family == "negative_binomial":
+        mu = np.exp(np.einsum("bnd,bd->bn", X, 0.3 * rng.standard_normal((B, d))))
+        return (X, rng.poisson(mu * rng.gamma(2.0, 0.5, (B, n))).astype(float)), \
+            {"dispersion": 0.5}
+    y = np.einsum("bnd,bd->bn", X, rng.standard_normal((B, d))) + rng.standard_normal((B, n))
     return (X, y), {"scale": 1.0}
 
 
@@ -46,8 +51,10 @@ CASES = (("logistic", ("prior_precision",)),
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--rounds", type=int, default=None)
     args = ap.parse_args(argv)
     B, rounds = (2000, 3) if args.quick else (10000, 5)
+    rounds = args.rounds or rounds
     n, d = 50, 5
     print(f"{B} problems, n = {n}, d = {d}, {rounds} rounds, "
           f"{len(os.sched_getaffinity(0))} cores")

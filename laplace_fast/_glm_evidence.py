@@ -68,8 +68,8 @@ def evidence_options(fam, prior_precision, scale, dispersion):
             raise ValueError(f"{name}={EVIDENCE!r} is only for family={users}, not "
                              f"{fam.name!r}")
         wanted.append(name)
-    return (tuple(wanted), 1.0 if scale == EVIDENCE else scale,
-            1.0 if dispersion == EVIDENCE else dispersion)
+    return (tuple(wanted), 1.0 if "scale" in wanted else scale,
+            1.0 if "dispersion" in wanted else dispersion)
 
 
 # --------------------------------------------------------------------------- the rows
@@ -109,10 +109,11 @@ class _Rows:
             return v.reshape((self.B, self.n) + v.shape[1:]).sum(axis=1)
         return np.add.reduceat(v, self.heads, axis=0)
 
-    def gram(self):
-        """Per problem, ``X' diag(weights) X``: shape (B, d, d)."""
+    def gram(self, w=None):
+        """Per problem, ``X' diag(w) X`` (w per row, the weights by default): shape
+        (B, d, d)."""
         d = self.X.shape[1]
-        wX = self.X * np.reshape(self.w, (-1, 1))
+        wX = self.X * np.reshape(self.w if w is None else w, (-1, 1))
         if self.n is not None:
             X3 = self.X.reshape(self.B, self.n, d)
             return np.matmul(np.swapaxes(X3, 1, 2), wX.reshape(self.B, self.n, d))
@@ -143,8 +144,9 @@ def _with(data, **fields):
 # --------------------------------------------------------------------------- families
 
 def _logistic(eta, y, trials, param):
-    p, q = special.expit(eta), special.expit(-eta)
-    return p * q, p * q * (q - p)
+    e = np.exp(-np.abs(eta))
+    pq = e / ((1.0 + e) * (1.0 + e))        # p (1 - p), without cancellation
+    return pq, pq * np.sign(-eta) * (1.0 - e) / (1.0 + e)       # times 1 - 2 p
 
 
 def _binomial(eta, y, trials, param):
@@ -191,7 +193,12 @@ def _derivatives(wanted, rows, data, theta, C, m0, alpha, G):
 
     ``gamma = d - alpha tr C`` (MacKay's number of well-determined parameters) is
     computed as ``tr(C H)``, H the likelihood's curvature, which does not cancel as
-    alpha grows."""
+    alpha grows.
+
+    Also whether each log hyperparameter's evidence is fading (see FADING), and for the
+    precision alone the model of :func:`_model_root`: the eigenvalues of H, the
+    coordinates of ``(H + alpha I) r`` in its eigenvectors, and the curvature change's
+    term of ``g`` (None otherwise)."""
     fam = data.family
     B, d = theta.shape
     k = len(wanted)
@@ -256,11 +263,53 @@ def _derivatives(wanted, rows, data, theta, C, m0, alpha, G):
         exact = rows.sum(wt * (rr * dl_dr + rr * rr * d2l_dr2))
         c[:, col] = np.where(exact < 0, exact, -rows.sum(wt * dl_dv * dl_dv) - 1e-300)
     fading = np.zeros((B, k), dtype=bool)
+    model = None
     if wanted[0] == "prior_precision":
         fading[:, 0] = (gamma < FADING * d) & (g[:, 0] > 0)
+        if k == 1:
+            H = G / s[:, None, None] if curv is None else rows.gram(w)
+            lam, Q = np.linalg.eigh(H)
+            z = np.matmul(np.swapaxes(Q, 1, 2), (np.matmul(H, r[:, :, None])[:, :, 0]
+                                                 + alpha[:, None] * r)[:, :, None])[:, :, 0]
+            model = (lam, z, np.zeros(B) if curv is None else corr)
     if col < k and curv is not None:    # the Poisson limit, kappa mu -> 0
         fading[:, col] = (rows.sum(wt * kappa * mu) < FADING * nw_) & (g[:, col] < 0)
-    return g, c, _NOISE * noise, fading
+    return g, c, _NOISE * noise, fading, model
+
+
+def _model_root(lam, z, corr, slope, u0):
+    """Per problem, the root in u = log alpha of the model of the evidence's derivative
+
+        m(u) = 1/2 sum_j (lam_j / (lam_j + alpha) - alpha z_j^2 / (lam_j + alpha)^2)
+               + corr + slope (u - u0),
+
+    the exact derivative of the evidence of the likelihood's quadratic expansion at the
+    mode of u0 (H = Q diag(lam) Q', the mode's (H + alpha I) r = Q z) plus the curvature
+    change's term, constant at ``corr`` and a secant ``slope``: the first root uphill
+    on the evidence (where m falls through zero) within MAX_STEP of u0, else that
+    window's end.  Newton inside a bracket that m's signs narrow (bisection when Newton
+    leaves it), each problem frozen once its step is below 1e-13, so that its root does
+    not depend on the other problems."""
+    u = u0.copy()
+    lo, hi = u0 - MAX_STEP, u0 + MAX_STEP
+    running = np.ones(u.shape, dtype=bool)
+    for _ in range(40):
+        a = np.exp(u)[:, None]
+        t = lam + a
+        zt = z * z / (t * t)
+        m = 0.5 * np.sum(lam / t - a * zt, axis=1) + corr + slope * (u - u0)
+        dm = 0.5 * np.sum(-a * lam / (t * t) - a * zt + 2 * a * a * zt / t, axis=1) + slope
+        lo = np.where(running & (m > 0), u, lo)
+        hi = np.where(running & (m < 0), u, hi)
+        new = u - m / np.where(dm < 0, dm, -1.0)
+        new = np.where((dm < 0) & (new > lo) & (new < hi), new, 0.5 * (lo + hi))
+        new = np.where(m == 0, u, new)
+        step = np.where(running, new - u, 0.0)
+        u = u + step
+        running &= (np.abs(step) > 1e-13) & (hi - lo > 1e-13)
+        if not running.any():
+            break
+    return u
 
 
 def _step(g, J, c, h, lo, hi):
@@ -335,6 +384,8 @@ def fit_evidence(data, wanted, prior_precision, prior_mean, tol, maxiter, nthrea
     J = np.zeros((B, k, k))
     fresh = np.ones(B, dtype=bool)      # no secant information yet
     prev_h, prev_g, prev_ev = np.zeros((B, k)), np.zeros((B, k)), np.full(B, -np.inf)
+    prev_corr = np.zeros(B)
+    floor, ceil = np.full((B, k), -np.inf), np.full((B, k), np.inf)
     start = np.zeros((B, d))
     backtracks = np.zeros(B, dtype=np.int64)
     work, wdata, rows = np.arange(B), flat_data, rows_all
@@ -366,7 +417,9 @@ def fit_evidence(data, wanted, prior_precision, prior_mean, tol, maxiter, nthrea
             wdata = _with(wdata, param=np.sqrt(v) if fam.name == "gaussian" else v)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", LaplaceWarning)
-            res = _glm._fit(wdata, P, M[work], tol, maxiter, nthreads,
+            # (a few problems on one thread: the results do not depend on the count)
+            res = _glm._fit(wdata, P, M[work], tol, maxiter,
+                            min(nthreads, max(1, work.size // 64)),
                             None if outer == 0 else start[work])
         last = res
         pos = np.flatnonzero(active[work])
@@ -375,10 +428,12 @@ def fit_evidence(data, wanted, prior_precision, prior_mean, tol, maxiter, nthrea
         out["nfev"][ids] += res.nfev[pos]
         failed = res.status[pos] < 0
         with np.errstate(all="ignore"):
-            g, c, noise, fading = _derivatives(
+            g, c, noise, fading, model = _derivatives(
                 wanted, rows, wdata, res.mode, res.cov, M[work],
                 np.exp(hw[:, 0]) if by_evidence else None, None if G is None else G[work])
         g, c, noise, fading = g[pos], c[pos], noise[pos], fading[pos]
+        if model is not None:
+            model = tuple(a[pos] for a in model)
         if outer == 0 and by_evidence:   # the precision's bounds, from the data's curvature
             HL = -np.trace(res.hessian, axis1=1, axis2=2)[pos] - d * np.exp(hw[pos, 0])
             ref = np.log(np.where(HL > 0, HL / max(d, 1), 1.0))
@@ -406,17 +461,46 @@ def fit_evidence(data, wanted, prior_precision, prior_mean, tol, maxiter, nthrea
         fresh[ids[fr]] = False
         Jw = J[ids]
         lw, hw_ = lo[ids], hi[ids]
-        step = _step(np.where(np.abs(g) <= noise, 0.0, g), Jw, c, hp, lw, hw_)
+        zero = np.abs(g) <= noise
+        step = _step(np.where(zero, 0.0, g), Jw, c, hp, lw, hw_)
         J[ids] = Jw
-        # no root ahead yet (the derivative's sign unchanged and the step not shrinking):
-        # at least twice the last move, which reaches a bound in a few iterations
+        if model is not None:     # the precision alone: the model's root
+            du = hp[:, 0] - prev_h[ids, 0]
+            known = ~fr & ~worse & (du != 0)
+            slope = np.where(known, (model[2] - prev_corr[ids]) / np.where(known, du, 1.0),
+                             0.0)
+            root = _model_root(model[0], model[1], model[2], slope, hp[:, 0])
+            # where the model's last step cut the derivative by less than 10 (its
+            # curvature model is poor: a mode far in the tails, W changing fast), the
+            # secant of the derivative itself, which converges superlinearly
+            dg = g[:, 0] - prev_g[ids, 0]
+            secant = (known & (np.abs(g[:, 0]) > 0.1 * np.abs(prev_g[ids, 0]))
+                      & (dg * du < 0))
+            sec = -g[:, 0] * du / np.where(secant, dg, -1.0)
+            step = np.where(secant, np.clip(sec, -MAX_STEP, MAX_STEP), root - hp[:, 0])
+            step = np.where(zero, 0.0, step[:, None])
+            prev_corr[ids[~worse]] = model[2][~worse]
+        # no root ahead yet (the derivative's sign unchanged, and it or the step not
+        # shrinking by half): at least twice the last move, which reaches a bound in a
+        # few iterations
         last_move = hp - prev_h[ids]
-        grow = (~fr[:, None] & (step * last_move > 0) & (g * prev_g[ids] > 0)
-                & (np.abs(step) >= 0.5 * np.abs(last_move)))
+        grow = (~fr[:, None] & ~worse[:, None] & (step * last_move > 0)
+                & (g * prev_g[ids] > 0) & ((np.abs(step) >= 0.5 * np.abs(last_move))
+                                           | (np.abs(g) >= 0.5 * np.abs(prev_g[ids]))))
         step = np.where(grow, np.sign(step) * np.minimum(
             np.maximum(np.abs(step), 2 * np.abs(last_move)), MAX_STEP), step)
-        step = np.where(fading, np.sign(g) * MAX_STEP, step)
+        # the asymptote of a fading evidence, unless a root is near (a small step)
+        step = np.where(fading & (np.abs(step) > 0.3), np.sign(g) * MAX_STEP, step)
         target = np.clip(hp + step, lw, hw_)
+        if k == 1:
+            # the root is bracketed by the points where the derivative had each sign: a
+            # step that leaves the bracket is replaced by its midpoint
+            sgn = np.where(zero, 0.0, np.sign(g))
+            floor[ids] = np.where(sgn > 0, np.maximum(floor[ids], hp), floor[ids])
+            ceil[ids] = np.where(sgn < 0, np.minimum(ceil[ids], hp), ceil[ids])
+            fl, ce = floor[ids], ceil[ids]
+            out_ = ((target <= fl) | (target >= ce)) & np.isfinite(fl) & np.isfinite(ce)
+            target = np.where(out_ & (sgn != 0), 0.5 * (fl + ce), target)
         done_ok = ~failed & ~bad & ~worse & np.all(np.abs(target - hp) <= TOL, axis=1)
         at_b = done_ok & np.any((hp <= lw) | (hp >= hw_), axis=1)
         stop = failed | bad | done_ok

@@ -338,3 +338,15 @@ def test_no_warning_leaks_from_the_inner_fits():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         lf.glm_laplace(X, y, prior_precision="evidence")
+
+
+def test_per_problem_scale_with_an_evidence_precision():
+    X, y = _stack(lambda s: _gaussian(s, n=40, d=3), range(3))
+    scale = np.array([0.4, 0.7, 1.1])
+    batch = lf.glm_laplace(X, y, family="gaussian", scale=scale,
+                           prior_precision="evidence")
+    assert batch.scale.tolist() == scale.tolist()
+    for i in range(3):
+        np.testing.assert_allclose(batch.prior_precision[i],
+                                   _conjugate_alpha(X[i], y[i], scale[i], np.zeros(3), 0.0),
+                                   rtol=1e-6)
