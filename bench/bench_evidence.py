@@ -36,7 +36,8 @@ def data(family, B, n, d):
         mu = np.exp(np.einsum("bnd,bd->bn", X, 0.3 * rng.standard_normal((B, d))))
         return (X, rng.poisson(mu * rng.gamma(2.0, 0.5, (B, n))).astype(float)), \
             {"dispersion": 0.5}
-    y = np.einsum("bnd,bd->bn", X, rng.standard_normal((B, d))) + rng.standard_normal((B, n))
+    y = (np.einsum("bnd,bd->bn", X, rng.standard_normal((B, d)))
+         + rng.standard_normal((B, n)))
     return (X, y), {"scale": 1.0}
 
 

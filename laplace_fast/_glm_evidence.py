@@ -277,6 +277,16 @@ def _derivatives(wanted, rows, data, theta, C, m0, alpha, G):
     return g, c, _NOISE * noise, fading, model
 
 
+def _model_terms(lam, z, u):
+    """The derivative in u = log alpha of the evidence of the likelihood's quadratic
+    expansion (see :func:`_model_root`), and its derivative in u."""
+    a = np.exp(u)[:, None]
+    t = lam + a
+    zt = z * z / (t * t)
+    return (0.5 * np.sum(lam / t - a * zt, axis=1),
+            0.5 * np.sum(-a * lam / (t * t) - a * zt + 2 * a * a * zt / t, axis=1))
+
+
 def _model_root(lam, z, corr, slope, u0):
     """Per problem, the root in u = log alpha of the model of the evidence's derivative
 
@@ -292,23 +302,22 @@ def _model_root(lam, z, corr, slope, u0):
     not depend on the other problems."""
     u = u0.copy()
     lo, hi = u0 - MAX_STEP, u0 + MAX_STEP
-    running = np.ones(u.shape, dtype=bool)
+    idx = np.arange(u.size)         # the problems still running
     for _ in range(40):
-        a = np.exp(u)[:, None]
-        t = lam + a
-        zt = z * z / (t * t)
-        m = 0.5 * np.sum(lam / t - a * zt, axis=1) + corr + slope * (u - u0)
-        dm = 0.5 * np.sum(-a * lam / (t * t) - a * zt + 2 * a * a * zt / t, axis=1) + slope
-        lo = np.where(running & (m > 0), u, lo)
-        hi = np.where(running & (m < 0), u, hi)
-        new = u - m / np.where(dm < 0, dm, -1.0)
-        new = np.where((dm < 0) & (new > lo) & (new < hi), new, 0.5 * (lo + hi))
-        new = np.where(m == 0, u, new)
-        step = np.where(running, new - u, 0.0)
-        u = u + step
-        running &= (np.abs(step) > 1e-13) & (hi - lo > 1e-13)
-        if not running.any():
+        if idx.size == 0:
             break
+        ui = u[idx]
+        m, dm = _model_terms(lam[idx], z[idx], ui)
+        m = m + corr[idx] + slope[idx] * (ui - u0[idx])
+        dm = dm + slope[idx]
+        lo[idx] = np.where(m > 0, ui, lo[idx])
+        hi[idx] = np.where(m < 0, ui, hi[idx])
+        new = ui - m / np.where(dm < 0, dm, -1.0)
+        new = np.where((dm < 0) & (new > lo[idx]) & (new < hi[idx]), new,
+                       0.5 * (lo[idx] + hi[idx]))
+        new = np.where(m == 0, ui, new)
+        u[idx] = new
+        idx = idx[(np.abs(new - ui) > 1e-13) & (hi[idx] - lo[idx] > 1e-13)]
     return u
 
 
@@ -384,7 +393,6 @@ def fit_evidence(data, wanted, prior_precision, prior_mean, tol, maxiter, nthrea
     J = np.zeros((B, k, k))
     fresh = np.ones(B, dtype=bool)      # no secant information yet
     prev_h, prev_g, prev_ev = np.zeros((B, k)), np.zeros((B, k)), np.full(B, -np.inf)
-    prev_corr = np.zeros(B)
     floor, ceil = np.full((B, k), -np.inf), np.full((B, k), np.inf)
     start = np.zeros((B, d))
     backtracks = np.zeros(B, dtype=np.int64)
@@ -465,21 +473,17 @@ def fit_evidence(data, wanted, prior_precision, prior_mean, tol, maxiter, nthrea
         step = _step(np.where(zero, 0.0, g), Jw, c, hp, lw, hw_)
         J[ids] = Jw
         if model is not None:     # the precision alone: the model's root
+            # the model's slope at the current point is the secant slope of the
+            # derivative (superlinear convergence); the first step has the
+            # quadratic expansion's own
             du = hp[:, 0] - prev_h[ids, 0]
-            known = ~fr & ~worse & (du != 0)
-            slope = np.where(known, (model[2] - prev_corr[ids]) / np.where(known, du, 1.0),
+            dg = g[:, 0] - prev_g[ids, 0]
+            known = ~fr & ~worse & (du != 0) & (dg * du < 0)
+            secant = dg / np.where(known, du, 1.0)
+            slope = np.where(known, secant - _model_terms(model[0], model[1], hp[:, 0])[1],
                              0.0)
             root = _model_root(model[0], model[1], model[2], slope, hp[:, 0])
-            # where the model's last step cut the derivative by less than 10 (its
-            # curvature model is poor: a mode far in the tails, W changing fast), the
-            # secant of the derivative itself, which converges superlinearly
-            dg = g[:, 0] - prev_g[ids, 0]
-            secant = (known & (np.abs(g[:, 0]) > 0.1 * np.abs(prev_g[ids, 0]))
-                      & (dg * du < 0))
-            sec = -g[:, 0] * du / np.where(secant, dg, -1.0)
-            step = np.where(secant, np.clip(sec, -MAX_STEP, MAX_STEP), root - hp[:, 0])
-            step = np.where(zero, 0.0, step[:, None])
-            prev_corr[ids[~worse]] = model[2][~worse]
+            step = np.where(zero, 0.0, (root - hp[:, 0])[:, None])
         # no root ahead yet (the derivative's sign unchanged, and it or the step not
         # shrinking by half): at least twice the last move, which reaches a bound in a
         # few iterations
