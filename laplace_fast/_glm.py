@@ -322,13 +322,14 @@ def glm_laplace(X, y, *, family="logistic", prior_precision=1.0, prior_mean=0.0,
     ``BayesianRidge(fit_intercept=False)`` with flat hyperpriors; for logistic, the
     Gaussian process classifier with the kernel ``X X' / alpha``.  Every running problem
     is fitted in one call of the kernel per outer iteration, warm-started from its last
-    mode; from the exact derivative of the evidence in each log hyperparameter (with the
-    change of the likelihood's curvature as the mode moves), the precision alone steps
-    to the evidence maximum of the likelihood's quadratic expansion at the mode (exact
-    for the gaussian; a secant where that model is poor), the other cases by Broyden's
-    secant steps; a step that lowers the evidence is halved back, until the next step is
-    below 1e-8 in each log hyperparameter; at most 100 outer iterations (then status
-    -1).  ``niter``
+    mode, and the log hyperparameters then move on the exact derivative of the evidence
+    (with the change of the likelihood's curvature as the mode moves): for the gaussian
+    with an ``"evidence"`` precision the search starts at the closed-form maximum; the
+    precision alone first steps to the evidence maximum of the likelihood's quadratic
+    expansion at the first mode; then secant (Broyden's) steps, inside the bracket of
+    the derivative's signs, a step that lowers the evidence halved back, until the next
+    step is below 1e-8 in each log hyperparameter; at most 100 outer iterations (then
+    status -1).  ``niter``
     and ``nfev`` count the Newton iterations of all the fits.  Where the evidence still
     increases at a bound of the search (``alpha`` 1e6 times the data's curvature or
     1e-10 of it; a scale or dispersion 1e10 times or 1e-10 of its reference; e.g. data

@@ -184,7 +184,7 @@ _NOISE = 64 * np.finfo(float).eps
 
 # --------------------------------------------------------------------------- derivatives
 
-def _derivatives(wanted, rows, data, theta, C, m0, alpha, G):
+def _derivatives(wanted, rows, data, theta, C, m0, alpha, G, first):
     """Per problem of the working set: the derivative ``g`` (B, k) of the log evidence in
     each wanted log hyperparameter, a negative curvature ``c`` (B, k) for a first
     quasi-Newton step (the exact second derivative where the likelihood's curvature is
@@ -196,7 +196,8 @@ def _derivatives(wanted, rows, data, theta, C, m0, alpha, G):
     alpha grows.
 
     Also whether each log hyperparameter's evidence is fading (see FADING), and for the
-    precision alone the model of :func:`_model_root`: the eigenvalues of H, the
+    precision alone at the ``first`` iteration the model of :func:`_model_root`: the
+    eigenvalues of H, the
     coordinates of ``(H + alpha I) r`` in its eigenvectors, and the curvature change's
     term of ``g`` (None otherwise)."""
     fam = data.family
@@ -266,7 +267,7 @@ def _derivatives(wanted, rows, data, theta, C, m0, alpha, G):
     model = None
     if wanted[0] == "prior_precision":
         fading[:, 0] = (gamma < FADING * d) & (g[:, 0] > 0)
-        if k == 1:
+        if k == 1 and first:
             H = G / s[:, None, None] if curv is None else rows.gram(w)
             lam, Q = np.linalg.eigh(H)
             z = np.matmul(np.swapaxes(Q, 1, 2), (np.matmul(H, r[:, :, None])[:, :, 0]
@@ -287,29 +288,39 @@ def _model_terms(lam, z, u):
             0.5 * np.sum(-a * lam / (t * t) - a * zt + 2 * a * a * zt / t, axis=1))
 
 
-def _model_root(lam, z, corr, slope, u0):
+def _model_root(lam, z, corr, u0):
     """Per problem, the root in u = log alpha of the model of the evidence's derivative
 
         m(u) = 1/2 sum_j (lam_j / (lam_j + alpha) - alpha z_j^2 / (lam_j + alpha)^2)
-               + corr + slope (u - u0),
+               + corr,
 
     the exact derivative of the evidence of the likelihood's quadratic expansion at the
     mode of u0 (H = Q diag(lam) Q', the mode's (H + alpha I) r = Q z) plus the curvature
-    change's term, constant at ``corr`` and a secant ``slope``: the first root uphill
+    change's term, constant at ``corr``: the first root uphill
     on the evidence (where m falls through zero) within MAX_STEP of u0, else that
     window's end.  Newton inside a bracket that m's signs narrow (bisection when Newton
     leaves it), each problem frozen once its step is below 1e-13, so that its root does
     not depend on the other problems."""
-    u = u0.copy()
-    lo, hi = u0 - MAX_STEP, u0 + MAX_STEP
+    def fun(idx, u):
+        m, dm = _model_terms(lam[idx], z[idx], u)
+        return m + corr[idx], dm
+
+    return _root(fun, u0, u0 - MAX_STEP, u0 + MAX_STEP)
+
+
+def _root(fun, u0, lo, hi):
+    """Per problem, the first root uphill (where ``m`` falls through zero) of ``m, dm =
+    fun(idx, u)`` (the problems ``idx`` at ``u``) in ``[lo, hi]``, else that window's
+    end: Newton from ``u0`` inside a bracket that m's signs narrow (bisection when
+    Newton leaves it), each problem frozen once its step is below 1e-13, so that its
+    root does not depend on the other problems."""
+    u, lo, hi = u0.copy(), lo.copy(), hi.copy()
     idx = np.arange(u.size)         # the problems still running
-    for _ in range(40):
+    for _ in range(60):
         if idx.size == 0:
             break
         ui = u[idx]
-        m, dm = _model_terms(lam[idx], z[idx], ui)
-        m = m + corr[idx] + slope[idx] * (ui - u0[idx])
-        dm = dm + slope[idx]
+        m, dm = fun(idx, ui)
         lo[idx] = np.where(m > 0, ui, lo[idx])
         hi[idx] = np.where(m < 0, ui, hi[idx])
         new = ui - m / np.where(dm < 0, dm, -1.0)
@@ -319,6 +330,47 @@ def _model_root(lam, z, corr, slope, u0):
         u[idx] = new
         idx = idx[(np.abs(new - ui) > 1e-13) & (hi[idx] - lo[idx] > 1e-13)]
     return u
+
+
+def _gaussian_start(rows, data, G, m0, two):
+    """The exact evidence maximum of the gaussian under the prior N(m0, I / alpha), in
+    closed form from the eigenvalues ``lam`` of ``G = X' W X``: log alpha (B, 1) at the
+    given scale, or with ``two`` log alpha and log scale^2 (B, 2), by the profile over
+    the scale of ``l = alpha scale^2``: ``-N/2 log Q(l) + d/2 log l - 1/2 sum log(lam +
+    l)``, ``Q(l) = e'We - sum z^2 / (lam + l)``, at ``scale^2 = Q / N``; ``e`` the
+    residuals at m0, ``Q z`` the eigen-coordinates of ``X' W e``.  Where the residuals
+    vanish, log alpha 0 (the iteration decides)."""
+    e = data.y - rows.vec(m0) - (0.0 if data.offset is None else data.offset)
+    we = rows.w * e
+    lam, Q = np.linalg.eigh(G)
+    z = np.matmul(np.swapaxes(Q, 1, 2), rows.sum(we[:, None] * rows.X)[:, :, None])[:, :, 0]
+    yy = rows.sum(we * e)
+    nw = rows.sum(np.broadcast_to(rows.w, e.shape))
+    ref = np.log(np.maximum(np.mean(lam, axis=1), 1e-300))
+    if not two:
+        s = np.reshape(data.param, -1) ** 2
+        u = _model_root(lam / s[:, None], z / s[:, None], np.zeros(s.size),
+                        ref - np.log(s))
+        return u[:, None]
+
+    def profile(idx, v):
+        ell = np.exp(v)[:, None]
+        t = lam[idx] + ell
+        z2 = z[idx] ** 2
+        q = yy[idx] - np.sum(z2 / t, axis=1)
+        s2, s3 = np.sum(z2 / t ** 2, axis=1), np.sum(z2 / t ** 3, axis=1)
+        ell = ell[:, 0]
+        m = -nw[idx] * ell * s2 / (2 * q) + 0.5 * np.sum(lam[idx] / t, axis=1)
+        dm = (-0.5 * nw[idx] * (ell * s2 / q - 2 * ell ** 2 * s3 / q - (ell * s2 / q) ** 2)
+              - 0.5 * np.sum(lam[idx] * ell[:, None] / t ** 2, axis=1))
+        return np.where(q > 0, m, 0.0), dm
+
+    v = _root(profile, ref, ref - SPAN, ref + SPAN)
+    ell = np.exp(v)
+    q = yy - np.sum(z * z / (lam + ell[:, None]), axis=1)
+    ok = (q > 0) & (nw > 0)
+    s = np.where(ok, q, 1.0) / np.where(ok, nw, 1.0)
+    return np.column_stack([np.where(ok, np.log(ell / s), 0.0), np.log(s)])
 
 
 def _step(g, J, c, h, lo, hi):
@@ -383,6 +435,10 @@ def fit_evidence(data, wanted, prior_precision, prior_mean, tol, maxiter, nthrea
             h[:, j] = np.log(np.where(ok, var0, 1.0) / np.where(ok, nw, 1.0))
             lo[:, j] += h[:, j]
             hi[:, j] += h[:, j]
+    if fam.name == "gaussian" and by_evidence:
+        with np.errstate(all="ignore"):
+            start_h = _gaussian_start(rows_all, flat_data, G, M, k == 2)
+        h = np.where(np.isfinite(start_h), start_h, h)
 
     out = {"mode": np.zeros((B, d)), "hess": np.zeros((B, d, d)),
            "cov": np.zeros((B, d, d)),
@@ -408,7 +464,8 @@ def fit_evidence(data, wanted, prior_precision, prior_mean, tol, maxiter, nthrea
         active[ids] = False
 
     for outer in range(MAX_OUTER):
-        if np.count_nonzero(active) <= work.size // 2:     # the working set, gathered again
+        # the working set, gathered again when a quarter of it has stopped
+        if np.count_nonzero(active) <= 0.75 * work.size:
             sel = np.flatnonzero(active[work])
             work = work[sel]
             wdata = _subset(wdata, sel)
@@ -438,7 +495,8 @@ def fit_evidence(data, wanted, prior_precision, prior_mean, tol, maxiter, nthrea
         with np.errstate(all="ignore"):
             g, c, noise, fading, model = _derivatives(
                 wanted, rows, wdata, res.mode, res.cov, M[work],
-                np.exp(hw[:, 0]) if by_evidence else None, None if G is None else G[work])
+                np.exp(hw[:, 0]) if by_evidence else None, None if G is None else G[work],
+                outer == 0)
         g, c, noise, fading = g[pos], c[pos], noise[pos], fading[pos]
         if model is not None:
             model = tuple(a[pos] for a in model)
@@ -472,17 +530,12 @@ def fit_evidence(data, wanted, prior_precision, prior_mean, tol, maxiter, nthrea
         zero = np.abs(g) <= noise
         step = _step(np.where(zero, 0.0, g), Jw, c, hp, lw, hw_)
         J[ids] = Jw
-        if model is not None:     # the precision alone: the model's root
-            # the model's slope at the current point is the secant slope of the
-            # derivative (superlinear convergence); the first step has the
-            # quadratic expansion's own
-            du = hp[:, 0] - prev_h[ids, 0]
-            dg = g[:, 0] - prev_g[ids, 0]
-            known = ~fr & ~worse & (du != 0) & (dg * du < 0)
-            secant = dg / np.where(known, du, 1.0)
-            slope = np.where(known, secant - _model_terms(model[0], model[1], hp[:, 0])[1],
-                             0.0)
-            root = _model_root(model[0], model[1], model[2], slope, hp[:, 0])
+        if model is not None:
+            # the first step of the precision alone: to the root of the exact
+            # derivative of the evidence of the likelihood's quadratic expansion (the
+            # evidence itself for the gaussian), which also has the evidence's shape far
+            # from the current point; then the secant steps of _step
+            root = _model_root(model[0], model[1], model[2], hp[:, 0])
             step = np.where(zero, 0.0, (root - hp[:, 0])[:, None])
         # no root ahead yet (the derivative's sign unchanged, and it or the step not
         # shrinking by half): at least twice the last move, which reaches a bound in a
@@ -503,8 +556,10 @@ def fit_evidence(data, wanted, prior_precision, prior_mean, tol, maxiter, nthrea
             floor[ids] = np.where(sgn > 0, np.maximum(floor[ids], hp), floor[ids])
             ceil[ids] = np.where(sgn < 0, np.minimum(ceil[ids], hp), ceil[ids])
             fl, ce = floor[ids], ceil[ids]
-            out_ = ((target <= fl) | (target >= ce)) & np.isfinite(fl) & np.isfinite(ce)
-            target = np.where(out_ & (sgn != 0), 0.5 * (fl + ce), target)
+            both = np.isfinite(fl) & np.isfinite(ce)
+            mid = 0.5 * (np.where(both, fl, 0.0) + np.where(both, ce, 0.0))
+            target = np.where(both & ((target <= fl) | (target >= ce)) & (sgn != 0), mid,
+                              target)
         done_ok = ~failed & ~bad & ~worse & np.all(np.abs(target - hp) <= TOL, axis=1)
         at_b = done_ok & np.any((hp <= lw) | (hp >= hw_), axis=1)
         stop = failed | bad | done_ok
