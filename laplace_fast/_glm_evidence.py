@@ -348,10 +348,13 @@ def _gaussian_start(rows, data, G, m0, two):
     nw = rows.sum(np.broadcast_to(rows.w, e.shape))
     ref = np.log(np.maximum(np.mean(lam, axis=1), 1e-300))
     if not two:
-        s = np.reshape(data.param, -1) ** 2
-        u = _model_root(lam / s[:, None], z / s[:, None], np.zeros(s.size),
-                        ref - np.log(s))
-        return u[:, None]
+        s = np.reshape(data.param, -1)[:, None] ** 2
+        u0 = ref - np.log(s[:, 0])
+
+        def fun(idx, u):
+            return _model_terms(lam[idx] / s[idx], z[idx] / s[idx], u)
+
+        return _root(fun, u0, u0 - SPAN, u0 + SPAN_UP)[:, None]
 
     def profile(idx, v):
         ell = np.exp(v)[:, None]
@@ -439,6 +442,12 @@ def fit_evidence(data, wanted, prior_precision, prior_mean, tol, maxiter, nthrea
         with np.errstate(all="ignore"):
             start_h = _gaussian_start(rows_all, flat_data, G, M, k == 2)
         h = np.where(np.isfinite(start_h), start_h, h)
+        # the precision's bounds from the data's curvature, exact for the gaussian
+        s2 = np.exp(h[:, 1]) if k == 2 else np.reshape(flat_data.param, -1) ** 2
+        HL = np.trace(G, axis1=1, axis2=2) / s2
+        ref = np.log(np.where(HL > 0, HL / max(d, 1), 1.0))
+        lo[:, 0], hi[:, 0] = ref - SPAN, ref + SPAN_UP
+        h[:, 0] = np.clip(h[:, 0], lo[:, 0], hi[:, 0])
 
     out = {"mode": np.zeros((B, d)), "hess": np.zeros((B, d, d)),
            "cov": np.zeros((B, d, d)),
@@ -496,11 +505,12 @@ def fit_evidence(data, wanted, prior_precision, prior_mean, tol, maxiter, nthrea
             g, c, noise, fading, model = _derivatives(
                 wanted, rows, wdata, res.mode, res.cov, M[work],
                 np.exp(hw[:, 0]) if by_evidence else None, None if G is None else G[work],
-                outer == 0)
+                outer == 0 and G is None)
         g, c, noise, fading = g[pos], c[pos], noise[pos], fading[pos]
         if model is not None:
             model = tuple(a[pos] for a in model)
-        if outer == 0 and by_evidence:   # the precision's bounds, from the data's curvature
+        if outer == 0 and by_evidence and G is None:    # the precision's bounds, from
+            # the data's curvature
             HL = -np.trace(res.hessian, axis1=1, axis2=2)[pos] - d * np.exp(hw[pos, 0])
             ref = np.log(np.where(HL > 0, HL / max(d, 1), 1.0))
             lo[ids, 0], hi[ids, 0] = ref - SPAN, ref + SPAN_UP
