@@ -571,7 +571,7 @@ def fit_evidence(data, wanted, prior_precision, prior_mean, tol, maxiter, nthrea
             target = np.where(both & ((target <= fl) | (target >= ce)) & (sgn != 0), mid,
                               target)
         done_ok = ~failed & ~bad & ~worse & np.all(np.abs(target - hp) <= TOL, axis=1)
-        at_b = done_ok & np.any((hp <= lw) | (hp >= hw_), axis=1)
+        at_b = done_ok & np.any((hp <= lw + TOL) | (hp >= hw_ - TOL), axis=1)
         stop = failed | bad | done_ok
         stop_pos = pos[stop]
         finish(stop_pos, res)

@@ -350,3 +350,19 @@ def test_per_problem_scale_with_an_evidence_precision():
         np.testing.assert_allclose(batch.prior_precision[i],
                                    _conjugate_alpha(X[i], y[i], scale[i], np.zeros(3), 0.0),
                                    rtol=1e-6)
+
+
+@pytest.mark.parametrize("kw", [{"scale": "evidence"}, {"scale": 0.5}])
+def test_gaussian_response_orthogonal_to_x_stops_at_the_bound(kw):
+    """X'y = 0: no coefficient is supported, the evidence increases with alpha to the
+    end (precision alone, and with the scale, which then has its own maximum)."""
+    rng = np.random.default_rng(9)
+    X = _design(rng, 30, 3)
+    y = rng.standard_normal(30)
+    y -= X @ np.linalg.lstsq(X, y, rcond=None)[0]
+    with pytest.warns(lf.LaplaceWarning, match="search bound"):
+        res = lf.glm_laplace(X, y, family="gaussian", prior_precision="evidence", **kw)
+    assert res.status == lf.Status.ILL_CONDITIONED and res.evidence_at_bound
+    assert res.prior_precision > 1e6
+    if kw["scale"] == "evidence":       # the residual variance with no coefficients
+        np.testing.assert_allclose(res.scale ** 2, np.mean(y ** 2), rtol=1e-6)
