@@ -196,10 +196,9 @@ def _derivatives(wanted, rows, data, theta, C, m0, alpha, G, first):
     alpha grows.
 
     Also whether each log hyperparameter's evidence is fading (see FADING), and for the
-    precision alone at the ``first`` iteration the model of :func:`_model_root`: the
-    eigenvalues of H, the
-    coordinates of ``(H + alpha I) r`` in its eigenvectors, and the curvature change's
-    term of ``g`` (None otherwise)."""
+    precision alone at the ``first`` iteration (not gaussian) the model of
+    :func:`_model_root`: the eigenvalues of H, the coordinates of ``(H + alpha I) r`` in
+    its eigenvectors, and the curvature change's term of ``g`` (None otherwise)."""
     fam = data.family
     B, d = theta.shape
     k = len(wanted)
@@ -252,8 +251,6 @@ def _derivatives(wanted, rows, data, theta, C, m0, alpha, G, first):
         dl_dr = (special.digamma(y + rr) - special.digamma(rr) - np.log1p(kappa * mu)
                  + kappa * (mu - y) / a)
         dl_dv = -rr * dl_dr
-        d2l_dr2 = (special.polygamma(1, y + rr) - special.polygamma(1, rr) + kappa
-                   - 1.0 / (rr + mu) - (mu - y) / (rr + mu) ** 2)
         b_v = rows.sum((wt * (-kappa * mu * (y - mu) / (a * a)))[:, None] * rows.X)
         dtheta = np.matmul(C, b_v[:, :, None])[:, :, 0]
         dw_dv = wt * kappa * mu * (y - 2.0 * mu - kappa * mu * y) / a ** 3
@@ -261,18 +258,24 @@ def _derivatives(wanted, rows, data, theta, C, m0, alpha, G, first):
         through = -0.5 * rows.sum(s2 * (dw_dv + slope * rows.vec(dtheta)))
         g[:, col] = explicit + through
         noise[:, col] = rows.sum(np.abs(wt * dl_dv)) + np.abs(through)
-        exact = rows.sum(wt * (rr * dl_dr + rr * rr * d2l_dr2))
-        c[:, col] = np.where(exact < 0, exact, -rows.sum(wt * dl_dv * dl_dv) - 1e-300)
+        outer_product = -rows.sum(wt * dl_dv * dl_dv) - 1e-300
+        if first:       # (the trigamma function is costly: the first model only)
+            d2l_dr2 = (special.polygamma(1, y + rr) - special.polygamma(1, rr) + kappa
+                       - 1.0 / (rr + mu) - (mu - y) / (rr + mu) ** 2)
+            exact = rows.sum(wt * (rr * dl_dr + rr * rr * d2l_dr2))
+            c[:, col] = np.where(exact < 0, exact, outer_product)
+        else:
+            c[:, col] = outer_product
     fading = np.zeros((B, k), dtype=bool)
     model = None
     if wanted[0] == "prior_precision":
         fading[:, 0] = (gamma < FADING * d) & (g[:, 0] > 0)
-        if k == 1 and first:
-            H = G / s[:, None, None] if curv is None else rows.gram(w)
+        if k == 1 and first and curv is not None:    # (the gaussian starts exactly)
+            H = rows.gram(w)
             lam, Q = np.linalg.eigh(H)
             z = np.matmul(np.swapaxes(Q, 1, 2), (np.matmul(H, r[:, :, None])[:, :, 0]
                                                  + alpha[:, None] * r)[:, :, None])[:, :, 0]
-            model = (lam, z, np.zeros(B) if curv is None else corr)
+            model = (lam, z, corr)
     if col < k and curv is not None:    # the Poisson limit, kappa mu -> 0
         fading[:, col] = (rows.sum(wt * kappa * mu) < FADING * nw_) & (g[:, col] < 0)
     return g, c, _NOISE * noise, fading, model
@@ -505,7 +508,7 @@ def fit_evidence(data, wanted, prior_precision, prior_mean, tol, maxiter, nthrea
             g, c, noise, fading, model = _derivatives(
                 wanted, rows, wdata, res.mode, res.cov, M[work],
                 np.exp(hw[:, 0]) if by_evidence else None, None if G is None else G[work],
-                outer == 0 and G is None)
+                outer == 0)
         g, c, noise, fading = g[pos], c[pos], noise[pos], fading[pos]
         if model is not None:
             model = tuple(a[pos] for a in model)
@@ -541,10 +544,10 @@ def fit_evidence(data, wanted, prior_precision, prior_mean, tol, maxiter, nthrea
         step = _step(np.where(zero, 0.0, g), Jw, c, hp, lw, hw_)
         J[ids] = Jw
         if model is not None:
-            # the first step of the precision alone: to the root of the exact
-            # derivative of the evidence of the likelihood's quadratic expansion (the
-            # evidence itself for the gaussian), which also has the evidence's shape far
-            # from the current point; then the secant steps of _step
+            # the first step of the precision alone (not gaussian): to the root of the
+            # exact derivative of the evidence of the likelihood's quadratic expansion,
+            # which also has the evidence's shape far from the current point; then the
+            # secant steps of _step
             root = _model_root(model[0], model[1], model[2], hp[:, 0])
             step = np.where(zero, 0.0, (root - hp[:, 0])[:, None])
         # no root ahead yet (the derivative's sign unchanged, and it or the step not
