@@ -8,8 +8,10 @@ import numpy as np
 from ._families import lookup
 from ._objective import real_array
 from ._result import BatchLaplaceResult, LaplaceResult, _as_given, _one
+from ._status import Status
 
-__all__ = ["GLMLaplaceResult", "BatchGLMLaplaceResult", "MODEL_PARAMETERS"]
+__all__ = ["GLMLaplaceResult", "BatchGLMLaplaceResult", "MODEL_PARAMETERS", "BOUND_NOTE",
+           "BOUND_MESSAGE"]
 
 # the per-problem model parameters a family may require, each a field of the result
 MODEL_PARAMETERS = ("scale", "dispersion")
@@ -18,6 +20,13 @@ MODEL_PARAMETERS = ("scale", "dispersion")
 _FLAT = "the prior is flat (zero precision) in a direction the data may not identify"
 _IMPROPER_NOTE = (f"; {_FLAT}, so the posterior may be improper: give that direction a "
                   "positive prior_precision")
+# what glm_laplace's "evidence" hyperparameters at a bound of their search mean
+# (status 5, BOUNDARY)
+BOUND_NOTE = ("an \"evidence\" hyperparameter stopped at its search bound (1e10 times or "
+              "1e-10 of its reference value), where the evidence still increases: its "
+              "maximiser is 0 or infinite (e.g. separable data, or data that the prior "
+              "mean fits), so the data do not identify it (evidence_at_bound)")
+BOUND_MESSAGE = "converged, but " + BOUND_NOTE
 
 
 class _GLMResult:
@@ -25,10 +34,12 @@ class _GLMResult:
     before the Gaussian result class in the bases).  The fields are documented once, in
     :class:`GLMLaplaceResult`."""
 
-    _PER_PROBLEM = BatchLaplaceResult._PER_PROBLEM + ("scale", "dispersion", "improper_prior")
+    _PER_PROBLEM = BatchLaplaceResult._PER_PROBLEM + (
+        "scale", "dispersion", "improper_prior", "prior_precision", "evidence_at_bound")
 
     def __init__(self, *args, family, param_names=None, scale=None, dispersion=None,
-                 improper_prior=False, data=None, prior=None, **fields):
+                 improper_prior=False, data=None, prior=None, prior_precision=None,
+                 evidence_at_bound=None, **fields):
         super().__init__(*args, **fields)
         self.family = family
         self.param_names = param_names
@@ -38,6 +49,13 @@ class _GLMResult:
         self.scale = held(scale, float)
         self.dispersion = held(dispersion, float)
         self.improper_prior = held(improper_prior, bool)
+        self.prior_precision = held(prior_precision, float)
+        self.evidence_at_bound = held(evidence_at_bound, bool)
+        if not self.batch_shape and self.evidence_at_bound:
+            if self.status == Status.BOUNDARY:
+                self._message = BOUND_MESSAGE
+            else:
+                self._message += "; " + BOUND_NOTE
         if not self.batch_shape and self.improper_prior and self.status < 0:
             self._message += _IMPROPER_NOTE
 
@@ -46,10 +64,15 @@ class _GLMResult:
                 "data": self.data, "prior": self.prior}
 
     def _message_note(self):
+        note = ""
+        if self.evidence_at_bound is not None:
+            n = int(np.count_nonzero(self.evidence_at_bound))
+            if n:
+                note += f"; {n} where {BOUND_NOTE}"
         n = int(np.count_nonzero(self.improper_prior & (self.status < 0)))
-        if not n:
-            return ""
-        return f"; {n} failed where {_FLAT}: give it a positive prior_precision"
+        if n:
+            note += f"; {n} failed where {_FLAT}: give it a positive prior_precision"
+        return note
 
     def _rows(self, X_new, offset):
         X_new = real_array(X_new, "X_new")
@@ -223,6 +246,13 @@ class GLMLaplaceResult(_GLMResult, LaplaceResult):
     prior : GLMPrior
         The fit's prior, shared likewise.  With ``data``, what :meth:`importance`
         evaluates the log joint from (``log_post`` not needed).
+    prior_precision : float or None
+        With ``prior_precision="evidence"``, the chosen ``alpha`` (the prior is
+        ``N(prior_mean, I / alpha)``); None when the prior was given.
+    evidence_at_bound : bool or None
+        With an ``"evidence"`` hyperparameter, whether its search stopped at a bound
+        where the evidence still increases (status 5, BOUNDARY; the maximiser is 0 or
+        infinite); None otherwise.
 
     Examples
     --------

@@ -31,8 +31,10 @@ class Status(enum.IntEnum):
     REGULARISED : 4
         Converged; the covariance was regularised on request (``regularize=``).
     BOUNDARY : 5
-        Converged (mixed models); a random-effect variance is at zero, its boundary
-        (lme4's "boundary (singular) fit").
+        Converged; a hyperparameter learned from the data is on its boundary: a
+        random-effect variance at zero (``glmm_laplace``, lme4's "boundary (singular)
+        fit"), or an ``"evidence"`` prior precision, scale or dispersion of
+        ``glm_laplace`` at zero or infinity.
     MAXITER : -1
         Iteration limit reached.
     NO_PROGRESS : -2
@@ -90,10 +92,11 @@ STATUS_MESSAGES = {
                               "result.importance() says whether the Gaussian still "
                               "holds (its khat)",
     Status.REGULARISED: "converged; the covariance was regularised on request",
-    Status.BOUNDARY: "converged to the boundary: a random-effect variance (or a "
-                     "combination of them) is zero, so the data show no variation "
-                     "between groups there (a singular fit); the fit is valid, the "
-                     "model has more random effects than the data support",
+    Status.BOUNDARY: "converged to the boundary: a hyperparameter learned from the "
+                     "data is at zero or infinity, where the data do not identify it "
+                     "(a random-effect variance at zero: no variation between groups "
+                     "there, a singular fit; or an \"evidence\" hyperparameter at its "
+                     "search bound); every field is valid",
     Status.MAXITER: "iteration limit reached before convergence",
     Status.NO_PROGRESS: "the line search made no progress",
     Status.NONFINITE_X0: "log_post is not finite at x0",

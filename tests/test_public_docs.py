@@ -9,7 +9,7 @@ import laplace_fast as lf
 
 MIN_EXAMPLES = {
     "gradient": 4, "hessian": 7, "find_map": 5, "laplace": 5, "laplace_batch": 7,
-    "glm_laplace": 14, "LaplaceResult": 8, "BatchLaplaceResult": 7, "MapResult": 3,
+    "glm_laplace": 17, "LaplaceResult": 8, "BatchLaplaceResult": 7, "MapResult": 3,
     "GLMLaplaceResult": 6, "BatchGLMLaplaceResult": 5, "Status": 5, "LaplaceWarning": 5,
     "LaplaceError": 5, "prepare_glm": 5, "fit_glm": 8, "GLMData": 5,
     "glmm_laplace": 10, "GlmmResult": 8,

@@ -13,7 +13,8 @@ from laplace_fast import _glm_results, _result
 FIELDS = ("mode", "hessian", "cov", "log_det_cov", "logp", "status", "niter", "nfev",
           "cond", "grad", "hessian_error", "regularization", "labels", "message",
           "converged", "batch_shape", "d", "std", "precision", "log_evidence")
-GLM_FIELDS = ("family", "param_names", "scale", "dispersion", "improper_prior")
+GLM_FIELDS = ("family", "param_names", "scale", "dispersion", "improper_prior",
+              "prior_precision", "evidence_at_bound")
 METHODS = ("sample", "logpdf", "interval", "to_scipy", "_require")
 
 

@@ -9,7 +9,7 @@
 #define LF_HESSIAN_INACCURATE   2   /* finite-difference error estimate too large    */
 #define LF_EXTREME_PREDICTOR    3   /* GLM: |eta| extreme (separation-like)          */
 #define LF_REGULARISED          4   /* covariance regularised on request             */
-#define LF_BOUNDARY             5   /* GLMM: a random-effect variance at zero        */
+#define LF_BOUNDARY             5   /* a learned hyperparameter on its boundary      */
 #define LF_MAXITER             -1   /* iteration limit reached                       */
 #define LF_NO_PROGRESS         -2   /* line search made no progress                  */
 #define LF_NONFINITE_X0        -3   /* log_post not finite at x0                     */
