@@ -56,8 +56,12 @@ def _cho_solve(R, b):
 
 _INNER_TOL = 1e-10      # the groups' fits
 _BOUNDARY_SD = 1e-4     # a random-effect standard deviation below this is at zero
-_FD_STEP = 1e-4         # central differences of F or of its gradient, in theta
+_NEAR_ZERO_SD = 1e-2    # ... one below this whose curvature vanishes is put at zero,
+_AT_ZERO_SD = 1e-6      # this (relative to the scale for the gaussian family)
+_FD_STEP = 1e-4         # central differences of F, in theta
+_HESS_STEP = 1e-5       # forward differences of the gradient, in theta
 _NEWTON_STEPS = 8       # the Newton polish after BFGS, at most
+_BFGS_GTOL = 1e-5       # BFGS stops at this gradient per group, Newton takes over
 
 
 class Objective:
@@ -80,6 +84,7 @@ class Objective:
         self.on_diag = np.flatnonzero(self.tril[0] == self.tril[1])
         self.k = p + self.ncov + int(estimate)
         self.modes = None       # the last inner fit's modes: the next one's warm start
+        self._last = None       # (theta's bytes, (F, grad)) of the last value_grad
         self.nfev = 0
         if nagq > 1:
             x, wq = np.polynomial.hermite.hermgauss(nagq)
@@ -174,6 +179,14 @@ class Objective:
                 + np.log(np.sum(np.exp(terms - top[:, None]), axis=1)))
 
     def value_grad(self, theta):
+        key = theta.tobytes()
+        if self._last is not None and self._last[0] == key:
+            return self._last[1]
+        out = self._value_grad(theta)
+        self._last = (key, out)
+        return out
+
+    def _value_grad(self, theta):
         F, res = self.value(theta)
         if not np.isfinite(F):
             return F, np.full(self.k, np.nan)
@@ -184,24 +197,20 @@ class Objective:
             grad[-1] = self.central(theta, [self.k - 1])[0]
         return F, grad
 
-    def _differences(self, f, theta, coords):
-        """(f(theta + h e_j) - f(theta - h e_j)) / 2h for j in coords, h = _FD_STEP,
-        every evaluation warm-started from the modes at theta."""
+    def central(self, theta, coords):
+        """Central differences of F in the coordinates given, every evaluation
+        warm-started from the modes at theta."""
         modes = self.modes
         out = []
         for j in coords:
             e = np.zeros(self.k)
             e[j] = _FD_STEP
-            hi = f(theta + e)
+            hi = self.value(theta + e)[0]
             self.modes = modes
-            lo = f(theta - e)
+            lo = self.value(theta - e)[0]
             self.modes = modes
             out.append((hi - lo) / (2 * _FD_STEP))
         return np.array(out)
-
-    def central(self, theta, coords):
-        """Central differences of F in the coordinates given."""
-        return self._differences(lambda th: self.value(th)[0], theta, coords)
 
     def exact_grad(self, theta, res):
         beta, L, param = self.unpack(theta)
@@ -234,9 +243,16 @@ class Objective:
         return grad
 
     def hessian(self, theta, coords):
-        """The Hessian of F in the coordinates given: central differences of the
-        gradient, symmetrised."""
-        H = self._differences(lambda th: self.value_grad(th)[1][coords], theta, coords)
+        """The Hessian of F in the coordinates given: forward differences of the exact
+        gradient (step _HESS_STEP; its error, about that step relative, is far below
+        the standard errors' own), symmetrised."""
+        modes, g0 = self.modes, self.value_grad(theta)[1][coords]
+        H = np.empty((len(coords), len(coords)))
+        for a, j in enumerate(coords):
+            e = np.zeros(self.k)
+            e[j] = _HESS_STEP
+            H[a] = (self.value_grad(theta + e)[1][coords] - g0) / _HESS_STEP
+            self.modes = modes
         return 0.5 * (H + H.T)
 
     # --- the optimisation ------------------------------------------------------------
@@ -274,10 +290,19 @@ class Objective:
                 return np.inf, np.zeros(self.k)
             return -F / scale, -grad / scale
 
-        opt = optimize.minimize(fun, theta, jac=True, method="BFGS",
-                                options={"maxiter": maxiter, "gtol": tol})
-        self.theta, self.niter = opt.x, int(opt.nit)
-        self.polish(tol)
+        # BFGS to the neighbourhood of the optimum, Newton the rest of the way; where
+        # Newton cannot start (-H not positive definite: an optimum on the boundary
+        # not yet reached, whose variance's curvature vanishes), BFGS on to tol first
+        self.niter = 0
+        for gtol in (_BFGS_GTOL, tol):
+            opt = optimize.minimize(fun, theta, jac=True, method="BFGS",
+                                    options={"maxiter": maxiter, "gtol": gtol})
+            self.niter += int(opt.nit)
+            self.theta = opt.x
+            self.polish(tol)
+            if self.converged:
+                break
+            theta = self.theta
         return self
 
     def interior(self, theta):
@@ -289,20 +314,36 @@ class Objective:
 
     def polish(self, tol):
         """Newton steps on the interior coordinates, halved until F does not decrease,
-        until the step is below tol (relative); leaves the Hessian at the final point."""
+        until the step is below tol (relative).  The Hessian is computed once and
+        reused (a chord method: near the optimum its change is below its own error),
+        again only where a step fails; the last one gives fixef_cov."""
         theta = self.theta
         F, grad = self.value_grad(theta)
-        self.converged = bool(np.isfinite(F))
+        self.converged = False
+        H = None
         for _ in range(_NEWTON_STEPS):
             coords, _ = self.interior(theta)
-            H = self.hessian(theta, coords)
-            self.H, self.coords = H, coords
+            if H is None or coords != self.coords:
+                H = self.hessian(theta, coords)
+                self.H, self.coords = H, coords
             try:
                 R = np.linalg.cholesky(-H)
             except np.linalg.LinAlgError:
-                break
+                # -H is not negative definite: a standard deviation near zero whose
+                # curvature vanishes is an optimum on the boundary that BFGS approaches
+                # only asymptotically (F is flat in its log); put it there, Newton on
+                sd = self.relative_sd(theta)
+                near = np.flatnonzero((sd < _NEAR_ZERO_SD) & (sd >= _BOUNDARY_SD))
+                if near.size == 0:
+                    break
+                theta = theta.copy()
+                theta[self.p + self.on_diag[near]] += np.log(_AT_ZERO_SD / sd[near])
+                F, grad = self.value_grad(theta)
+                H = None
+                continue
             step = _cho_solve(R, grad[coords])
             if np.all(np.abs(step) <= tol * (1.0 + np.abs(theta[coords]))):
+                self.converged = bool(np.isfinite(F))
                 break
             for _ in range(30):
                 trial = theta.copy()
@@ -313,7 +354,7 @@ class Objective:
                     break
                 step = 0.5 * step
             else:
-                break
+                H = None        # no ascent along this step: the Hessian again, here
             self.niter += 1
         self.theta, self.F = theta, F
 
