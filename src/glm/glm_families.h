@@ -42,7 +42,9 @@
  *   LF_NO_CONSTANT       0.0
  *   LF_NO_EXTREME        never extreme: 0, *witness = 0
  *   LF_NO_PARAM          lr = 0, pb->param as the caller gave it
- * Every point function is LF_INLINE and each dispatcher below (out of line, one copy
+ * A point function several families share is written by its shared form, one line
+ * (LF_SIGMOID_TERMS(id, t, x), LF_BINARY_SUPPORT(id), LF_COUNTS_EXTREME(id), ...:
+ * family_loops.h).  Every point function is LF_INLINE and each dispatcher below (out of line, one copy
  * per instruction set: LF_CLONES) switches over the list, so a family's body is
  * compiled in line into the dispatcher, as one switch arm.
  *
@@ -52,8 +54,10 @@
  *   laplace_fast/_families.py         one Family record in FAMILY_TABLE (support
  *                                     message, parameter keyword, inverse link,
  *                                     predictive mean and variance)
- * and, outside the engine, its tests (against an independent reference) and the
- * family's name in glm_laplace's docstring (docs/methods.md, "Adding a family"). */
+ * and, outside the engine, its tests (against an independent reference), a row of the
+ * golden bits and its name in glm_laplace's docstring; a parameter keyword other than
+ * trials, scale and dispersion also goes into glm_laplace and prepare_glm
+ * (docs/methods.md, "Adding a family"). */
 #ifndef GLM_FAMILIES_H
 #define GLM_FAMILIES_H
 
