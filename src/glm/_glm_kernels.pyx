@@ -72,7 +72,7 @@ CHECK_BITS = {"X_NONFINITE": LF_CHECK_X_NONFINITE, "Y_NONFINITE": LF_CHECK_Y_NON
 # the status of a problem whose thread could not allocate its scratch
 NO_MEMORY = LF_NO_MEMORY
 
-# name -> code of every family, from the C list (LF_GLM_FAMILIES, glm_problem.h)
+# name -> code of every family, from the C list (LF_GLM_FAMILIES, glm_families.h)
 FAMILIES = {lf_glm_family_name(f).decode(): f for f in range(LF_NFAMILIES)}
 # the work of a slice between two Ctrl-C checks: evaluations x (rows + 8) x (d^2 + 8),
 # summed over its problems as they finish (W1's 10,000 problems are 1.3e8 units: one

@@ -4,10 +4,13 @@
  * regions.  _glm_kernels.pyx includes this one header and so compiles the engine as one
  * translation unit (every helper inlines into the dispatched copies of the solver).
  *
- *   glm_problem.h    the problem, its output, family codes, fixed constants
+ *   glm_problem.h    the problem, its output, fixed constants
  *   glm_pairs.h      the pair layout of small problems (d <= 8)
  *   glm_scratch.h    the scratch plan: where each array lives in a thread's scratch
- *   glm_families.h   the families' terms, values, start, bounds and constants
+ *   glm_families.h   the list of the families, their codes, and the dispatchers of
+ *                    their point functions
+ *   families/        one header per family (<id>.h: all its point functions) and
+ *                    family_loops.h, the loops they share
  *   glm_eval.h       value, gradient and Hessian passes over the observations
  *   glm_solver.h     damped Newton and the Laplace summary of one problem
  *   glm_batch.h      the batch loop's helpers (prefetch, atomics, pipeline)

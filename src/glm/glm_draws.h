@@ -31,9 +31,8 @@ LF_CLONES static void lf_glm_log_joint(const lf_glm_problem *pb, const double *W
         for (int i = n; i < ld; i++) Xt[(size_t)j * ld + i] = 0.0;
     for (int i = n; i < ld; i++) lv[i] = g[i] = h[i] = 0.0;
     const double cconst = lf_glm_constant(pb) + pb->prior_const;
-    const double lr = pb->family == LF_NEGBIN ? 1.0 / pb->param : 0.0;
-    lf_glm_problem q = *pb;
-    if (pb->family == LF_NEGBIN) q.param = log(lr);    /* the terms want log r */
+    lf_glm_problem q;
+    const double lr = lf_glm_kernel_param(pb, &q);     /* the parameter as the terms want it */
     for (int s = 0; s < S; s++) {
         const double *w = W + (size_t)s * d;
         for (int bk = 0; bk < nb; bk++) {

@@ -116,8 +116,13 @@ LF_INLINE void lf_glm_eval_block(const lf_glm_problem *pb, const double *Xt,
     lf_glm_family(&sub, lr, e, aux + c0, lv + c0, g + c0, h + c0);
 }
 
-/* one block's log-likelihood sum and sum of magnitudes (the terms into lv, except for
- * unweighted logistic) */
+/* one block's log-likelihood sum and sum of magnitudes: the family's own block value
+ * where it has one for pb (lf_<id>_block_value: unweighted logistic), else the terms
+ * into lv (unless the family's terms wrote them: lf_glm_fused) and their sum */
+#define LF_CASE_BLOCK_VALUE(code, id, name)                                  \
+    case LF_##code:                                                          \
+        if (lf_##id##_block_value(pb, eta, aux, c0, len, bsum + bk, babs + bk)) return; \
+        break;
 LF_INLINE void lf_glm_value_block(const lf_glm_problem *pb, double lr, const double *eta,
                                    const double *aux, double *lv, int bk, double *bsum,
                                    double *babs)
@@ -125,14 +130,12 @@ LF_INLINE void lf_glm_value_block(const lf_glm_problem *pb, double lr, const dou
     const int n = pb->n, ld = lf_pad8(n), c0 = bk * LF_GLM_BLOCK;
     const int len = n - c0 < LF_GLM_BLOCK ? n - c0 : LF_GLM_BLOCK;
     const int lenp = ld - c0 < LF_GLM_BLOCK ? ld - c0 : LF_GLM_BLOCK;
-    if (pb->family == LF_LOGISTIC && !pb->wt) {
-        bsum[bk] = lf_logistic_block_value(pb->y + c0, eta + c0, aux + c0, len, babs + bk);
-        return;
-    }
+    switch (pb->family) { LF_GLM_FAMILIES(LF_CASE_BLOCK_VALUE) }
     lf_glm_problem sub = lf_glm_rows(pb, c0, len);
-    if (!LF_VALUES_FUSED(pb->family)) lf_glm_values(&sub, lr, eta + c0, aux + c0, lv + c0);
+    if (!lf_glm_fused(pb->family)) lf_glm_values(&sub, lr, eta + c0, aux + c0, lv + c0);
     bsum[bk] = lf_sum8(lv + c0, lenp, babs + bk);
 }
+#undef LF_CASE_BLOCK_VALUE
 
 /* Out-of-line copies, compiled per instruction set, of the work that one large problem
  * shares among threads (pb->nt > 1): GCC outlines the body of an OpenMP region into a
@@ -192,10 +195,10 @@ LF_INLINE double lf_glm_eval(const lf_glm_problem *pb, const double *Z, double l
 }
 
 /* log post at the point whose eta and aux lf_glm_eval left (q: what it returned); lv is
- * scratch, except for the LF_VALUES_FUSED families, whose lv the latest lf_glm_eval
- * wrote: for them the point must be that one's.  *noise bounds the rounding error of
- * the value (a few ulps of the sum of the magnitudes of its terms).  Block sums are
- * added in block order, whatever the thread count. */
+ * scratch, except for the families whose terms write it (lf_glm_fused), whose lv the
+ * latest lf_glm_eval wrote: for them the point must be that one's.  *noise bounds the
+ * rounding error of the value (a few ulps of the sum of the magnitudes of its terms).
+ * Block sums are added in block order, whatever the thread count. */
 LF_INLINE double lf_glm_value(const lf_glm_problem *pb, double lr, double cconst, double q,
                               const double *eta, const double *aux, double *lv,
                               double *bsum, double *noise, const int small)

@@ -1,36 +1,13 @@
 /* One GLM problem as the solver sees it (lf_glm_problem), what it writes back
  * (lf_glm_out), and the batch loop's pipeline job (lf_zjob): pointers into the caller's
- * arrays, no ownership.  Also the family codes and the solver's fixed constants. */
+ * arrays, no ownership.  Also the solver's fixed constants (the family codes come from
+ * the list of glm_families.h). */
 #ifndef GLM_PROBLEM_H
 #define GLM_PROBLEM_H
 
 #include <stddef.h>
 #include <stdint.h>
 #include "lf_portable.h"
-
-/* The one list of the families: X(CODE, name) in the order of their codes (LF_CODE,
- * 0, 1, ...); name is the family as the Python layer spells it.  The enum and the
- * names exported as _glm_kernels.FAMILIES come from it. */
-#define LF_GLM_FAMILIES(X)                                                    \
-    X(LOGISTIC, "logistic")                                                   \
-    X(PROBIT, "probit")                                                       \
-    X(POISSON, "poisson")                                                     \
-    X(BINOMIAL, "binomial")                                                   \
-    X(NEGBIN, "negative_binomial")                                            \
-    X(GAUSSIAN, "gaussian")
-
-#define LF_FAMILY_CODE(code, name) LF_##code,
-enum { LF_GLM_FAMILIES(LF_FAMILY_CODE) LF_NFAMILIES };
-#undef LF_FAMILY_CODE
-
-/* the name of family code f (NULL outside 0 <= f < LF_NFAMILIES) */
-LF_INLINE const char *lf_glm_family_name(int f)
-{
-#define LF_FAMILY_NAME(code, name) if (f == LF_##code) return name;
-    LF_GLM_FAMILIES(LF_FAMILY_NAME)
-#undef LF_FAMILY_NAME
-    return NULL;
-}
 
 #define LF_GLM_BLOCK 256
 #define LF_GLM_SUPER (16 * LF_GLM_BLOCK)   /* rows per partial sum of the Hessian */

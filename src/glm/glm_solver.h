@@ -45,51 +45,18 @@ LF_INLINE int lf_armijo_from_curvature(double a, double b, double K, double c1,
 
 /* The screen of status 3 and the divergence test for the final eta: 1 when
  * separation-like (every weighted row classified with a margin; for counts, every
- * weighted count 0) or a linear predictor is extreme; *witness: separation-like (once
- * per problem: out of line) */
+ * weighted count 0) or a linear predictor is extreme; *witness: separation-like
+ * (lf_<id>_extreme; once per problem: out of line) */
+#define LF_CASE_EXTREME(code, id, name)                                      \
+    case LF_##code: return lf_##id##_extreme(pb, eta, witness);
 LF_CLONES __attribute__((noinline)) static int
 lf_glm_extreme(const lf_glm_problem *pb, const double *eta, int *witness)
 {
-    int extreme = 0, sep = 1, any = 0;
-    const int n = pb->n;
-    switch (pb->family) {
-    case LF_LOGISTIC: case LF_PROBIT: case LF_BINOMIAL:
-        if (!pb->wt && !pb->off && pb->family != LF_BINOMIAL) {   /* the common case */
-            const double *restrict y = pb->y;
-            any = n > 0;
-            for (int i = 0; i < n; i++) {   /* & not &&: no branches, it vectorises */
-                double e = eta[i];
-                extreme |= fabs(e) > LF_GLM_EXTREME;
-                sep &= ((y[i] == 0.0) & (e < 0.0)) | ((y[i] == 1.0) & (e > 0.0));
-            }
-            break;
-        }
-        for (int i = 0; i < n; i++) {
-            double w = pb->wt ? pb->wt[i] : 1.0;
-            double e = eta[i], y = pb->y[i];
-            double xw = pb->off ? e - pb->off[i] : e;   /* the part the parameters set */
-            double t = pb->family == LF_BINOMIAL ? pb->trials[i] : 1.0;
-            int on = w != 0.0;
-            any |= on;
-            extreme |= on & (fabs(e) > LF_GLM_EXTREME);
-            sep &= !on | (y == 0.0 && xw < 0.0) | (y == t && xw > 0.0);
-        }
-        break;
-    case LF_POISSON: case LF_NEGBIN:    /* all counts 0: the likelihood's mode is at -inf */
-        for (int i = 0; i < n; i++) {
-            double w = pb->wt ? pb->wt[i] : 1.0;
-            int on = w != 0.0;
-            any |= on;
-            extreme |= on & (eta[i] < -LF_GLM_EXTREME);
-            sep &= !on | (pb->y[i] == 0.0);
-        }
-        break;
-    default:
-        sep = 0;
-    }
-    *witness = any && sep;
-    return extreme || (any && sep);
+    switch (pb->family) { LF_GLM_FAMILIES(LF_CASE_EXTREME) }
+    *witness = 0;
+    return 0;
 }
+#undef LF_CASE_EXTREME
 
 /* The skewness bound of status 3 at the mode:
  *   kappa = sum_i wt_i |l_i'''(eta_i)| s_i^3,   s_i^2 = x_i' cov x_i,
@@ -97,21 +64,21 @@ lf_glm_extreme(const lf_glm_problem *pb, const double *eta, int *witness)
  * Laplace Gaussian is standard, the third derivative of the log likelihood along a unit
  * direction u is sum_i wt_i l_i''' (c_i . u)^3 with |c_i . u| <= |c_i| = s_i, so kappa
  * bounds it: the log posterior's departure from the Gaussian's quadratic over one
- * standard deviation.  |l'''|: t s (1 - s) |1 - 2 s| = t e (1 - e) / (1 + e)^3, e =
- * exp(-|x|), for the sigmoid families (t: 1, trials, y + r; x = eta, or eta - log r);
- * mu for poisson; |lambda - h (lambda + tail)| for probit (h = lambda tail, the
- * derivative of h in z = q eta); 0 for gaussian.  Calibrated against importance
- * sampling from the Gaussian (bench/calibrate_extreme.py): Pareto k-hat of the weights
- * up to 0.67 where kappa <= LF_GLM_SKEW_MAX, 0.56 to 0.92 above it.  pb->param is log r
- * for the negative binomial, lr = r.  Once per screened problem: out of line. */
+ * standard deviation.  |l'''| is the family's (lf_<id>_third, with the kernels'
+ * parameter: lf_glm_kernel_param).  Calibrated against importance sampling from the
+ * Gaussian (bench/calibrate_extreme.py): Pareto k-hat of the weights up to 0.67 where
+ * kappa <= LF_GLM_SKEW_MAX, 0.56 to 0.92 above it.  Once per screened problem: out of
+ * line. */
 #define LF_GLM_SKEW_MAX 2.0
+#define LF_CASE_THIRD(code, id, name)                                        \
+    case LF_##code: t3 = lf_##id##_third(pb, lr, eta, i); break;
 LF_CLONES __attribute__((noinline)) static double
 lf_glm_skew(const lf_glm_problem *pb, double lr, const double *eta, const double *cov)
 {
     const int n = pb->n, d = pb->d;
     double kappa = 0.0;
     for (int i = 0; i < n; i++) {
-        double w = pb->wt ? pb->wt[i] : 1.0, t3;
+        double w = pb->wt ? pb->wt[i] : 1.0, t3 = 0.0;
         if (w == 0.0) continue;
         const double *x = pb->X + (size_t)i * d;
         double s2 = 0.0;
@@ -120,27 +87,12 @@ lf_glm_skew(const lf_glm_problem *pb, double lr, const double *eta, const double
             for (int k = 0; k < d; k++) t += cov[j * d + k] * x[k];
             s2 += x[j] * t;
         }
-        switch (pb->family) {
-        case LF_PROBIT: {
-            double lam, tail;
-            lf_log_ndtr((pb->y[i] != 0.0 ? 1.0 : -1.0) * eta[i], &lam, &tail);
-            t3 = fabs(lam - (lam * tail) * (lam + tail));
-            break;
-        }
-        case LF_POISSON: t3 = lf_exp(eta[i]); break;
-        case LF_GAUSSIAN: t3 = 0.0; break;
-        default: {
-            double t = pb->family == LF_LOGISTIC ? 1.0 :
-                       pb->family == LF_BINOMIAL ? pb->trials[i] : pb->y[i] + lr;
-            double u = pb->family == LF_NEGBIN ? eta[i] - pb->param : eta[i];
-            double e = lf_exp_neg(-fabs(u)), p = 1.0 + e;
-            t3 = t * (e * (1.0 - e)) / (p * p * p);
-        }
-        }
+        switch (pb->family) { LF_GLM_FAMILIES(LF_CASE_THIRD) }
         kappa += s2 > 0.0 ? w * t3 * (s2 * sqrt(s2)) : 0.0;
     }
     return kappa;
 }
+#undef LF_CASE_THIRD
 
 /* The prior's normalising constant -d/2 log 2 pi + 1/2 log det P (NaN when P fails the
  * factorisation), for lf_glm_problem.prior_const: the caller computes it once per
@@ -196,9 +148,8 @@ LF_INLINE int lf_glm_fit_d(const lf_glm_problem *pb, lf_glm_out *out, double *sc
     /* normalising constants: data part and the prior's -d/2 log 2 pi + 1/2 log det P */
     double minpiv = 0.0;
     double cconst = lf_glm_constant(pb) + pb->prior_const;
-    double lr = pb->family == LF_NEGBIN ? 1.0 / pb->param : 0.0;
-    lf_glm_problem q = *pb;
-    if (pb->family == LF_NEGBIN) q.param = log(lr);    /* the kernel wants log r */
+    lf_glm_problem q;                   /* pb with the kernels' parameter */
+    double lr = lf_glm_kernel_param(pb, &q);
 
     /* The start: the caller's (a warm start), else one IRLS step from the data's means
      * (lf_glm_start_terms), which saves Newton iterations and most step halvings; the
@@ -227,7 +178,7 @@ LF_INLINE int lf_glm_fit_d(const lf_glm_problem *pb, lf_glm_out *out, double *sc
     int cur = 0, known;               /* known: L and Lnoise are those of the current w */
     /* trial steps are tested on phi' first where the values cost a transcendental per
      * observation (softplus, log Phi), on the values first where they are nearly free */
-    const int deriv_first = !LF_VALUES_FUSED(pb->family);
+    const int deriv_first = !lf_glm_fused(pb->family);
     double qc, qt, L = 0.0, Lnoise = 0.0, Ltnoise = 0.0;
     /* with X transposed, each evaluation is one pass over X that gives the derivatives
      * too (the values-first families use them when the step is accepted, almost always) */
