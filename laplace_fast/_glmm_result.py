@@ -53,6 +53,10 @@ class GlmmResult:
         The optimiser's parameters (beta, the Cholesky factor of Sigma with a log
         diagonal, the log scale or log dispersion when estimated) and their covariance
         (NaN rows and columns for coordinates on the boundary).
+    n_obs : int
+        The observations of non-zero weight (BIC's n).
+    re_structure : str
+        ``"full"`` or ``"diag"``, as ``re_cov`` was given to :func:`glmm_laplace`.
 
     Examples
     --------

@@ -241,3 +241,26 @@ def test_no_runtime_warning_leaks():
         warnings.simplefilter("error")
         fit = lf.glmm_laplace(X, y, g, family="negative_binomial")
     assert fit.converged and 0.2 < fit.dispersion < 1.0     # gamma noise: 0.5
+
+
+def test_unit_weights_and_offsets_change_nothing_but_what_they_should():
+    rng, g, x, X, eta = _data(G=15, n=12, seed=12)
+    y = rng.poisson(np.exp(eta)).astype(float)
+    Z = np.ones((g.size, 1))
+    base = lf.glmm_laplace(X, y, g, Z=Z, family="poisson")
+    weighted = lf.glmm_laplace(X, y, g, Z=Z, family="poisson", weights=np.ones(g.size))
+    np.testing.assert_allclose(weighted.fixef, base.fixef, rtol=1e-9)
+    assert weighted.log_likelihood == pytest.approx(base.log_likelihood, rel=1e-12)
+    # an offset of 0.7 moves the intercept by -0.7 and leaves the rest
+    shifted = lf.glmm_laplace(X, y, g, Z=Z, family="poisson", offset=np.full(g.size, 0.7))
+    np.testing.assert_allclose(shifted.fixef, base.fixef - [0.7, 0.0], atol=1e-6)
+    np.testing.assert_allclose(shifted.re_cov, base.re_cov, rtol=1e-5)
+    assert shifted.log_likelihood == pytest.approx(base.log_likelihood, abs=1e-7)
+    # a weight of 2 on a row counts it twice
+    rows = np.concatenate([np.arange(g.size), [0, 1]])
+    doubled = lf.glmm_laplace(X[rows], y[rows], g[rows], Z=Z[rows], family="poisson")
+    w = np.ones(g.size)
+    w[[0, 1]] = 2.0
+    weighted = lf.glmm_laplace(X, y, g, Z=Z, family="poisson", weights=w)
+    np.testing.assert_allclose(weighted.fixef, doubled.fixef, rtol=1e-6)
+    assert weighted.log_likelihood == pytest.approx(doubled.log_likelihood, abs=1e-6)
