@@ -614,7 +614,8 @@ class LaplaceResult(_GaussianResult):
     -----
     :meth:`sample`, :meth:`logpdf`, :meth:`interval` and :meth:`to_scipy` need the
     Gaussian: when ``cov`` is NaN (a failed fit) they raise :class:`LaplaceError`
-    naming the status.
+    naming the status.  :meth:`summary` and :meth:`to_dataframe` give the marginals as
+    pandas tables (the ``data`` extra), with NaN spreads for a failed fit instead.
 
     Examples
     --------
@@ -649,7 +650,8 @@ class BatchLaplaceResult(_GaussianResult):
     shape in front (``mode`` is ``(*batch, d)``, ``status`` is ``batch``);
     ``message`` summarises the batch.  ``len(result)`` is the size of the first
     batch dimension and ``result[i]`` is a :class:`LaplaceResult` (or a smaller
-    batch, for a multi-dimensional batch).
+    batch, for a multi-dimensional batch).  A grouped batch (``labels`` set) gives a
+    group's result by its label too: ``result.by_label("u007")``.
 
     Attributes
     ----------

@@ -191,3 +191,19 @@ def test_to_dataframe_round_trips_through_csv(tmp_path):
     df.to_csv(tmp_path / "fit.csv", index=False)
     back = pd.read_csv(tmp_path / "fit.csv")
     pd.testing.assert_frame_equal(back, df, check_exact=False, rtol=1e-15)
+
+
+def test_a_failed_problem_with_a_finite_cov_still_gets_nan_spread():
+    """MAXITER stops at a point that is not the mode, where the Hessian may still be
+    negative definite (interval() would answer): a status < 0 alone blanks the rows."""
+    shift = np.array([0.0, 3.0])
+    with pytest.warns(lf.LaplaceWarning):
+        res = lf.laplace_batch(lambda t: -np.cosh(t[:, 0] - shift) - 0.5 * t[:, 1] ** 2,
+                               np.zeros((2, 2)), maxiter=1)
+    assert res.status.tolist() == [0, int(lf.Status.MAXITER)]
+    assert np.isfinite(res.cov[1]).all()
+    s = res.summary()
+    assert np.isnan(s.loc[1, ["sd", "lower", "upper"]].to_numpy()).all()
+    # the healthy problem: cosh's curvature at its minimum is 1, so sd 1 for both
+    np.testing.assert_allclose(s.loc[0, "sd"].to_numpy(), [1.0, 1.0], rtol=1e-6)
+    np.testing.assert_allclose(s.loc[0, "upper"].to_numpy(), [Z, Z], rtol=1e-6, atol=1e-7)
