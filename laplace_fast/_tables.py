@@ -57,14 +57,16 @@ def _stats(result):
     return dict(zip(_STATS, (mean, sd, lower, upper)))
 
 
-def _long(result):
-    """The table's columns, one row per (problem, term), as flat lists and arrays."""
+def _long(pd, result):
+    """The table's columns, one row per (problem, term), problems in C order."""
     d, terms = result.d, _terms(result)
     n = int(np.prod(result.batch_shape))
     cols = {}
     if result.batch_shape:
-        cols["group"] = [g for g in _groups(result) for _ in range(d)]
-    cols["term"] = terms * n
+        # tupleize_cols=False keeps a multi-dimensional batch's index tuples whole
+        cols["group"] = pd.Index(_groups(result),
+                                 tupleize_cols=False).repeat(d)
+    cols["term"] = pd.Index(terms * n)
     cols.update({k: np.reshape(v, -1) for k, v in _stats(result).items()})
     cols["status"] = np.repeat(np.reshape(np.asarray(result.status, dtype=int), -1), d)
     cols["log_evidence"] = np.repeat(np.reshape(result.log_evidence, -1), d)
@@ -74,19 +76,19 @@ def _long(result):
 def summary(result):
     """The summary frame of :meth:`laplace_fast.LaplaceResult.summary`."""
     pd = _pandas()
-    cols = _long(result)
+    cols = _long(pd, result)
     if result.batch_shape:
-        # from_tuples keeps a multi-dimensional batch's index tuples whole, as one level
-        index = pd.MultiIndex.from_tuples(list(zip(cols["group"], cols["term"])),
+        index = pd.MultiIndex.from_arrays([cols["group"], cols["term"]],
                                           names=["group", "term"])
     else:
-        index = pd.Index(cols["term"], name="term")
+        index = cols["term"].rename("term")
     return pd.DataFrame({k: cols[k] for k in _STATS}, index=index)
 
 
 def to_dataframe(result):
     """The long frame of :meth:`laplace_fast.LaplaceResult.to_dataframe`."""
-    return _pandas().DataFrame(_long(result))
+    pd = _pandas()
+    return pd.DataFrame({k: np.asarray(v) for k, v in _long(pd, result).items()})
 
 
 def by_label(result, label):
