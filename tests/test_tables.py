@@ -207,3 +207,14 @@ def test_a_failed_problem_with_a_finite_cov_still_gets_nan_spread():
     # the healthy problem: cosh's curvature at its minimum is 1, so sd 1 for both
     np.testing.assert_allclose(s.loc[0, "sd"].to_numpy(), [1.0, 1.0], rtol=1e-6)
     np.testing.assert_allclose(s.loc[0, "upper"].to_numpy(), [Z, Z], rtol=1e-6, atol=1e-7)
+
+
+def test_an_empty_selection_gives_empty_tables_with_the_columns():
+    X, y, g = _grouped_logistic()
+    res = lf.glm_laplace(X[["a", "b"]], y, groups=g)
+    none = res[res.status < -100]
+    assert none.batch_shape == (0,)
+    assert none.summary().columns.tolist() == ["mean", "sd", "lower", "upper"]
+    assert len(none.summary()) == 0
+    assert none.to_dataframe().columns.tolist() == ["group", "term", "mean", "sd", "lower",
+                                                    "upper", "status", "log_evidence"]
