@@ -10,6 +10,7 @@ import numbers
 import numpy as np
 
 from ._importance import importance as _importance_of
+from . import _tables
 from ._lazy import LazyModule
 from ._status import STATUS_MESSAGES, LaplaceError, Status, counted, describe
 
@@ -449,6 +450,87 @@ class _GaussianResult:
         return _importance_of(self, log_post, n, args=args, vectorized=vectorized,
                               rng=rng)
 
+    def summary(self):
+        """A table of the marginals: mean, sd and the 95 % interval of every parameter.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``mean`` (the mode), ``sd`` (``std``), ``lower`` and ``upper``
+            (``interval(0.95)``).  One problem: indexed by ``term``.  A batch: one row
+            per (problem, term), in C order, under a MultiIndex (``group``, ``term``).
+            The terms are ``param_names`` when the result has them (a GLM fitted on a
+            DataFrame ``X``), else ``x0, x1, ...``; the groups are ``labels`` when the
+            batch was grouped, else the problem's position (an int for a 1-D batch, the
+            index tuple for more dimensions).
+
+        Raises
+        ------
+        ImportError
+            When pandas is not installed (``pip install laplace_fast[data]``).
+
+        Notes
+        -----
+        A failed problem (status < 0, or no Gaussian: NaN ``cov``) does not raise as
+        :meth:`interval` does: its rows hold its ``mean`` and NaN ``sd``, ``lower`` and
+        ``upper``.  :meth:`to_dataframe` gives the same numbers as a long frame with
+        each problem's status and evidence.
+
+        Examples
+        --------
+        >>> import numpy as np, laplace_fast as lf
+        >>> r = lf.laplace(lambda t: -0.5 * ((t[0] - 1) ** 2 / 4 + t[1] ** 2), [0.0, 0.0])
+        >>> s = r.summary()
+        >>> s.index.tolist(), s.columns.tolist()
+        (['x0', 'x1'], ['mean', 'sd', 'lower', 'upper'])
+        >>> np.round(s.loc["x0"].to_numpy(), 3).tolist()
+        [1.0, 2.0, -2.92, 4.92]
+        >>> mu = np.array([[0.0, 1.0], [2.0, -1.0], [5.0, 5.0]])
+        >>> res = lf.laplace_batch(lambda t: -0.5 * np.sum((t - mu) ** 2, axis=1),
+        ...                        np.zeros((3, 2)))
+        >>> sb = res.summary()
+        >>> list(sb.index.names), len(sb)
+        (['group', 'term'], 6)
+        >>> float(np.round(sb.loc[(1, "x1"), "mean"], 6))
+        -1.0
+        """
+        return _tables.summary(self)
+
+    def to_dataframe(self):
+        """The result as a tidy long frame, one row per (problem, term).
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``group`` (batches only; as in :meth:`summary`), ``term``,
+            ``mean``, ``sd``, ``lower``, ``upper`` (the 95 % interval), ``status``
+            (the problem's int code) and ``log_evidence`` (the problem's, on each of
+            its rows), with a default RangeIndex.
+
+        Raises
+        ------
+        ImportError
+            Without pandas, as :meth:`summary`.
+
+        Notes
+        -----
+        A failed problem's rows hold NaN ``sd``, ``lower`` and ``upper`` (see
+        :meth:`summary`) and its negative ``status``.
+
+        Examples
+        --------
+        >>> import numpy as np, laplace_fast as lf
+        >>> X = np.column_stack([np.ones(8), np.linspace(-1.0, 1.0, 8)])
+        >>> res = lf.glm_laplace(X, [0, 0, 1, 0, 1, 1, 0, 1],
+        ...                      groups=[0, 0, 0, 0, 1, 1, 1, 1], family="logistic")
+        >>> df = res.to_dataframe()
+        >>> df.columns.tolist()
+        ['group', 'term', 'mean', 'sd', 'lower', 'upper', 'status', 'log_evidence']
+        >>> df["group"].tolist(), df["term"].tolist(), df["status"].tolist()
+        ([0, 0, 1, 1], ['x0', 'x1', 'x0', 'x1'], [0, 0, 0, 0])
+        """
+        return _tables.to_dataframe(self)
+
     def to_scipy(self):
         """The approximation as a frozen ``scipy.stats.multivariate_normal``: one for a
         single problem, an object array of them (batch shape) for a batch."""
@@ -532,7 +614,8 @@ class LaplaceResult(_GaussianResult):
     -----
     :meth:`sample`, :meth:`logpdf`, :meth:`interval` and :meth:`to_scipy` need the
     Gaussian: when ``cov`` is NaN (a failed fit) they raise :class:`LaplaceError`
-    naming the status.
+    naming the status.  :meth:`summary` and :meth:`to_dataframe` give the marginals as
+    pandas tables (the ``data`` extra), with NaN spreads for a failed fit instead.
 
     Examples
     --------
@@ -567,7 +650,8 @@ class BatchLaplaceResult(_GaussianResult):
     shape in front (``mode`` is ``(*batch, d)``, ``status`` is ``batch``);
     ``message`` summarises the batch.  ``len(result)`` is the size of the first
     batch dimension and ``result[i]`` is a :class:`LaplaceResult` (or a smaller
-    batch, for a multi-dimensional batch).
+    batch, for a multi-dimensional batch).  A grouped batch (``labels`` set) gives a
+    group's result by its label too: ``result.by_label("u007")``.
 
     Attributes
     ----------
@@ -639,6 +723,45 @@ class BatchLaplaceResult(_GaussianResult):
             return type(self)(**fields, labels=labels, **self._shared())
         return self._single(message=STATUS_MESSAGES[Status(int(fields["status"]))],
                             **fields, **self._shared())
+
+    def by_label(self, label):
+        """The single result of the group labelled ``label`` (grouped input).
+
+        Parameters
+        ----------
+        label : int or str
+            One of ``labels``.
+
+        Returns
+        -------
+        LaplaceResult
+            ``result[i]`` for the ``i`` with ``labels[i] == label`` (a
+            :class:`laplace_fast.GLMLaplaceResult` from a GLM batch).
+
+        Raises
+        ------
+        KeyError
+            When no group has that label (the message names it).
+        TypeError
+            When the batch was not grouped (``labels`` is None): index it by position.
+
+        Examples
+        --------
+        >>> import numpy as np, laplace_fast as lf
+        >>> X = np.column_stack([np.ones(8), np.linspace(-1.0, 1.0, 8)])
+        >>> g = ["u007", "u001", "u007", "u001", "u007", "u001", "u007", "u001"]
+        >>> res = lf.glm_laplace(X, [0, 0, 1, 0, 1, 1, 0, 1], groups=g, family="logistic")
+        >>> res.labels.tolist()
+        ['u001', 'u007']
+        >>> one = res.by_label("u007")
+        >>> type(one).__name__, bool(np.array_equal(one.mode, res[1].mode))
+        ('GLMLaplaceResult', True)
+        >>> res.by_label("u999")
+        Traceback (most recent call last):
+        ...
+        KeyError: "no group labelled 'u999' in this result (it has 2 groups)"
+        """
+        return _tables.by_label(self, label)
 
     def __iter__(self):
         for i in range(len(self)):

@@ -15,7 +15,8 @@ FIELDS = ("mode", "hessian", "cov", "log_det_cov", "logp", "status", "niter", "n
           "converged", "batch_shape", "d", "std", "precision", "log_evidence")
 GLM_FIELDS = ("family", "param_names", "scale", "dispersion", "improper_prior",
               "prior_precision", "evidence_at_bound")
-METHODS = ("sample", "logpdf", "interval", "to_scipy", "_require")
+METHODS = ("sample", "logpdf", "interval", "to_scipy", "_require", "summary",
+           "to_dataframe")
 
 
 def _gaussian_fits():
