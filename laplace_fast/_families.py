@@ -130,10 +130,13 @@ def _gaussian_var(mean, m, v, param):
 
 
 def _sigmoid_terms(y, t, x):
-    """g, h, h3 of y x - t softplus(x) in x."""
-    s = special.expit(x)
-    v = s * (1.0 - s)
-    return y - t * s, t * v, t * v * (1.0 - 2.0 * s)
+    """g, h, h3 of y x - t softplus(x) in x, from e = exp(-|x|) so that neither
+    s (1 - s) nor 1 - 2 s cancels in the tails."""
+    e = np.exp(-np.abs(x))
+    inv = 1.0 / (1.0 + e)
+    s = np.where(x >= 0, inv, e * inv)
+    v = e * inv * inv
+    return y - t * s, t * v, t * v * (np.sign(-x) * (1.0 - e) * inv)
 
 
 def _logistic_derivs(eta, y, trials, param):

@@ -141,48 +141,11 @@ def _with(data, **fields):
     return GLMData(**{f: fields.get(f, getattr(data, f)) for f in GLMData.__slots__})
 
 
-# --------------------------------------------------------------------------- families
-
-def _logistic(eta, y, trials, param):
-    e = np.exp(-np.abs(eta))
-    pq = e / ((1.0 + e) * (1.0 + e))        # p (1 - p), without cancellation
-    return pq, pq * np.sign(-eta) * (1.0 - e) / (1.0 + e)       # times 1 - 2 p
-
-
-def _binomial(eta, y, trials, param):
-    w, slope = _logistic(eta, y, trials, param)
-    return trials * w, trials * slope
-
-
-def _poisson(eta, y, trials, param):
-    mu = np.exp(eta)
-    return mu, mu
-
-
-def _probit(eta, y, trials, param):
-    q = 2.0 * y - 1.0
-    z = q * eta
-    lam = np.exp(-0.5 * z * z - 0.5 * np.log(2 * np.pi) - special.log_ndtr(z))
-    return lam * (lam + z), -q * lam * ((lam + z) * (2.0 * lam + z) - 1.0)
-
-
-def _negbin(eta, y, trials, kappa):
-    mu = np.exp(eta)
-    a = 1.0 + kappa * mu
-    w = mu * (1.0 + kappa * y) / (a * a)
-    return w, w * (1.0 - kappa * mu) / a
-
-
-# per family, the likelihood's curvature w = -l''(eta) and its derivative -l'''(eta) per
-# row (the gaussian's curvature, 1 / scale^2, does not depend on eta: None)
-_CURVATURE = {"logistic": _logistic, "binomial": _binomial, "poisson": _poisson,
-              "probit": _probit, "negative_binomial": _negbin, "gaussian": None}
+# --------------------------------------------------------------------------- derivatives
 
 # a derivative within this many roundings of its terms' size is zero
 _NOISE = 64 * np.finfo(float).eps
 
-
-# --------------------------------------------------------------------------- derivatives
 
 def _derivatives(wanted, rows, data, theta, C, m0, alpha, G, first):
     """Per problem of the working set: the derivative ``g`` (B, k) of the log evidence in
@@ -208,12 +171,14 @@ def _derivatives(wanted, rows, data, theta, C, m0, alpha, G, first):
     eta = rows.vec(theta) + off
     per_row = rows.prob if rows.prob is not None else np.repeat(np.arange(B), rows.n)
     param = np.reshape(data.param, -1)
-    curv = _CURVATURE[fam.name]
-    if curv is None:
+    # per row the likelihood's curvature w (minus its second derivative) and its slope
+    # in eta, from the family's record; the gaussian's, 1 / scale^2, is constant
+    curv = fam.parameter != "scale"
+    if not curv:
         s = param ** 2
         gamma = np.sum(C * G, axis=(1, 2)) / s
     else:
-        w, slope = curv(eta, data.y, data.trials, param[per_row])
+        _, w, slope = fam.derivatives(eta, data.y, data.trials, param[per_row])
         w, slope = rows.w * w, rows.w * slope
         s2 = np.sum(rows.times(C) * rows.X, axis=1)
         gamma = rows.sum(w * s2)
@@ -223,7 +188,7 @@ def _derivatives(wanted, rows, data, theta, C, m0, alpha, G, first):
         arr = alpha * np.sum(r * r, axis=1)
         g[:, 0] = 0.5 * (gamma - arr)
         noise[:, 0] = 0.5 * (gamma + arr)
-        if curv is not None:
+        if curv:
             corr = 0.5 * alpha * rows.sum(slope * s2 * rows.vec(Cr))
             g[:, 0] += corr
             noise[:, 0] += np.abs(corr)
@@ -233,7 +198,7 @@ def _derivatives(wanted, rows, data, theta, C, m0, alpha, G, first):
                         + arr - 2 * alpha ** 2 * np.sum(r * Cr, axis=1))
         c[:, 0] = np.where((exact < 0) & (gamma > 1e-3 * d), exact, model - 1e-300)
         col = 1
-    if col < k and curv is None:    # gaussian, v = log scale^2
+    if col < k and not curv:    # gaussian, v = log scale^2
         e = data.y - eta
         rss = rows.sum(rows.w * e * e) / s
         nw = rows.sum(np.broadcast_to(rows.w, e.shape))
@@ -270,13 +235,13 @@ def _derivatives(wanted, rows, data, theta, C, m0, alpha, G, first):
     model = None
     if wanted[0] == "prior_precision":
         fading[:, 0] = (gamma < FADING * d) & (g[:, 0] > 0)
-        if k == 1 and first and curv is not None:    # (the gaussian starts exactly)
+        if k == 1 and first and curv:    # (the gaussian starts exactly)
             H = rows.gram(w)
             lam, Q = np.linalg.eigh(H)
             z = np.matmul(np.swapaxes(Q, 1, 2), (np.matmul(H, r[:, :, None])[:, :, 0]
                                                  + alpha[:, None] * r)[:, :, None])[:, :, 0]
             model = (lam, z, corr)
-    if col < k and curv is not None:    # the Poisson limit, kappa mu -> 0
+    if col < k and curv:    # the Poisson limit, kappa mu -> 0
         fading[:, col] = (rows.sum(wt * kappa * mu) < FADING * nw_) & (g[:, col] < 0)
     return g, c, _NOISE * noise, fading, model
 
@@ -427,13 +392,13 @@ def fit_evidence(data, wanted, prior_precision, prior_mean, tol, maxiter, nthrea
     flat_data = _with(data, batch_shape=(B,), single=False, param=np.ascontiguousarray(
         np.reshape(data.param, -1), dtype=np.float64))
     rows_all = _Rows(flat_data)
-    G = rows_all.gram() if fam.name == "gaussian" else None
+    G = rows_all.gram() if fam.parameter == "scale" else None
 
     h = np.zeros((B, k))
     lo, hi = np.full((B, k), -SPAN), np.full((B, k), SPAN)
     if not by_evidence or k == 2:
         j = k - 1
-        if fam.name == "gaussian":      # v = log scale^2, from the residuals at m0
+        if fam.parameter == "scale":      # v = log scale^2, from the residuals at m0
             e = data.y - rows_all.vec(M) - (0.0 if data.offset is None else data.offset)
             nw = rows_all.sum(np.broadcast_to(rows_all.w, e.shape))
             var0 = rows_all.sum(rows_all.w * e * e)
@@ -441,7 +406,7 @@ def fit_evidence(data, wanted, prior_precision, prior_mean, tol, maxiter, nthrea
             h[:, j] = np.log(np.where(ok, var0, 1.0) / np.where(ok, nw, 1.0))
             lo[:, j] += h[:, j]
             hi[:, j] += h[:, j]
-    if fam.name == "gaussian" and by_evidence:
+    if fam.parameter == "scale" and by_evidence:
         with np.errstate(all="ignore"):
             start_h = _gaussian_start(rows_all, flat_data, G, M, k == 2)
         h = np.where(np.isfinite(start_h), start_h, h)
@@ -491,7 +456,7 @@ def fit_evidence(data, wanted, prior_precision, prior_mean, tol, maxiter, nthrea
             P = Pu[0] if shared_P else Pu[pidx[work]]
         if k > by_evidence:
             v = np.exp(hw[:, -1])
-            wdata = _with(wdata, param=np.sqrt(v) if fam.name == "gaussian" else v)
+            wdata = _with(wdata, param=np.sqrt(v) if fam.parameter == "scale" else v)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", LaplaceWarning)
             # (a few problems on one thread: the results do not depend on the count)
