@@ -25,10 +25,7 @@ LF_CLONES static void lf_glm_log_joint(const lf_glm_problem *pb, const double *W
     double *lv = scratch + sp.lv, *g = scratch + sp.g, *h = scratch + sp.h;
     double *r = scratch + sp.r, *pr = scratch + sp.pr, *bsum = scratch + sp.bsum;
     const int nb = (ld + LF_GLM_BLOCK - 1) / LF_GLM_BLOCK;
-    for (int i = 0; i < n; i++)
-        for (int j = 0; j < d; j++) Xt[(size_t)j * ld + i] = pb->X[(size_t)i * d + j];
-    for (int j = 0; j < d; j++)
-        for (int i = n; i < ld; i++) Xt[(size_t)j * ld + i] = 0.0;
+    lf_glm_transpose(pb->X, n, d, 1, Xt);
     for (int i = n; i < ld; i++) lv[i] = g[i] = h[i] = 0.0;
     const double cconst = lf_glm_constant(pb) + pb->prior_const;
     lf_glm_problem q;

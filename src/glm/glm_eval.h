@@ -31,6 +31,24 @@
 #include "glm_pairs.h"
 #include "glm_families.h"
 
+/* X (n x d, row-major) transposed into Xt: d columns of ld = lf_pad8(n) rows, the
+ * padding rows zero; on nt threads (no effect on the values).  The layout of every pass
+ * that does not use the pair layout. */
+LF_INLINE void lf_glm_transpose(const double *X, int n, int d, int nt, double *Xt)
+{
+    const int ld = lf_pad8(n);
+    if (nt > 1) {
+        #pragma omp parallel for num_threads(nt) schedule(static)
+        for (int i = 0; i < n; i++)
+            for (int j = 0; j < d; j++) Xt[(size_t)j * ld + i] = X[(size_t)i * d + j];
+    } else {
+        for (int i = 0; i < n; i++)
+            for (int j = 0; j < d; j++) Xt[(size_t)j * ld + i] = X[(size_t)i * d + j];
+    }
+    for (int j = 0; j < d; j++)
+        for (int i = n; i < ld; i++) Xt[(size_t)j * ld + i] = 0.0;
+}
+
 /* the observations c0 <= i < c0 + len of a problem, as a problem of their own */
 LF_INLINE lf_glm_problem lf_glm_rows(const lf_glm_problem *pb, int c0, int len)
 {
@@ -142,7 +160,8 @@ LF_INLINE void lf_glm_value_block(const lf_glm_problem *pb, double lr, const dou
  * function of its own, compiled for the baseline instruction set even inside a
  * target_clones function, so a region's body calls these, which run the clone of the
  * CPU (a baseline body gives away the second thread's gain on W4).  The one
- * region left in line, lf_glm_fit_d's transpose of X, is bound by memory. */
+ * region left in line, lf_glm_transpose (the solver's transpose of X), is bound by
+ * memory. */
 LF_CLONES __attribute__((noinline)) static void
 lf_glm_eval_block_mt(const lf_glm_problem *pb, const double *Z, double lr, const double *w,
                      double *eta, double *aux, double *lv, double *g, double *h, int bk,

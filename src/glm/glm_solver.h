@@ -132,16 +132,7 @@ LF_INLINE int lf_glm_fit_d(const lf_glm_problem *pb, lf_glm_out *out, double *sc
     if (Z) {
         if (!pb->zready) lf_zbuild_rows(pb->X, n, 0, ld / 4, Z, d);   /* pairs and rows */
     } else {
-        if (pb->nt > 1) {
-            #pragma omp parallel for num_threads(pb->nt) schedule(static)
-            for (int i = 0; i < n; i++)
-                for (int j = 0; j < d; j++) Xt[(size_t)j * ld + i] = pb->X[(size_t)i * d + j];
-        } else {
-            for (int i = 0; i < n; i++)
-                for (int j = 0; j < d; j++) Xt[(size_t)j * ld + i] = pb->X[(size_t)i * d + j];
-        }
-        for (int j = 0; j < d; j++)
-            for (int i = n; i < ld; i++) Xt[(size_t)j * ld + i] = 0.0;
+        lf_glm_transpose(pb->X, n, d, pb->nt, Xt);
     }
     for (int i = n; i < ld; i++) lv[i] = g[i] = h[i] = 0.0;
 
