@@ -490,13 +490,55 @@ def _fit(data, prior_precision, prior_mean, tol, maxiter, nthreads, start=None):
     """fit_glm with its options checked (``nthreads`` a count)."""
     fam, d, B, batch_shape, single = (data.family, data.d, data.n_problems,
                                       data.batch_shape, data.single)
-    labels, nmax = data.labels, data.nmax
+    labels = data.labels
     # the prior before the kernel's pass over the data, whose cold caches make its small
     # numpy operations slow
     P, pidx, M, midx, pconst, flat = _prior(prior_precision, prior_mean, d, batch_shape,
                                             labels, single)
     W0 = _start(start, d, batch_shape)
+    out, nonzero = _run_kernel(data, P, pidx, M, midx, pconst, W0, tol, maxiter, nthreads)
+    mode, hess, cov, log_det_cov, logp, status, niter, nfev, cond = (
+        out[k] for k in ("mode", "hess", "cov", "log_det_cov", "logp", "status", "niter",
+                         "nfev", "cond"))
+    improper = np.zeros(B, dtype=bool) if flat is None else flat[pidx]
+    model = {"family": fam.name, "param_names": data.param_names,
+             **{p: (data.param if p == fam.parameter else None) for p in MODEL_PARAMETERS},
+             "data": data, "prior": GLMPrior(P, pidx, M, midx, pconst)}
+    if single:
+        st = Status(int(status[0]))
+        res = GLMLaplaceResult(mode[0], hess[0], cov[0], log_det_cov[0], logp[0], st,
+                               niter[0], nfev[0], STATUS_MESSAGES[st], cond=cond[0],
+                               improper_prior=improper[0], **model)
+        warn_statuses(status[0], note=_IMPROPER_NOTE if res.message.endswith(_IMPROPER_NOTE)
+                      else "")
+        return res
+    shp = tuple(batch_shape)
+    for k in MODEL_PARAMETERS:
+        if model[k] is not None:
+            model[k] = np.array(model[k], dtype=np.float64)
+    res = BatchGLMLaplaceResult(mode.reshape(shp + (d,)), hess.reshape(shp + (d, d)),
+                                cov.reshape(shp + (d, d)), log_det_cov.reshape(shp),
+                                logp.reshape(shp), status.reshape(shp), niter.reshape(shp),
+                                nfev.reshape(shp), cond.reshape(shp), labels=labels,
+                                improper_prior=improper.reshape(shp), **model)
+    failed_flat = flat is not None and bool(np.any(improper & (status < 0)))
+    warn_statuses(res.status, nonzero=nonzero,
+                  note=_IMPROPER_NOTE if failed_flat else "")
+    return res
 
+
+def _run_kernel(data, P, pidx, M, midx, pconst, W0, tol, maxiter, nthreads, ev_u=None):
+    """The compiled data check and fits of ``data`` under the prior arrays of
+    :func:`_prior` from the first iterates ``W0`` (:func:`_start`): a dict of the
+    per-problem outputs (``mode``, ``hess``, ``cov``, ``log_det_cov``, ``logp``,
+    ``status``, ``niter``, ``nfev``, ``cond``) and the indices of the problems whose
+    status is not 0.  With ``ev_u`` (B,), each problem's prior is ``N(M, I / alpha)``
+    with alpha chosen by its evidence from ``exp(ev_u)`` (``ev_u`` receives the chosen
+    log alpha, and the dict ``at_bound``).  ValueError naming the array for data outside
+    the family's support or not finite; MemoryError when the scratch cannot be had."""
+    fam, d, B, batch_shape, single = (data.family, data.d, data.n_problems,
+                                      data.batch_shape, data.single)
+    labels, nmax = data.labels, data.nmax
     # --- memory, before any work: a problem's outputs (2 d^2 + d + 3 doubles, four int32
     # with the check's flags, its place in the list of non-zero statuses) and its share
     # of starts, the prior indices and param
@@ -522,11 +564,13 @@ def _fit(data, prior_precision, prior_mean, tol, maxiter, nthreads, start=None):
     opt = (lambda a: empty if a is None else a)
     param = np.ascontiguousarray(data.param, dtype=np.float64).reshape(-1)
     # the data checks (compiled, parallel), then the fits: none when a problem is flagged
+    at_bound = np.zeros(B if ev_u is not None else 0, dtype=np.intc)
     code, nnonzero = _glm_kernels.fit(fam.code, data.X, data.y, opt(data.offset),
                                       opt(data.weights), opt(data.trials), data.starts,
                                       P, pidx, M, midx, opt(pconst), param, W0, float(tol),
-                                      int(maxiter), nthreads, chunk, flags, mode, hess, cov,
-                                      log_det_cov, logp, status, niter, nfev, cond, nonzero)
+                                      int(maxiter), nthreads, chunk, opt(ev_u), at_bound,
+                                      flags, mode, hess, cov, log_det_cov, logp, status,
+                                      niter, nfev, cond, nonzero)
     if code == _glm_kernels.FIT_BAD_DATA:
         first = int(np.flatnonzero(flags)[0])
         where = where_text(None if single else first, batch_shape, labels)
@@ -539,29 +583,8 @@ def _fit(data, prior_precision, prior_mean, tol, maxiter, nthreads, start=None):
         raise MemoryError(f"glm_laplace could not allocate "
                           f"{8 * _glm_kernels.scratch_doubles(nmax, d)} bytes of scratch "
                           "per thread")
-
-    improper = np.zeros(B, dtype=bool) if flat is None else flat[pidx]
-    model = {"family": fam.name, "param_names": data.param_names,
-             **{p: (data.param if p == fam.parameter else None) for p in MODEL_PARAMETERS},
-             "data": data, "prior": GLMPrior(P, pidx, M, midx, pconst)}
-    if single:
-        st = Status(int(status[0]))
-        res = GLMLaplaceResult(mode[0], hess[0], cov[0], log_det_cov[0], logp[0], st,
-                               niter[0], nfev[0], STATUS_MESSAGES[st], cond=cond[0],
-                               improper_prior=improper[0], **model)
-        warn_statuses(status[0], note=_IMPROPER_NOTE if res.message.endswith(_IMPROPER_NOTE)
-                      else "")
-        return res
-    shp = tuple(batch_shape)
-    for k in MODEL_PARAMETERS:
-        if model[k] is not None:
-            model[k] = np.array(model[k], dtype=np.float64)
-    res = BatchGLMLaplaceResult(mode.reshape(shp + (d,)), hess.reshape(shp + (d, d)),
-                                cov.reshape(shp + (d, d)), log_det_cov.reshape(shp),
-                                logp.reshape(shp), status.reshape(shp), niter.reshape(shp),
-                                nfev.reshape(shp), cond.reshape(shp), labels=labels,
-                                improper_prior=improper.reshape(shp), **model)
-    failed_flat = flat is not None and bool(np.any(improper & (status < 0)))
-    warn_statuses(res.status, nonzero=nonzero[:nnonzero],
-                  note=_IMPROPER_NOTE if failed_flat else "")
-    return res
+    out = {"mode": mode, "hess": hess, "cov": cov, "log_det_cov": log_det_cov,
+           "logp": logp, "status": status, "niter": niter, "nfev": nfev, "cond": cond}
+    if ev_u is not None:
+        out["at_bound"] = at_bound.astype(bool)
+    return out, nonzero[:nnonzero]

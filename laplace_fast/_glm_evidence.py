@@ -387,6 +387,13 @@ def fit_evidence(data, wanted, prior_precision, prior_mean, tol, maxiter, nthrea
                                               data.labels, data.single)
     M = Mu[midx]
     improper = np.zeros(B, dtype=bool) if flat is None or by_evidence else flat[pidx]
+    if wanted == ("prior_precision",):
+        # the precision alone: the whole iteration per problem in the kernel
+        # (glm_evidence.h), from alpha = 1
+        u = np.zeros(B)
+        out, _ = _glm._run_kernel(data, Pu, pidx, Mu, midx, None, np.empty((0, d)), tol,
+                                  maxiter, nthreads, ev_u=u)
+        return _result(data, wanted, u[:, None], out, improper, out["at_bound"])
     shared_P = Pu.shape[0] == 1
     # the problems as a flat batch, so that every fit returns a batch result
     flat_data = _with(data, batch_shape=(B,), single=False, param=np.ascontiguousarray(

@@ -52,7 +52,8 @@ def test_each_bad_input_sets_its_bit(name, bad):
         _glm_kernels.FAMILIES["binomial"], X, cols["y"], cols["offset"], cols["weights"],
         cols["trials"], np.array([0, n], dtype=np.int64), np.eye(d)[None],
         np.zeros(B, dtype=np.int64), np.zeros((1, d)), np.zeros(B, dtype=np.int64),
-        np.empty(0), np.ones(B), np.empty((0, d)), 1e-10, 100, 1, 1, flags, np.empty((B, d)),
+        np.empty(0), np.ones(B), np.empty((0, d)), 1e-10, 100, 1, 1, np.empty(0),
+        np.empty(0, dtype=np.intc), flags, np.empty((B, d)),
         np.empty((B, d, d)), np.empty((B, d, d)), np.empty(B), np.empty(B),
         np.empty(B, dtype=np.intc), np.empty(B, dtype=np.intc), np.empty(B, dtype=np.intc),
         np.empty(B), np.empty(B, dtype=np.int64))

@@ -33,6 +33,12 @@ cdef extern from "glm.h" nogil:
         double *cov
         double log_det_cov, logp, cond
         int niter, nfev
+    ctypedef struct lf_glm_evidence:
+        double u
+        int at_bound
+    size_t lf_glm_evidence_size(size_t n, size_t d)
+    int lf_glm_evidence_fit(const lf_glm_problem *pb, lf_glm_out *out, double *scratch,
+                            double *work, lf_glm_evidence *ev)
     size_t lf_glm_batch_zjob_offset(size_t n, size_t d)
     size_t lf_glm_batch_scratch_size(size_t n, size_t d)
     int lf_pad8(int n)

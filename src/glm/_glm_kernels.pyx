@@ -55,7 +55,8 @@ cdef extern from "lf_status.h" nogil:
 cdef extern from "lf_scratch.h" nogil:
     double *lf_scratch_alloc(size_t n)
 
-from _glm_c cimport (lf_zjob, lf_glm_problem, lf_glm_out, lf_glm_batch_zjob_offset,
+from _glm_c cimport (lf_zjob, lf_glm_problem, lf_glm_out, lf_glm_evidence,
+                    lf_glm_evidence_size, lf_glm_evidence_fit, lf_glm_batch_zjob_offset,
                     lf_glm_batch_scratch_size, lf_pad8, lf_zjob_fits, LF_ZJOB_MAX,
                     lf_glm_prior_const, lf_glm_fit_one, lf_glm_log_joint, lf_glm_check,
                     lf_glm_prefetch_rows,
@@ -123,6 +124,7 @@ cdef struct _Batch:
     # one call's arrays (problem b: rows starts[b]:starts[b + 1]) and outputs
     Py_ssize_t nprob
     size_t zoff         # lf_glm_batch_zjob_offset of the batch's largest problem
+    size_t eoff         # where the evidence's working storage starts in scratch
     int family, d, maxiter
     double tol
     const int64_t *starts
@@ -130,6 +132,8 @@ cdef struct _Batch:
     const int64_t *pidx, *midx
     double *mode, *hess, *cov, *log_det_cov, *logp, *cond
     int *niter, *nfev, *status
+    double *ev_u        # NULL: the prior as given; else each problem's log precision
+    int *ev_bound       # (first and chosen, lf_glm_evidence_fit) and its at_bound
     int *failed         # shared: a thread whose scratch allocation failed writes 1
     int64_t *work       # shared: the work done in the current slice (an atomic counter)
     int64_t work_max    # the slice ends when work reaches it
@@ -143,6 +147,7 @@ cdef void _fit_problem(const _Batch *jb, Py_ssize_t b, double *scratch, int nt,
     zready, zjob: the pipeline of _fit_run (NULL, 0, NULL: none)."""
     cdef lf_glm_problem pb
     cdef lf_glm_out out
+    cdef lf_glm_evidence ev
     cdef int64_t s0 = jb.starts[b], n = jb.starts[b + 1] - jb.starts[b]
     cdef int d = jb.d
     cdef int st
@@ -176,7 +181,13 @@ cdef void _fit_problem(const _Batch *jb, Py_ssize_t b, double *scratch, int nt,
     out.mode = jb.mode + b * d if jb.mode != NULL else NULL
     out.hess = jb.hess + b * d * d if jb.hess != NULL else NULL
     out.cov = jb.cov + b * d * d if jb.cov != NULL else NULL
-    st = lf_glm_fit_one(&pb, &out, scratch)
+    if jb.ev_u != NULL:
+        ev.u = jb.ev_u[b]
+        st = lf_glm_evidence_fit(&pb, &out, scratch, scratch + jb.eoff, &ev)
+        jb.ev_u[b] = ev.u
+        jb.ev_bound[b] = ev.at_bound
+    else:
+        st = lf_glm_fit_one(&pb, &out, scratch)
     jb.status[b] = st
     if st != 0:
         jb.nonzero[lf_fetch_inc(jb.nnonzero)] = b
@@ -243,7 +254,7 @@ def fit(int family, const double[:, ::1] X, const double[::1] y, const double[::
         const double[:, :, ::1] P, const int64_t[::1] pidx,
         const double[:, ::1] M, const int64_t[::1] midx, const double[::1] prior_const,
         const double[::1] param, const double[:, ::1] start, double tol, int maxiter,
-        int n_threads, int chunk,
+        int n_threads, int chunk, double[::1] ev_u, int[::1] ev_bound,
         int[::1] flags, double[:, ::1] mode, double[:, :, ::1] hess,
         double[:, :, ::1] cov, double[::1] log_det_cov, double[::1] logp, int[::1] status,
         int[::1] niter, int[::1] nfev, double[::1] cond, int64_t[::1] nonzero):
@@ -255,7 +266,11 @@ def fit(int family, const double[:, ::1] X, const double[::1] y, const double[::
     not allocate its scratch (its problems have status LF_NO_MEMORY), or FIT_DONE; k entries of
     nonzero written.  prior_const: each distinct prior's normalising constant
     (lf_glm_prior_const's), or empty to have them computed here.  start: (B, d) first
-    iterates (warm starts), or (0, d) to start each problem from its data."""
+    iterates (warm starts), or (0, d) to start each problem from its data.  ev_u: empty
+    for the prior as given; else (B,) each problem's first log prior precision, and the
+    problems are fitted with theirs chosen by the evidence (lf_glm_evidence_fit: the
+    prior N(M, I / alpha), P and prior_const unused), written back into ev_u, with
+    ev_bound (B,) 1 where it is at a bound."""
     cdef Py_ssize_t B = starts.shape[0] - 1, b
     cdef int d = <int>X.shape[1]
     cdef const double *Xb = &X[0, 0] if X.shape[0] * X.shape[1] > 0 else NULL
@@ -285,6 +300,12 @@ def fit(int family, const double[:, ::1] X, const double[::1] y, const double[::
         if starts[b + 1] - starts[b] > nmax:
             nmax = starts[b + 1] - starts[b]
     cdef size_t ssize = lf_glm_batch_scratch_size(<size_t>nmax, <size_t>d)
+    cdef size_t eoff = ssize
+    cdef bint by_evidence = ev_u.shape[0] > 0
+    if by_evidence:
+        if ev_u.shape[0] != B or ev_bound.shape[0] != B:
+            raise ValueError("fit: ev_u and ev_bound must have one entry per problem")
+        ssize += lf_glm_evidence_size(<size_t>nmax, <size_t>d)
     cdef double *scratch
     cdef Py_ssize_t b0 = 0, b1
     cdef int outer, inner
@@ -303,6 +324,9 @@ def fit(int family, const double[:, ::1] X, const double[::1] y, const double[::
     cdef _Batch jb
     jb.nprob, jb.family, jb.d, jb.maxiter, jb.tol = B, family, d, maxiter, tol
     jb.zoff = lf_glm_batch_zjob_offset(<size_t>nmax, <size_t>d)
+    jb.eoff = eoff
+    jb.ev_u = &ev_u[0] if by_evidence else NULL
+    jb.ev_bound = &ev_bound[0] if by_evidence else NULL
     jb.starts = &starts[0]
     jb.X, jb.y, jb.off, jb.wt, jb.trials = Xb, yb, ob, wb, tb
     jb.param, jb.pconst, jb.pidx, jb.midx = &param[0], &pconst[0], &pidx[0], &midx[0]

@@ -16,6 +16,7 @@
  *   glm_batch.h      the batch loop's helpers (prefetch, atomics, pipeline)
  *   glm_check.h      the data check of every problem before any fit
  *   glm_draws.h      the log joint of one problem at many points (importance sampling)
+ *   glm_evidence.h   one problem with its prior precision chosen by its evidence
  *
  * Bits.  Every order of summation is fixed by (n, d) alone: the bits do not depend on
  * the SIMD width, on the thread count (pb->nt > 1 runs the blocks and superblocks of one
@@ -42,5 +43,6 @@
 #include "glm_batch.h"
 #include "glm_check.h"
 #include "glm_draws.h"
+#include "glm_evidence.h"
 
 #endif

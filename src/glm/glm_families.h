@@ -30,7 +30,8 @@
  *   lf_<id>_support      the LF_CHECK_ bits of y (and trials) (lf_glm_check)
  *   lf_<id>_extreme      the screen of status 3: separation-like data or an extreme
  *                        linear predictor; *witness: separation-like (lf_glm_extreme)
- *   lf_<id>_third        |l'''| of row i at eta, for the skewness bound (lf_glm_skew)
+ *   lf_<id>_third        l''' of row i at eta (unweighted): its size bounds the skew
+ *                        (lf_glm_skew), its sign moves the evidence (glm_evidence.h)
  *   lf_<id>_param        the kernels' form of the parameter: returns lr and sets the
  *                        kernels' pb->param (the negative binomial's r and log r)
  * terms, start, support and third are required; a family without one of the others

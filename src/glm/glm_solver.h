@@ -64,7 +64,7 @@ lf_glm_extreme(const lf_glm_problem *pb, const double *eta, int *witness)
  * Laplace Gaussian is standard, the third derivative of the log likelihood along a unit
  * direction u is sum_i wt_i l_i''' (c_i . u)^3 with |c_i . u| <= |c_i| = s_i, so kappa
  * bounds it: the log posterior's departure from the Gaussian's quadratic over one
- * standard deviation.  |l'''| is the family's (lf_<id>_third, with the kernels'
+ * standard deviation.  l''' is the family's (lf_<id>_third, with the kernels'
  * parameter: lf_glm_kernel_param).  Calibrated against importance sampling from the
  * Gaussian (bench/calibrate_extreme.py): Pareto k-hat of the weights up to 0.67 where
  * kappa <= LF_GLM_SKEW_MAX, 0.56 to 0.92 above it.  Once per screened problem: out of
@@ -88,7 +88,7 @@ lf_glm_skew(const lf_glm_problem *pb, double lr, const double *eta, const double
             s2 += x[j] * t;
         }
         switch (pb->family) { LF_GLM_FAMILIES(LF_CASE_THIRD) }
-        kappa += s2 > 0.0 ? w * t3 * (s2 * sqrt(s2)) : 0.0;
+        kappa += s2 > 0.0 ? w * fabs(t3) * (s2 * sqrt(s2)) : 0.0;
     }
     return kappa;
 }

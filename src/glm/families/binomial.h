@@ -1,5 +1,5 @@
 /* binomial: y successes in t trials (per row, pb->trials), P(success) = s(eta).
- *   l = y eta - t sp(eta)     g = y - t s     h = t s (1 - s)     |l'''| = h |1 - 2 s|
+ *   l = y eta - t sp(eta)     g = y - t s     h = t s (1 - s)     l''' = -h (1 - 2 s)
  * (sp = softplus, s = sigmoid); data-only constant log binom(t, y).  A sigmoid family
  * (t = trials, x = eta: family_loops.h). */
 #ifndef GLM_FAMILY_BINOMIAL_H

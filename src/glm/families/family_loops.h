@@ -185,7 +185,7 @@
                           TEXPR, XEXPR)
 #define LF_SIGMOID_CURVATURE(id, TEXPR, SHIFT)                               \
     LF_SIGMOID_EIGHT_SUMS(id, curvature, LF_CURVATURE_ARGS, LF_SIGMOID_CURV, TEXPR, SHIFT)
-/* |l'''| = t s (1 - s) |1 - 2 s| = t e (1 - e) / (1 + e)^3 */
+/* l''' = -t s (1 - s) (1 - 2 s) = sign(x) t e (1 - e) / (1 + e)^3 */
 #define LF_SIGMOID_THIRD(id, TEXPR, XEXPR)                                   \
     LF_INLINE double lf_##id##_third(LF_THIRD_ARGS)                          \
     {                                                                        \
@@ -194,7 +194,8 @@
         double t = (TEXPR), u = (XEXPR);                                     \
         double e = lf_exp_neg(-fabs(u)), p = 1.0 + e;                        \
         (void)yi; (void)lr;                                                  \
-        return t * (e * (1.0 - e)) / (p * p * p);                            \
+        double a = t * (e * (1.0 - e)) / (p * p * p);                        \
+        return u >= 0.0 ? a : -a;                                            \
     }
 
 /* The start's terms (lf_glm_start_terms) from the link of the first mean E0 = eta0,

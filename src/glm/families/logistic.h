@@ -1,5 +1,5 @@
 /* logistic: y in {0, 1}, P(y = 1) = s(eta), no parameter.
- *   l = y eta - sp(eta)     g = y - s     h = s (1 - s)     |l'''| = h |1 - 2 s|
+ *   l = y eta - sp(eta)     g = y - s     h = s (1 - s)     l''' = -h (1 - 2 s)
  * (sp = softplus, s = sigmoid); no data-only constant.  A sigmoid family (t = 1,
  * x = eta: family_loops.h), with a block value of its own for unweighted rows. */
 #ifndef GLM_FAMILY_LOGISTIC_H

@@ -1,7 +1,7 @@
 /* negative binomial (NB2): y a non-negative integer count, mean mu = e^eta, variance
  * mu + alpha mu^2; the parameter is the dispersion alpha (pb->param), r = 1 / alpha.
  * With u = eta - log r and t = y + r:
- *   l = y u - t sp(u)     g = y - t s(u)     h = t s (1 - s)     |l'''| = h |1 - 2 s|
+ *   l = y u - t sp(u)     g = y - t s(u)     h = t s (1 - s)     l''' = -h (1 - 2 s)
  * (sp = softplus, s = sigmoid); data-only constant log Gamma(y + r) - log Gamma(r) -
  * log y!.  A sigmoid family (family_loops.h); the kernels read lr = r and pb->param =
  * log r (lf_negative_binomial_param). */

@@ -81,7 +81,7 @@ LF_COUNTS_EXTREME(poisson)
 LF_INLINE double lf_poisson_third(LF_THIRD_ARGS)
 {
     (void)pb; (void)lr;
-    return lf_exp(eta[i]);
+    return -lf_exp(eta[i]);
 }
 
 LF_NO_PARAM(poisson)

@@ -1,7 +1,7 @@
 /* probit: y in {0, 1}, P(y = 1) = Phi(eta), no parameter.  With q = 2y - 1, z = q eta,
  * lam = lam(z) = phi(z) / Phi(z) (the inverse Mills ratio) and tail = lam + z:
- *   l = log Phi(z)     g = q lam     h = lam tail     |l'''| = |lam - h (lam + tail)|
- * (the derivative of h in z); no data-only constant.  aux = h unweighted, for the line
+ *   l = log Phi(z)     g = q lam     h = lam tail     l''' = -q (lam - h (lam + tail))
+ * (lam - h (lam + tail) is the derivative of h in z); no data-only constant.  aux = h unweighted, for the line
  * search's curvature bound. */
 #ifndef GLM_FAMILY_PROBIT_H
 #define GLM_FAMILY_PROBIT_H
@@ -97,8 +97,9 @@ LF_INLINE double lf_probit_third(LF_THIRD_ARGS)
 {
     double lam, tail;
     (void)lr;
-    lf_log_ndtr((pb->y[i] != 0.0 ? 1.0 : -1.0) * eta[i], &lam, &tail);
-    return fabs(lam - (lam * tail) * (lam + tail));
+    double q = pb->y[i] != 0.0 ? 1.0 : -1.0;
+    lf_log_ndtr(q * eta[i], &lam, &tail);
+    return -q * (lam - (lam * tail) * (lam + tail));
 }
 
 LF_NO_PARAM(probit)
