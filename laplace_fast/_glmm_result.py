@@ -2,6 +2,7 @@
 
 import numpy as np
 
+from . import _arviz
 from ._objective import real_array
 from ._status import Status
 
@@ -174,6 +175,61 @@ class GlmmResult:
             m = np.where(known, m + np.einsum("ij,ij->i", Z, b), m)
             v = np.where(known, np.einsum("ij,ijk,ik->i", Z, C, Z), v)
         return self._family.predictive_mean(m, v)
+
+    def to_arviz(self, n=1000, rng=None, *, chains=1):
+        """Draws of the fixed and random effects as ArviZ data.
+
+        Parameters
+        ----------
+        n : int
+            Draws per chain.
+        rng : numpy.random.Generator, int or None
+            Random source (``numpy.random.default_rng(rng)``).
+        chains : int
+            Chains, each of ``n`` independent draws.
+
+        Returns
+        -------
+        arviz.InferenceData
+            What ``arviz.from_dict`` builds (a ``DataTree`` with ArviZ 1 and later):
+            a ``posterior`` group holding ``beta``, dimensions ``chain``, ``draw``,
+            ``term`` (``param_names`` when the fit has them, else ``beta[0]``, ...),
+            and ``b``, dimensions ``chain``, ``draw``, ``group`` (labelled by
+            ``labels``) and ``re_term`` (``re_names``, else ``b[0]``, ...).
+
+        Raises
+        ------
+        ImportError
+            When arviz is not installed (``pip install laplace_fast[arviz]``).
+        TypeError, ValueError
+            When ``n`` or ``chains`` is not a positive int.
+        LaplaceError
+            When ``fixef_cov`` is NaN, or a group has no conditional posterior.
+
+        Notes
+        -----
+        ``beta`` is drawn from N(fixef, fixef_cov), the Gaussian of the maximum
+        likelihood estimate (the posterior under a flat prior); each group's ``b`` from
+        its conditional posterior N(mode, cov) given the fitted beta and Sigma
+        (``random_effects``), independently of ``beta``: the draws carry neither
+        the uncertainty of Sigma nor the correlation of b with beta.
+
+        Examples
+        --------
+        >>> import numpy as np, laplace_fast as lf
+        >>> rng = np.random.default_rng(3)
+        >>> g = np.repeat(np.arange(12), 8)
+        >>> x = rng.standard_normal(g.size)
+        >>> y = 1.0 + 0.5 * x + rng.normal(0, 0.7, 12)[g] + rng.normal(0, 0.3, g.size)
+        >>> fit = lf.glmm_laplace(np.column_stack([np.ones_like(x), x]), y, g,
+        ...                       Z=np.ones((g.size, 1)), family="gaussian")
+        >>> post = fit.to_arviz(n=500, rng=0).posterior
+        >>> post["beta"].dims, post["b"].dims
+        (('chain', 'draw', 'term'), ('chain', 'draw', 'group', 're_term'))
+        >>> dict(post["b"].sizes)
+        {'chain': 1, 'draw': 500, 'group': 12, 're_term': 1}
+        """
+        return _arviz.glmm(self, n, rng, chains)
 
     def summary(self):
         """A printable summary, in the layout of lme4's: the fit's criteria, the
