@@ -13,12 +13,17 @@ Every user error is a :class:`UserError`, reported by ``main`` as one line and e
 code 2.
 """
 
+import collections
 import importlib
 import math
 import os
 import sys
+import warnings
 
 import numpy as np
+
+from ._families import lookup
+from ._status import LaplaceWarning, Status
 
 __all__ = ["UserError", "add_parsers", "run"]
 
@@ -200,39 +205,59 @@ def _fit(args):
     del df
     groups = keywords.pop("groups")
     if groups is None:
-        chunks = [(glm_laplace(X, y, **keywords, **options), None)]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", LaplaceWarning)     # told once, below
+            res = glm_laplace(X, y, **keywords, **options)
+        frames = [res.to_dataframe()]
     else:
-        chunks = _chunks(X, y, groups, keywords, options, args.chunk_groups)
-    frames = []
-    for res, _ in chunks:
-        frame = res.to_dataframe()
+        res, frames = None, _chunks(X, y, groups, keywords, options, args.chunk_groups)
+    statuses = collections.Counter()
+    kept = []
+    for frame in frames:
+        statuses.update(frame.status.to_numpy()[::len(X.columns) or 1].tolist())
         if writer is not None:
             writer.write(frame)
         else:
-            frames.append((res, frame))
+            kept.append(frame)
     if writer is not None:
         writer.close()
-        return
-    _print_fit(frames, args, len(y))
+    else:
+        _print_fit(res, kept, statuses, args, len(y))
+    bad = sum(n for k, n in statuses.items() if k != 0)
+    if bad:
+        counts = ", ".join(f"{n} with {int(k)} ({Status(int(k)).name})"
+                           for k, n in sorted(statuses.items()) if k != 0)
+        print(f"laplace-fast: note: {bad} of {sum(statuses.values())} problems have a "
+              f"non-zero status: {counts} (the status column; see help(lf.Status))",
+              file=sys.stderr)
 
 
 def _chunks(X, y, groups, keywords, options, per_chunk):
-    """(result, rows) for each chunk of ``per_chunk`` groups in sorted label order."""
+    """The table of each chunk of ``per_chunk`` groups, in sorted label order.  The
+    labels are replaced by their codes (pandas' factorize: a hash, then integers to
+    sort, where sorting strings would cost more than the fits) and put back in the
+    tables."""
     from ._glm import glm_laplace
-    from ._glm_prepare import _grouped
-    order, labels, counts = _grouped(np.asarray(groups), y.shape)
-    ends = np.cumsum(counts)
-    bar = _progress(labels.size, y.size)
-    pd, Xv, groups = _pandas(), X.to_numpy(), np.asarray(groups)
+    pd, Xv = _pandas(), X.to_numpy()
+    codes, labels = pd.factorize(np.asarray(groups), sort=True)
+    order = np.argsort(codes, kind="stable")
+    ends = np.cumsum(np.bincount(codes, minlength=len(labels)))
+    bar = _progress(len(labels), y.size)
     try:
-        for first in range(0, labels.size, per_chunk):
-            last = min(first + per_chunk, labels.size)
-            rows = np.sort(order[(ends[first - 1] if first else 0):ends[last - 1]])
+        for first in range(0, len(labels), per_chunk):
+            last = min(first + per_chunk, len(labels))
+            # the chunk's rows grouped, each group's in input order: the order the fit
+            # sorts them into, so its stable sort finds them sorted
+            rows = order[(ends[first - 1] if first else 0):ends[last - 1]]
             part = {k: (None if v is None or np.ndim(v) == 0 else np.asarray(v)[rows])
                     for k, v in keywords.items()}
-            res = glm_laplace(pd.DataFrame(Xv[rows], columns=X.columns, copy=False),
-                              y[rows], groups=groups[rows], **part, **options)
-            yield res, rows
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", LaplaceWarning)     # told once, by _fit
+                res = glm_laplace(pd.DataFrame(Xv[rows], columns=X.columns, copy=False),
+                                  y[rows], groups=codes[rows], **part, **options)
+            frame = res.to_dataframe()
+            frame["group"] = np.asarray(labels)[frame.group.to_numpy()]
+            yield frame
             if bar is not None:
                 bar.update(last - first)
     finally:
@@ -240,24 +265,23 @@ def _chunks(X, y, groups, keywords, options, per_chunk):
             bar.close()
 
 
-def _print_fit(frames, args, n_rows):
+def _print_fit(res, frames, statuses, args, n_rows):
     pd = _pandas()
-    res = frames[0][0]
-    n_problems = sum(int(np.prod(r.batch_shape)) for r, _ in frames)
-    terms = ", ".join(res.param_names)
-    print(f"Bayesian GLM by the Laplace approximation (laplace_fast), family {res.family}")
+    table = pd.concat(frames, ignore_index=True)
+    terms = list(dict.fromkeys(table.term.tolist()))
+    family = res.family if res is not None else lookup(args.family).name
+    print(f"Bayesian GLM by the Laplace approximation (laplace_fast), family {family}")
     print(f"Formula: {args.formula}")
-    print(f"Rows: {n_rows}; terms ({res.d}): {terms}" + (
-        f"; groups ({args.groups}): {n_problems}" if args.groups else ""))
-    if not args.groups:
+    print(f"Rows: {n_rows}; terms ({len(terms)}): {', '.join(terms)}" + (
+        f"; groups ({args.groups}): {sum(statuses.values())}" if args.groups else ""))
+    if res is not None:
         print(f"log evidence {float(res.log_evidence):.4f}; status {int(res.status)} "
               f"({res.status.name}): {res.message}")
         print()
         print(res.summary().to_string(float_format=lambda v: f"{v:.5g}"))
         return
-    table = pd.concat([f for _, f in frames], ignore_index=True)
-    status = table.drop_duplicates("group").status.value_counts().sort_index()
-    print("statuses: " + ", ".join(f"{int(k)}: {int(v)} groups" for k, v in status.items()))
+    print("statuses: " + ", ".join(f"{int(k)}: {n} groups"
+                                   for k, n in sorted(statuses.items())))
     print()
     print(table.to_string(index=False, max_rows=40, float_format=lambda v: f"{v:.5g}"))
 
@@ -266,7 +290,11 @@ def _glmm(args):
     from ._glmm import glmm_laplace
     writer = _Writer(args.out) if args.out else None
     df = read_table(args.data)
-    fit = glmm_laplace(args.formula, data=df, family=args.family, **_columns(args))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", LaplaceWarning)
+        fit = glmm_laplace(args.formula, data=df, family=args.family, **_columns(args))
+    for w in caught:
+        print(f"laplace-fast: note: {_one_line(w.message)}", file=sys.stderr)
     if writer is not None:
         writer.write(fit.to_dataframe())
         writer.close()

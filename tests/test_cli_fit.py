@@ -288,3 +288,25 @@ def test_a_closed_pipe_ends_quietly(tmp_path):
     p = subprocess.run(["bash", "-o", "pipefail", "-c", cmd], capture_output=True,
                        text=True, cwd=tmp_path)
     assert (p.returncode, p.stderr) == (0, "")
+
+
+def test_statuses_are_one_note_on_stderr(tmp_path):
+    df = _frame(groups=5)
+    df.loc[df.user == "u002", "y"] = 0       # all zero: separation-like, status 3
+    data = _write(df, tmp_path / "d.csv")
+    with pytest.warns(lf.LaplaceWarning, match="status 3"):
+        want = lf.glm_laplace(np.column_stack([np.ones(len(df)), df.x1]), df.y.to_numpy(),
+                              groups=df.user.to_numpy(), prior_precision=0.01)
+    bad = int(np.count_nonzero(want.status))
+    assert bad >= 1
+    for chunk in ("1", "5"):
+        p = _cli(tmp_path, "fit", data, "--formula", "y ~ x1", "--groups", "user",
+                 "--prior-precision", "0.01", "--chunk-groups", chunk, "--out",
+                 str(tmp_path / "o.csv"))
+        assert p.returncode == 0 and p.stdout == ""
+        lines = p.stderr.splitlines()
+        assert len(lines) == 1 and lines[0].startswith(
+            f"laplace-fast: note: {bad} of 5 problems have a non-zero status: "), p.stderr
+    p = _cli(tmp_path, "glmm", data, "--formula", "y ~ x1 + (1 | user)")
+    assert p.returncode == 0 and "Random effects" in p.stdout
+    assert all(ln.startswith("laplace-fast: note: ") for ln in p.stderr.splitlines())
