@@ -98,7 +98,8 @@ def where_text(index, batch_shape, labels):
     if index is None:
         return ""
     if labels is not None:
-        return f" in group {labels[index].tolist()!r} (problem {index})"
+        label = labels[index]     # a numpy scalar, or the object of an object array
+        return f" in group {getattr(label, 'tolist', lambda: label)()!r} (problem {index})"
     idx = np.unravel_index(index, batch_shape)
     idx = int(idx[0]) if len(idx) == 1 else tuple(int(i) for i in idx)
     return f" in problem {idx}"

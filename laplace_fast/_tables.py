@@ -8,9 +8,12 @@ import importlib
 
 import numpy as np
 
+from ._lazy import LazyModule
 from ._weights import smoothed_weights, weighted_quantiles
 
-__all__ = ["summary", "to_dataframe", "by_label"]
+special = LazyModule("scipy.special")
+
+__all__ = ["summary", "to_dataframe", "by_label", "glmm_frame"]
 
 LEVEL = 0.95    # the level of the tables' intervals
 _STATS = ("mean", "sd", "lower", "upper")
@@ -146,3 +149,34 @@ def by_label(result, label):
         raise KeyError(f"no group labelled {label!r} in this result (it has "
                        f"{len(labels)} groups)") from None
     return result[where]
+
+
+def glmm_frame(result):
+    """The long frame of :meth:`laplace_fast.GlmmResult.to_dataframe`."""
+    pd = _pandas()
+    p, q = result.fixef.size, result.re_cov.shape[0]
+    names = list(result.param_names or [f"beta[{j}]" for j in range(p)])
+    re_names = list(result.re_names or [f"b[{j}]" for j in range(q)])
+    group = result.group_name or "group"
+    se = result.fixef_se
+    z = special.ndtri(0.5 + LEVEL / 2)
+    rows = [("fixed", None, names[j], result.fixef[j], se[j], result.fixef[j] - z * se[j],
+             result.fixef[j] + z * se[j]) for j in range(p)]
+    sd = np.sqrt(np.diag(result.re_cov))
+    rows += [("ran_pars", group, f"sd__{re_names[j]}", sd[j]) for j in range(q)]
+    if result.re_structure == "full":
+        with np.errstate(invalid="ignore", divide="ignore"):
+            corr = result.re_cov / np.outer(sd, sd)
+        rows += [("ran_pars", group, f"cor__{re_names[k]}.{re_names[j]}", corr[j, k])
+                 for k in range(q) for j in range(k + 1, q)]
+    if result.scale is not None:
+        rows.append(("ran_pars", "Residual", "sd__Observation", result.scale))
+    if result.dispersion is not None:
+        rows.append(("ran_pars", "Dispersion", "dispersion", result.dispersion))
+    nan = float("nan")
+    rows = [tuple(r) + (nan,) * (7 - len(r)) for r in rows]
+    frame = pd.DataFrame(rows, columns=["effect", "group", "term", "estimate", "sd",
+                                        "lower", "upper"])
+    frame["status"] = int(result.status)
+    frame["log_likelihood"] = result.log_likelihood
+    return frame
