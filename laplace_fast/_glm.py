@@ -20,7 +20,7 @@ from ._glm_prepare import GLMData, prepare_glm, where_text
 from ._glm_results import (_IMPROPER_NOTE, MODEL_PARAMETERS, BatchGLMLaplaceResult,
                            GLMLaplaceResult)
 from ._importance import GLMPrior
-from ._objective import check_options, memory_limit, real_array
+from ._objective import check_options, memory_limit, real_array, reject_dask
 from ._status import STATUS_MESSAGES, Status, warn_statuses
 
 __all__ = ["glm_laplace", "prepare_glm", "fit_glm", "GLMData", "GLMLaplaceResult",
@@ -437,6 +437,7 @@ def glm_laplace(X, y=None, *, family="logistic", prior_precision=1.0, prior_mean
     """
     if isinstance(X, str):      # a formula: its arrays, fitted below as arrays
         from ._formula import glm_formula
+        reject_dask(y if data is None else data, "data")
         return glm_formula(X, data, y=y, family=family, prior_precision=prior_precision,
                            prior_mean=prior_mean, offset=offset, weights=weights,
                            trials=trials, scale=scale, dispersion=dispersion,

@@ -13,7 +13,7 @@ import numpy as np
 
 from ._families import FAMILY_TABLE, Family, lookup
 from ._glm_results import MODEL_PARAMETERS
-from ._objective import real_array
+from ._objective import real_array, reject_dask
 
 __all__ = ["GLMData", "prepare_glm", "where_text"]
 
@@ -156,6 +156,7 @@ def family_arguments(fam, trials, scale, dispersion):
 def _grouped(groups, shape):
     """The stable order that groups the rows by label, the sorted labels and each
     group's row count; ValueError or TypeError naming ``groups`` otherwise."""
+    reject_dask(groups, "groups")
     groups = np.asarray(groups)
     if groups.shape != shape:
         raise ValueError(f"groups must have shape (N,) = {shape}, got {groups.shape}")

@@ -28,7 +28,7 @@ from ._glm import _n_threads
 from ._glm_prepare import prepare_glm
 from ._glmm_objective import Objective
 from ._glmm_result import GlmmResult
-from ._objective import real_array
+from ._objective import real_array, reject_dask
 from ._status import LaplaceWarning
 
 __all__ = ["glmm_laplace"]
@@ -198,6 +198,7 @@ def glmm_laplace(X, y=None, groups=None, *, Z=None, family="logistic", trials=No
     """
     if isinstance(X, str):      # a formula: its arrays, fitted below as arrays
         from ._formula import glmm_formula
+        reject_dask(y if data is None else data, "data")
         return glmm_formula(X, data, y=y, groups=groups, Z=Z, family=family,
                             trials=trials, offset=offset, weights=weights, scale=scale,
                             dispersion=dispersion, re_cov=re_cov, nagq=nagq, tol=tol,
