@@ -7,11 +7,11 @@ call, so ``import laplace_fast`` never loads it.  Every function here returns wh
 chains are an arbitrary split of ``chains * n`` of them.
 """
 
-import importlib
 import numbers
 
 import numpy as np
 
+from ._lazy import optional_module
 from ._status import LaplaceError
 from ._tables import _terms
 from ._weights import resample
@@ -20,12 +20,7 @@ __all__ = ["gaussian", "mixture", "importance", "glmm"]
 
 
 def _arviz():
-    """The arviz module, or an ImportError saying which extra installs it."""
-    try:
-        return importlib.import_module("arviz")
-    except ImportError:
-        raise ImportError("to_arviz needs arviz: pip install laplace_fast[arviz]"
-                          ) from None
+    return optional_module("arviz", "to_arviz needs arviz", "arviz")
 
 
 def _count(value, name):

@@ -4,11 +4,9 @@ pandas is an optional extra (``pip install laplace_fast[data]``), imported at th
 table asked for, so ``import laplace_fast`` never loads it.
 """
 
-import importlib
-
 import numpy as np
 
-from ._lazy import LazyModule
+from ._lazy import LazyModule, optional_module
 from ._weights import smoothed_weights, weighted_quantiles
 
 special = LazyModule("scipy.special")
@@ -21,11 +19,7 @@ _STATS = ("mean", "sd", "lower", "upper")
 
 def _pandas():
     """The pandas module, or an ImportError saying which extra installs it."""
-    try:
-        return importlib.import_module("pandas")
-    except ImportError:
-        raise ImportError("result tables need pandas: pip install laplace_fast[data]"
-                          ) from None
+    return optional_module("pandas", "result tables need pandas", "data")
 
 
 def _terms(result):

@@ -18,6 +18,8 @@ import importlib
 
 import numpy as np
 
+from ._lazy import optional_module
+
 __all__ = ["glm_laplace"]
 
 # the column that keeps every row's place in the input while the rows are shuffled
@@ -26,11 +28,7 @@ _FLOATS = ("mean", "sd", "lower", "upper")
 
 
 def _dask_dataframe():
-    try:
-        return importlib.import_module("dask.dataframe")
-    except ImportError:
-        raise ImportError("laplace_fast.dask needs dask: pip install laplace_fast[dask]"
-                          ) from None
+    return optional_module("dask.dataframe", "laplace_fast.dask needs dask", "dask")
 
 
 def _meta(pd, group_dtype):
