@@ -8,6 +8,7 @@ chains are an arbitrary split of ``chains * n`` of them.
 """
 
 import numbers
+import textwrap
 
 import numpy as np
 
@@ -16,7 +17,39 @@ from ._status import LaplaceError
 from ._tables import _terms
 from ._weights import resample
 
-__all__ = ["gaussian", "mixture", "importance", "glmm"]
+__all__ = ["gaussian", "mixture", "importance", "glmm", "documented"]
+
+# the parameters and errors every result's to_arviz shares, put into its docstring
+_SHARED = {
+    "parameters": """n : int
+    Draws per chain.
+rng : numpy.random.Generator, int or None
+    Random source (``numpy.random.default_rng(rng)``): the same seed gives the same
+    draws.
+chains : int
+    Chains, each of ``n`` independent draws (so that diagnostics that compare
+    chains, such as R-hat, have more than one).""",
+    "raises": """ImportError
+    When arviz is not installed (``pip install laplace_fast[arviz]``).
+TypeError, ValueError
+    When ``n`` or ``chains`` is not a positive int."""}
+
+
+def documented(method):
+    """``method`` (a result's ``to_arviz``) with the shared parameters and errors in
+    its docstring, each at its placeholder line (``{parameters}``, ``{raises}``) and
+    indented as that line is (whether or not the interpreter strips docstrings'
+    indentation)."""
+    lines = []
+    for line in method.__doc__.split("\n"):
+        key = line.strip()
+        if key in ("{parameters}", "{raises}"):
+            indent = line[:len(line) - len(line.lstrip())]
+            lines.append(textwrap.indent(_SHARED[key[1:-1]], indent))
+        else:
+            lines.append(line)
+    method.__doc__ = "\n".join(lines)
+    return method
 
 
 def _arviz():

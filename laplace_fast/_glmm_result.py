@@ -188,17 +188,13 @@ class GlmmResult:
             v = np.where(known, np.einsum("ij,ijk,ik->i", Z, C, Z), v)
         return self._family.predictive_mean(m, v)
 
+    @_arviz.documented
     def to_arviz(self, n=1000, rng=None, *, chains=1):
         """Draws of the fixed and random effects as ArviZ data.
 
         Parameters
         ----------
-        n : int
-            Draws per chain.
-        rng : numpy.random.Generator, int or None
-            Random source (``numpy.random.default_rng(rng)``).
-        chains : int
-            Chains, each of ``n`` independent draws.
+        {parameters}
 
         Returns
         -------
@@ -211,10 +207,7 @@ class GlmmResult:
 
         Raises
         ------
-        ImportError
-            When arviz is not installed (``pip install laplace_fast[arviz]``).
-        TypeError, ValueError
-            When ``n`` or ``chains`` is not a positive int.
+        {raises}
         LaplaceError
             When ``fixef_cov`` is NaN, or a group has no conditional posterior.
 

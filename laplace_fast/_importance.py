@@ -182,17 +182,13 @@ class ImportanceResult:
         """
         return _tables.to_dataframe(self, _tables.importance_content)
 
+    @_arviz.documented
     def to_arviz(self, n=1000, rng=None, *, chains=1):
         """The importance-resampled draws as ArviZ data: draws of the posterior itself.
 
         Parameters
         ----------
-        n : int
-            Draws per chain.
-        rng : numpy.random.Generator, int or None
-            Random source of the resampling (``numpy.random.default_rng(rng)``).
-        chains : int
-            Chains, each of ``n`` draws.
+        {parameters}
 
         Returns
         -------
@@ -204,10 +200,7 @@ class ImportanceResult:
 
         Raises
         ------
-        ImportError
-            When arviz is not installed (``pip install laplace_fast[arviz]``).
-        TypeError, ValueError
-            When ``n`` or ``chains`` is not a positive int.
+        {raises}
         LaplaceError
             When a problem has no draw of positive target density.
 

@@ -439,17 +439,13 @@ class MixtureResult:
         """
         return _tables.to_dataframe(self, _tables.mixture_content)
 
+    @_arviz.documented
     def to_arviz(self, n=1000, rng=None, *, chains=1):
         """Draws of the mixture as ArviZ data.
 
         Parameters
         ----------
-        n : int
-            Draws per chain.
-        rng : numpy.random.Generator, int or None
-            Random source (``numpy.random.default_rng(rng)``).
-        chains : int
-            Chains, each of ``n`` independent draws.
+        {parameters}
 
         Returns
         -------
@@ -460,10 +456,7 @@ class MixtureResult:
 
         Raises
         ------
-        ImportError
-            When arviz is not installed (``pip install laplace_fast[arviz]``).
-        TypeError, ValueError
-            When ``n`` or ``chains`` is not a positive int.
+        {raises}
         LaplaceError
             When the mixture has no component.
 

@@ -532,19 +532,13 @@ class _GaussianResult:
         """
         return _tables.to_dataframe(self)
 
+    @_arviz.documented
     def to_arviz(self, n=1000, rng=None, *, chains=1):
         """Draws of the Gaussian as ArviZ data, for ArviZ's summaries and plots.
 
         Parameters
         ----------
-        n : int
-            Draws per chain.
-        rng : numpy.random.Generator, int or None
-            Random source (``numpy.random.default_rng(rng)``): the same seed gives the
-            same draws.
-        chains : int
-            Chains, each of ``n`` independent draws (so that diagnostics that compare
-            chains, such as R-hat, have more than one).
+        {parameters}
 
         Returns
         -------
@@ -559,10 +553,7 @@ class _GaussianResult:
 
         Raises
         ------
-        ImportError
-            When arviz is not installed (``pip install laplace_fast[arviz]``).
-        TypeError, ValueError
-            When ``n`` or ``chains`` is not a positive int.
+        {raises}
         LaplaceError
             When a problem has no Gaussian (a failed fit), as for :meth:`sample`:
             select the healthy ones (``result[result.converged]``).
