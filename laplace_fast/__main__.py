@@ -1,9 +1,12 @@
-"""Command line: ``python -m laplace_fast demo`` (or ``laplace-fast demo``).
+"""Command line: ``python -m laplace_fast demo`` (or ``laplace-fast demo``), and
+``laplace-fast fit`` / ``laplace-fast glmm`` on a CSV or Parquet file (``_cli_fit``).
 
-A user error (a figure path that cannot be written) is one line on stderr,
-``laplace-fast: error: ...``, and exit code 2, as argparse reports bad arguments."""
+A user error (a figure path that cannot be written, a missing file, an unknown column, a
+bad formula or family) is one line on stderr, ``laplace-fast: error: ...``, and exit
+code 2, as argparse reports bad arguments."""
 
 import argparse
+import os
 import sys
 
 from . import __version__
@@ -21,7 +24,21 @@ def main(argv=None):
     demo.add_argument("--plot", default="laplace_demo.png", metavar="PATH",
                       help="where to save the figure (default: %(default)s)")
     demo.add_argument("--no-plot", action="store_true", help="skip the figure")
+    from . import _cli_fit
+    _cli_fit.add_parsers(sub)
     args = parser.parse_args(argv)
+    if args.command in ("fit", "glmm"):
+        try:
+            _cli_fit.run(args)
+            sys.stdout.flush()
+        except _cli_fit.UserError as exc:
+            print(f"{parser.prog}: error: {exc}", file=sys.stderr)
+            return 2
+        except BrokenPipeError:
+            # the reader stopped early (``| head``): the rest of the summary is not
+            # wanted; what is still buffered goes to /dev/null at exit
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return 0
     if args.command == "demo":
         from ._demo import run_demo
         try:

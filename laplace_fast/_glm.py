@@ -20,7 +20,7 @@ from ._glm_prepare import GLMData, prepare_glm, where_text
 from ._glm_results import (_IMPROPER_NOTE, MODEL_PARAMETERS, BatchGLMLaplaceResult,
                            GLMLaplaceResult)
 from ._importance import GLMPrior
-from ._objective import check_options, memory_limit, real_array
+from ._objective import check_options, memory_limit, real_array, reject_dask
 from ._status import STATUS_MESSAGES, Status, warn_statuses
 
 __all__ = ["glm_laplace", "prepare_glm", "fit_glm", "GLMData", "GLMLaplaceResult",
@@ -156,9 +156,9 @@ _CHECK_MESSAGES = tuple((_glm_kernels.CHECK_BITS[key], name, text) for key, name
 
 # --------------------------------------------------------------------------- the function
 
-def glm_laplace(X, y, *, family="logistic", prior_precision=1.0, prior_mean=0.0,
+def glm_laplace(X, y=None, *, family="logistic", prior_precision=1.0, prior_mean=0.0,
                 offset=None, weights=None, trials=None, scale=None, dispersion=None,
-                groups=None, tol=1e-10, maxiter=100, n_threads=None):
+                groups=None, tol=1e-10, maxiter=100, n_threads=None, data=None):
     r"""Laplace approximation of Bayesian GLM posteriors, one or a batch at once.
 
     The posterior of ``theta`` under ``y_i ~ family(eta_i)``, ``eta = X theta + offset``,
@@ -168,15 +168,20 @@ def glm_laplace(X, y, *, family="logistic", prior_precision=1.0, prior_mean=0.0,
 
     Parameters
     ----------
-    X : array_like, shape (n, d), (..., n, d), or (N, d) with ``groups``
+    X : array_like, shape (n, d), (..., n, d), or (N, d) with ``groups``; or str
         Design matrix (include a column of ones for an intercept).  With leading batch
         dimensions, one problem per batch index.  Dense only: a scipy sparse matrix
-        raises TypeError (pass ``X.toarray()``).
+        raises TypeError (pass ``X.toarray()``).  A pandas DataFrame's column names are
+        the result's ``param_names``.  A string is a formula over the columns of
+        ``data`` (formulaic's Wilkinson notation, the ``formula`` extra), e.g.
+        ``"y ~ x1 + x2"``: see Notes.
     y : array_like, shape X.shape[:-1]
         Responses: 0/1 (``logistic``, ``probit``), non-negative integer counts
         (``poisson``, ``negative_binomial``), success counts in ``[0, trials]``
         (``binomial``), real numbers (``gaussian``).  A column ``X.shape[:-1] + (1,)``
-        (what patsy or a one-column DataFrame gives) reads as ``X.shape[:-1]``.
+        (what patsy or a one-column DataFrame gives) reads as ``X.shape[:-1]``.  Not
+        given with a formula (which names the response); there the second positional
+        argument may be ``data``.
     family : {"logistic", "probit", "poisson", "binomial", "negative_binomial", "gaussian"}
         Likelihood and link: logit, probit, log (poisson, negative binomial), logit
         (binomial), identity (gaussian).  Matched case-insensitively, with the aliases
@@ -230,6 +235,10 @@ def glm_laplace(X, y, *, family="logistic", prior_precision=1.0, prior_mean=0.0,
         threads when it has at least 250,000 rows x d (its blocks of rows), else on one.
         Results do not depend on it.  A count above the machine's cores
         (``os.cpu_count()``) runs on that many.
+    data : DataFrame, optional
+        With a formula: the pandas DataFrame (or a polars or pyarrow table, read
+        through narwhals) whose columns the formula names.  ``groups``, ``offset``,
+        ``weights`` and ``trials`` may then be column names.
 
     Returns
     -------
@@ -250,9 +259,15 @@ def glm_laplace(X, y, *, family="logistic", prior_precision=1.0, prior_mean=0.0,
         ``prior_precision``, ``scale`` or ``dispersion``, or ``"evidence"`` for a
         parameter the family does not have.  In a batch the message names the first
         offending problem.
+        With a formula: a formula that does not parse, a column that ``data`` lacks
+        or that has missing values (named: drop or fill those rows first), a response
+        that is not one numeric column, a random-effect term ``(... | g)``.
     TypeError
         Complex, string or object input; a scipy sparse ``X``; a ``tol`` that is not a
-        real number (``True``); a non-integer ``maxiter`` or ``n_threads``.
+        real number (``True``); a non-integer ``maxiter`` or ``n_threads``; arrays
+        without ``y``, or a formula without a DataFrame ``data``.
+    ImportError
+        A formula without formulaic installed (``pip install laplace-fast[formula]``).
     MemoryError
         The batch's outputs would not fit in memory (raised before any work, with the
         bytes needed).
@@ -341,6 +356,17 @@ def glm_laplace(X, y, *, family="logistic", prior_precision=1.0, prior_mean=0.0,
     is bit for bit the same alone, inside any batch, and for any ``n_threads``.  (CPUs
     with FMA fuse the hot loops' multiply-adds, so their last bits differ from those of
     an x86-64 without it.)
+    A formula (``X`` a string, ``data`` a DataFrame) is turned into the arrays by
+    formulaic and those are fitted, so it gives the numbers of the same arrays built by
+    hand, bit for bit: an intercept column ``Intercept`` unless ``- 1`` or ``0 +``
+    removes it; a string, boolean or categorical column in treatment coding against
+    its first level (``c[T.b]``), every level without an intercept; interactions
+    (``x1:x2``, ``x1 * x2``), ``I(...)``, ``C(...)`` and numpy (``np.log(x)``) as
+    formulaic reads them.  ``param_names`` are the design's column names.  The response
+    is one numeric column, or for ``binomial`` ``cbind(successes, failures)`` (then
+    ``trials`` is their sum).  Rows with a missing value in a column that the formula
+    or a column keyword uses raise ValueError naming the columns (no row is dropped
+    silently).
 
     Examples
     --------
@@ -394,7 +420,31 @@ def glm_laplace(X, y, *, family="logistic", prior_precision=1.0, prior_mean=0.0,
     ...                     scale="evidence")
     >>> ev.prior_precision.shape, bool(np.all(np.abs(ev.scale - 0.3) < 0.1))
     ((3,), True)
+
+    A formula over a DataFrame's columns, one problem per user (the numbers of the
+    arrays above, with the formula's names):
+
+    >>> import pandas as pd
+    >>> df = pd.DataFrame({"y": y, "x1": X[:, 1], "user": np.tile(["u1", "u2"], 50)})
+    >>> res = lf.glm_laplace("y ~ x1", data=df, family="logistic", groups="user")
+    >>> res.labels.tolist(), res.param_names
+    (['u1', 'u2'], ('Intercept', 'x1'))
+    >>> one = lf.glm_laplace("y ~ x1", data=df, family="logistic")
+    >>> bool(np.array_equal(one.mode, lf.glm_laplace(X, y, family="logistic").mode))
+    True
+    >>> one.summary().index.tolist()
+    ['Intercept', 'x1']
     """
+    if isinstance(X, str):      # a formula: its arrays, fitted below as arrays
+        from ._formula import glm_formula
+        reject_dask(y if data is None else data, "data")
+        return glm_formula(X, data, y=y, family=family, prior_precision=prior_precision,
+                           prior_mean=prior_mean, offset=offset, weights=weights,
+                           trials=trials, scale=scale, dispersion=dispersion,
+                           groups=groups, tol=tol, maxiter=maxiter, n_threads=n_threads)
+    if y is None or data is not None:
+        raise TypeError("glm_laplace takes (X, y) arrays, or a formula string and "
+                        "data=DataFrame")
     fam = lookup(family)
     check_options(d=0, tol=tol, maxiter=maxiter)
     nthreads = _n_threads(n_threads)

@@ -13,7 +13,7 @@ import numpy as np
 
 from ._families import FAMILY_TABLE, Family, lookup
 from ._glm_results import MODEL_PARAMETERS
-from ._objective import real_array
+from ._objective import real_array, reject_dask
 
 __all__ = ["GLMData", "prepare_glm", "where_text"]
 
@@ -98,7 +98,8 @@ def where_text(index, batch_shape, labels):
     if index is None:
         return ""
     if labels is not None:
-        return f" in group {labels[index].tolist()!r} (problem {index})"
+        label = labels[index]     # a numpy scalar, or the object of an object array
+        return f" in group {getattr(label, 'tolist', lambda: label)()!r} (problem {index})"
     idx = np.unravel_index(index, batch_shape)
     idx = int(idx[0]) if len(idx) == 1 else tuple(int(i) for i in idx)
     return f" in problem {idx}"
@@ -155,6 +156,7 @@ def family_arguments(fam, trials, scale, dispersion):
 def _grouped(groups, shape):
     """The stable order that groups the rows by label, the sorted labels and each
     group's row count; ValueError or TypeError naming ``groups`` otherwise."""
+    reject_dask(groups, "groups")
     groups = np.asarray(groups)
     if groups.shape != shape:
         raise ValueError(f"groups must have shape (N,) = {shape}, got {groups.shape}")

@@ -28,7 +28,7 @@ from ._glm import _n_threads
 from ._glm_prepare import prepare_glm
 from ._glmm_objective import Objective
 from ._glmm_result import GlmmResult
-from ._objective import real_array
+from ._objective import real_array, reject_dask
 from ._status import LaplaceWarning
 
 __all__ = ["glmm_laplace"]
@@ -57,9 +57,9 @@ def _fixed_param(value, name):
     return float(value)
 
 
-def glmm_laplace(X, y, groups, *, Z=None, family="logistic", trials=None, offset=None,
-                 weights=None, scale=None, dispersion=None, re_cov="full", nagq=1,
-                 tol=1e-8, maxiter=1000, n_threads=None):
+def glmm_laplace(X, y=None, groups=None, *, Z=None, family="logistic", trials=None,
+                 offset=None, weights=None, scale=None, dispersion=None, re_cov="full",
+                 nagq=1, tol=1e-8, maxiter=1000, n_threads=None, data=None):
     """Fit a generalised linear mixed model by the Laplace approximation.
 
     eta_i = x_i^T beta + z_i^T b_g + offset_i for row i of group g, with the random
@@ -70,15 +70,19 @@ def glmm_laplace(X, y, groups, *, Z=None, family="logistic", trials=None, offset
 
     Parameters
     ----------
-    X : array_like, shape (N, p)
+    X : array_like, shape (N, p), or str
         Fixed-effect covariates, the user's columns (an intercept column included if
-        wanted).
+        wanted).  A string is a formula in lme4's syntax over the columns of ``data``
+        (the ``formula`` extra), e.g. ``"y ~ x + (1 + x | g)"``: see Notes.
     y : array_like, shape (N,)
-        Responses, in the family's support (as for :func:`glm_laplace`).
+        Responses, in the family's support (as for :func:`glm_laplace`).  Not given
+        with a formula; there the second positional argument may be ``data``.
     groups : array_like, shape (N,)
-        Group labels (integers or strings), as for :func:`glm_laplace`.
+        Group labels (integers or strings), as for :func:`glm_laplace`.  Not given with
+        a formula (its ``(terms | g)`` names the column).
     Z : array_like, shape (N, q), optional
         Random-effect covariates; by default ``X`` (every coefficient varies by group).
+        Not given with a formula.
     family : str
         One of :data:`laplace_fast.FAMILIES` (or an alias).
     trials : array_like, shape (N,), optional
@@ -105,6 +109,10 @@ def glmm_laplace(X, y, groups, *, Z=None, family="logistic", trials=None, offset
         Outer iterations at most.
     n_threads : int, optional
         Threads for the groups' fits (default: all cores); no effect on the result.
+    data : DataFrame, optional
+        With a formula: the pandas DataFrame (or polars or pyarrow table, through
+        narwhals) whose columns it names; ``offset``, ``weights`` and ``trials`` may then
+        be column names.
 
     Returns
     -------
@@ -123,7 +131,12 @@ def glmm_laplace(X, y, groups, *, Z=None, family="logistic", trials=None, offset
         family's support, non-finite values, ``re_cov`` or ``nagq`` not one of those
         above, ``nagq > 1`` with more than one random effect, fewer rows than random
         effects in every group, a fixed ``scale`` or ``dispersion`` that is not a
-        positive number, or one given for a family without it.
+        positive number, or one given for a family without it.  With a formula: one
+        that does not parse, a column ``data`` lacks or with missing values (named), a
+        number of random-effect terms other than one, a grouping factor that is not
+        one column.
+    ImportError
+        A formula without formulaic (``pip install laplace-fast[formula]``).
 
     Warns
     -----
@@ -144,6 +157,15 @@ def glmm_laplace(X, y, groups, *, Z=None, family="logistic", trials=None, offset
     alone, with offset ``X beta`` and prior N(0, Sigma) at the fitted values.  A
     variance whose optimum is zero converges to it (the fitted standard deviation is
     then below 1e-4, relative to the scale for the gaussian family).
+    A formula gives the arrays that :func:`glm_laplace`'s formulas give (formulaic:
+    intercept, treatment coding, names) for its fixed part, and for its one random-
+    effect term ``(terms | g)`` the design ``Z`` of ``terms`` (an intercept unless
+    ``0 +`` removes it: ``(x | g)`` is ``(1 + x | g)``, as in lme4) within the groups
+    of column ``g``; ``(terms || g)`` gives ``re_cov="diag"`` (uncorrelated effects),
+    ``|`` keeps ``re_cov`` as given.  The numbers are those of the arrays, bit for
+    bit; the result's ``param_names``, ``re_names`` and ``group_name`` name them (in
+    ``summary()`` and ``to_dataframe()``).  One grouping factor only (no
+    ``(1 | a) + (1 | b)``, no ``a:b`` or ``a/b``).
 
     Examples
     --------
@@ -163,7 +185,27 @@ def glmm_laplace(X, y, groups, *, Z=None, family="logistic", trials=None, offset
     True
     >>> fit.random_effects.mode.shape, len(fit.labels)
     ((30, 1), 30)
+
+    The same model as a formula over a DataFrame, bit for bit:
+
+    >>> import pandas as pd
+    >>> df = pd.DataFrame({"y": y, "x": x, "g": g})
+    >>> ff = lf.glmm_laplace("y ~ x + (1 | g)", data=df)
+    >>> bool(np.array_equal(ff.fixef, fit.fixef)), ff.param_names, ff.re_names
+    (True, ('Intercept', 'x'), ('Intercept',))
+    >>> print(ff.summary().splitlines()[2])
+    Formula: y ~ x + (1 | g)
     """
+    if isinstance(X, str):      # a formula: its arrays, fitted below as arrays
+        from ._formula import glmm_formula
+        reject_dask(y if data is None else data, "data")
+        return glmm_formula(X, data, y=y, groups=groups, Z=Z, family=family,
+                            trials=trials, offset=offset, weights=weights, scale=scale,
+                            dispersion=dispersion, re_cov=re_cov, nagq=nagq, tol=tol,
+                            maxiter=maxiter, n_threads=n_threads)
+    if y is None or groups is None or data is not None:
+        raise TypeError("glmm_laplace takes (X, y, groups) arrays, or a formula string "
+                        "and data=DataFrame")
     fam = lookup(family)
     y_arr = real_array(y, "y")
     if y_arr.ndim == 2 and y_arr.shape[1] == 1:

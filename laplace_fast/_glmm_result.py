@@ -2,6 +2,7 @@
 
 import numpy as np
 
+from . import _arviz
 from ._objective import real_array
 from ._status import Status
 
@@ -57,6 +58,13 @@ class GlmmResult:
         The observations of non-zero weight (BIC's n).
     re_structure : str
         ``"full"`` or ``"diag"``, as ``re_cov`` was given to :func:`glmm_laplace`.
+    param_names, re_names : tuple of str or None
+        The names of the fixed effects (the columns of ``X``) and of the random effects
+        (the columns of ``Z``), from a formula; None for arrays.
+    group_name : str or None
+        The grouping column of a formula's ``(terms | group)``; None for arrays.
+    formula : str or None
+        The formula fitted; None for arrays.
 
     Examples
     --------
@@ -79,7 +87,8 @@ class GlmmResult:
 
     def __init__(self, *, fixef, fixef_cov, re_cov, scale, dispersion, log_likelihood,
                  aic, bic, random_effects, labels, status, niter, nfev, message, family,
-                 nagq, theta, theta_cov, n_obs, re_structure, parameter_estimated):
+                 nagq, theta, theta_cov, n_obs, re_structure, parameter_estimated,
+                 param_names=None, re_names=None, group_name=None, formula=None):
         self.fixef = fixef
         self.fixef_cov = fixef_cov
         self.re_cov = re_cov
@@ -102,6 +111,10 @@ class GlmmResult:
         self.n_obs = int(n_obs)
         self.re_structure = re_structure
         self._parameter_estimated = parameter_estimated
+        self.param_names = param_names
+        self.re_names = re_names
+        self.group_name = group_name
+        self.formula = formula
 
     @property
     def converged(self):
@@ -175,10 +188,60 @@ class GlmmResult:
             v = np.where(known, np.einsum("ij,ijk,ik->i", Z, C, Z), v)
         return self._family.predictive_mean(m, v)
 
+    @_arviz.documented
+    def to_arviz(self, n=1000, rng=None, *, chains=1):
+        """Draws of the fixed and random effects as ArviZ data.
+
+        Parameters
+        ----------
+        {parameters}
+
+        Returns
+        -------
+        arviz.InferenceData
+            What ``arviz.from_dict`` builds (a ``DataTree`` with ArviZ 1 and later):
+            a ``posterior`` group holding ``beta``, dimensions ``chain``, ``draw``,
+            ``term`` (``param_names`` when the fit has them, else ``beta[0]``, ...),
+            and ``b``, dimensions ``chain``, ``draw``, ``group`` (labelled by
+            ``labels``) and ``re_term`` (``re_names``, else ``b[0]``, ...).
+
+        Raises
+        ------
+        {raises}
+        LaplaceError
+            When ``fixef_cov`` is NaN, or a group has no conditional posterior.
+
+        Notes
+        -----
+        ``beta`` is drawn from N(fixef, fixef_cov), the Gaussian of the maximum
+        likelihood estimate (the posterior under a flat prior); each group's ``b`` from
+        its conditional posterior N(mode, cov) given the fitted beta and Sigma
+        (``random_effects``), independently of ``beta``: the draws carry neither
+        the uncertainty of Sigma nor the correlation of b with beta.
+
+        Examples
+        --------
+        >>> import numpy as np, laplace_fast as lf
+        >>> rng = np.random.default_rng(3)
+        >>> g = np.repeat(np.arange(12), 8)
+        >>> x = rng.standard_normal(g.size)
+        >>> y = 1.0 + 0.5 * x + rng.normal(0, 0.7, 12)[g] + rng.normal(0, 0.3, g.size)
+        >>> fit = lf.glmm_laplace(np.column_stack([np.ones_like(x), x]), y, g,
+        ...                       Z=np.ones((g.size, 1)), family="gaussian")
+        >>> post = fit.to_arviz(n=500, rng=0).posterior
+        >>> post["beta"].dims, post["b"].dims
+        (('chain', 'draw', 'term'), ('chain', 'draw', 'group', 're_term'))
+        >>> dict(post["b"].sizes)
+        {'chain': 1, 'draw': 500, 'group': 12, 're_term': 1}
+        """
+        return _arviz.glmm(self, n, rng, chains)
+
     def summary(self):
         """A printable summary, in the layout of lme4's: the fit's criteria, the
-        random effects' standard deviations and correlations, the fixed effects with
-        their standard errors and z values.
+        random effects' variances, standard deviations and correlations, the number of
+        observations and groups, the fixed effects with their standard errors and z
+        values.  The effects are named by ``param_names`` and ``re_names`` (a formula's
+        columns), else ``beta[j]`` and ``b[j]``.
 
         Returns
         -------
@@ -188,29 +251,85 @@ class GlmmResult:
                 else "Generalized linear mixed model fit by "
                 + ("Laplace approximation" if self.nagq == 1 else "adaptive quadrature"))
         lines = [f"{kind} (laplace_fast, nagq = {self.nagq})",
-                 f" Family: {self.family}",
-                 f"      AIC       BIC    logLik",
-                 f"{self.aic:9.2f} {self.bic:9.2f} {self.log_likelihood:9.3f}",
-                 f"status {int(self.status)} ({self.status.name}): {self.message}",
-                 "",
-                 f"Random effects ({self.labels.size} groups, covariance {self.re_structure}):"]
+                 f" Family: {self.family}"]
+        if self.formula is not None:
+            lines.append(f"Formula: {self.formula}")
+        lines += [f"      AIC       BIC    logLik",
+                  f"{self.aic:9.2f} {self.bic:9.2f} {self.log_likelihood:9.3f}",
+                  f"status {int(self.status)} ({self.status.name}): {self.message}",
+                  "",
+                  f"Random effects (covariance {self.re_structure}):"]
+        q, p = self.re_cov.shape[0], self.fixef.size
+        re_names = list(self.re_names or [f"b[{j}]" for j in range(q)])
+        group = self.group_name or "group"
+        width = max([len(n) for n in re_names] + [8])
+        gw = max(len(group), len("Residual"), 6)
         sd = np.sqrt(np.diag(self.re_cov))
         with np.errstate(invalid="ignore", divide="ignore"):
             corr = self.re_cov / np.outer(sd, sd)
-        for j in range(sd.size):
+        lines.append(f" {'Groups':<{gw}} {'Name':<{width}} {'Variance':>10} "
+                     f"{'Std.Dev.':>10}" + (" Corr" if q > 1 else ""))
+        for j in range(q):
             cells = " ".join(f"{corr[j, k]:6.3f}" for k in range(j))
-            lines.append(f"  b[{j}]  Std.Dev. {sd[j]:10.5f}  {cells}".rstrip())
+            lines.append(f" {group if j == 0 else '':<{gw}} {re_names[j]:<{width}} "
+                         f"{sd[j] ** 2:10.5f} {sd[j]:10.5f} {cells}".rstrip())
         if self.scale is not None:
-            lines.append(f"  Residual Std.Dev. {self.scale:.5f}")
+            lines.append(f" {'Residual':<{gw}} {'':<{width}} {self.scale ** 2:10.5f} "
+                         f"{self.scale:10.5f}")
         if self.dispersion is not None:
-            lines.append(f"  Dispersion {self.dispersion:.5f} (theta = "
+            lines.append(f" Dispersion {self.dispersion:.5f} (theta = "
                          f"{1 / self.dispersion:.5f})")
-        lines += ["", "Fixed effects:", "          Estimate  Std. Error   z value"]
+        lines.append(f"Number of obs: {self.n_obs}, groups: {group}, {self.labels.size}")
+        names = list(self.param_names or [f"beta[{j}]" for j in range(p)])
+        width = max([len(n) for n in names] + [8])
+        lines += ["", "Fixed effects:",
+                  f"{'':<{width}} {'Estimate':>10} {'Std. Error':>10} {'z value':>9}"]
         se = self.fixef_se
-        for j in range(self.fixef.size):
-            lines.append(f"  beta[{j}] {self.fixef[j]:9.5f} {se[j]:11.5f} "
-                         f"{self.fixef[j] / se[j]:9.3f}")
+        with np.errstate(invalid="ignore", divide="ignore"):
+            z = self.fixef / se
+        for j in range(p):
+            lines.append(f"{names[j]:<{width}} {self.fixef[j]:10.5f} {se[j]:10.5f} "
+                         f"{z[j]:9.3f}")
         return "\n".join(lines)
+
+    def to_dataframe(self):
+        """The fit as a tidy long frame (pandas, the ``data`` extra), in the layout of
+        broom.mixed's ``tidy``.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``effect`` (``"fixed"`` or ``"ran_pars"``), ``group`` (the grouping
+            column for the random effects' ``sd__NAME`` and ``cor__A.B`` rows;
+            ``"Residual"`` for the gaussian ``sd__Observation``, ``"Dispersion"`` for
+            the negative binomial's; missing for the fixed effects), ``term``,
+            ``estimate``, ``sd`` (the fixed effects' standard errors), ``lower`` and
+            ``upper`` (95 % Wald intervals of the fixed effects; NaN for the variance
+            parameters), ``status`` and ``log_likelihood``.
+
+        Raises
+        ------
+        ImportError
+            Without pandas.
+
+        Examples
+        --------
+        >>> import numpy as np, laplace_fast as lf
+        >>> rng = np.random.default_rng(3)
+        >>> g = np.repeat(np.arange(12), 8)
+        >>> x = rng.standard_normal(g.size)
+        >>> y = 1.0 + 0.5 * x + rng.normal(0, 0.7, 12)[g] + rng.normal(0, 0.3, g.size)
+        >>> fit = lf.glmm_laplace(np.column_stack([np.ones_like(x), x]), y, g,
+        ...                       Z=np.ones((g.size, 1)), family="gaussian")
+        >>> table = fit.to_dataframe()
+        >>> table.effect.tolist(), table.term.tolist()
+        (['fixed', 'fixed', 'ran_pars', 'ran_pars'], ['beta[0]', 'beta[1]', 'sd__b[0]', \
+'sd__Observation'])
+        >>> bool(table.estimate[3] == fit.scale), bool(table.sd[1] == fit.fixef_se[1])
+        (True, True)
+        """
+        from ._tables import glmm_frame
+        return glmm_frame(self)
 
     def __repr__(self):
         return (f"GlmmResult(family={self.family!r}, groups={self.labels.size}, "

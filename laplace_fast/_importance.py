@@ -13,7 +13,7 @@ import numbers
 
 import numpy as np
 
-from . import _glm_kernels
+from . import _arviz, _glm_kernels, _tables
 from ._lazy import LazyModule
 from ._psis import MIN_DRAWS, khat_threshold, psis
 
@@ -62,6 +62,11 @@ class ImportanceResult:
         Draws per problem.
     batch_shape : tuple
         ``()`` for one problem.
+    d : int
+        The number of parameters.
+    param_names, labels : tuple of str, ndarray or None
+        The names of the parameters and the group labels of the result it came from
+        (None when that has none), which :meth:`to_arviz` labels the draws with.
 
     Notes
     -----
@@ -83,6 +88,9 @@ class ImportanceResult:
     0.919 0.775
     """
 
+    param_names = None
+    labels = None
+
     def __init__(self, *, khat, ess, log_evidence, mean, cov, log_weights, samples):
         self.samples = samples
         self.log_weights = log_weights
@@ -99,6 +107,123 @@ class ImportanceResult:
             self.khat, self.ess, self.log_evidence = float(khat), float(ess), \
                 float(log_evidence)
             self.reliable = bool(reliable)
+
+    @property
+    def d(self):
+        """The number of parameters."""
+        return self.samples.shape[-1]
+
+    def summary(self):
+        """A table of the importance-weighted marginals: mean, sd and the 95 %
+        interval of every parameter.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``mean`` and ``sd`` (of :attr:`mean` and :attr:`cov`), ``lower``
+            and ``upper`` (the 2.5 % and 97.5 % quantiles of the draws weighted by
+            their Pareto-smoothed weights).  Indexed by ``term`` for one problem, by
+            (``group``, ``term``) for a batch, named as in
+            :meth:`laplace_fast.LaplaceResult.summary`.
+
+        Raises
+        ------
+        ImportError
+            When pandas is not installed (``pip install laplace_fast[data]``).
+
+        Notes
+        -----
+        The numbers correct the approximation's as far as ``reliable`` says; a
+        problem without a draw of positive target density has NaN rows.
+
+        Examples
+        --------
+        >>> import numpy as np, laplace_fast as lf
+        >>> def log_post(t):
+        ...     return -0.5 * t[0] ** 2 - 0.1 * t[0] ** 4
+        >>> imp = lf.laplace(log_post, [0.5]).importance(log_post, n=4000, rng=0)
+        >>> s = imp.summary()
+        >>> s.index.tolist(), s.columns.tolist()
+        (['x0'], ['mean', 'sd', 'lower', 'upper'])
+        >>> bool(s.loc["x0", "lower"] < 0 < s.loc["x0", "upper"])
+        True
+        """
+        return _tables.summary(self, _tables.importance_content)
+
+    def to_dataframe(self):
+        """The importance-weighted marginals as a tidy long frame, one row per
+        (problem, term).
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``group`` (batches only), ``term``, ``mean``, ``sd``, ``lower``,
+            ``upper`` (as :meth:`summary`), and the problem's ``khat``, ``reliable``,
+            ``ess`` and ``log_evidence`` on each of its rows.
+
+        Raises
+        ------
+        ImportError
+            Without pandas, as :meth:`summary`.
+
+        Examples
+        --------
+        >>> import numpy as np, laplace_fast as lf
+        >>> X = np.column_stack([np.ones(8), np.linspace(-1.0, 1.0, 8)])
+        >>> res = lf.glm_laplace(X, [0, 0, 1, 0, 1, 1, 0, 1],
+        ...                      groups=["b", "a", "b", "a", "b", "a", "b", "a"],
+        ...                      family="logistic")
+        >>> df = res.importance(n=1000, rng=0).to_dataframe()
+        >>> df.columns.tolist()
+        ['group', 'term', 'mean', 'sd', 'lower', 'upper', 'khat', 'reliable', 'ess', \
+'log_evidence']
+        >>> df["group"].tolist(), df["term"].tolist()
+        (['a', 'a', 'b', 'b'], ['x0', 'x1', 'x0', 'x1'])
+        """
+        return _tables.to_dataframe(self, _tables.importance_content)
+
+    @_arviz.documented
+    def to_arviz(self, n=1000, rng=None, *, chains=1):
+        """The importance-resampled draws as ArviZ data: draws of the posterior itself.
+
+        Parameters
+        ----------
+        {parameters}
+
+        Returns
+        -------
+        arviz.InferenceData
+            As :meth:`laplace_fast.LaplaceResult.to_arviz` returns it (``theta`` with
+            dimensions ``chain``, ``draw``, the batch's and ``term``), the draws
+            taken with replacement from ``samples``, each with probability its
+            Pareto-smoothed weight (sampling-importance-resampling).
+
+        Raises
+        ------
+        {raises}
+        LaplaceError
+            When a problem has no draw of positive target density.
+
+        Notes
+        -----
+        The resampled draws follow the posterior as far as the weights correct the
+        approximation: trust them when ``reliable``.  They repeat draws of
+        ``samples`` (about ``ess`` distinct ones carry the weight), so ask for no more
+        than ``self.n`` in all.
+
+        Examples
+        --------
+        >>> import numpy as np, laplace_fast as lf
+        >>> def log_post(t):
+        ...     return -0.5 * t[0] ** 2 - 0.1 * t[0] ** 4
+        >>> imp = lf.laplace(log_post, [0.5]).importance(log_post, n=4000, rng=0)
+        >>> draws = imp.to_arviz(n=1000, rng=1).posterior["theta"]
+        >>> dict(draws.sizes)
+        {'chain': 1, 'draw': 1000, 'term': 1}
+        >>> bool(np.isin(draws.values.ravel(), imp.samples.ravel()).all())
+        True
+        """
+        return _arviz.importance(self, n, rng, chains)
 
     def __repr__(self):
         if self.batch_shape:

@@ -1,4 +1,4 @@
-"""scipy's submodules, imported at their first use.
+"""scipy's submodules, imported at their first use; the optional extras' modules.
 
 ``import laplace_fast`` needs numpy, ``scipy`` itself (cheap; it brings
 ``scipy.LowLevelCallable``) and the compiled core.  ``scipy.optimize``, ``scipy.special``
@@ -9,7 +9,16 @@ LazyModule("scipy.special")``) and the import happens at the first attribute loo
 
 import importlib
 
-__all__ = ["LazyModule"]
+__all__ = ["LazyModule", "optional_module"]
+
+
+def optional_module(name, need, extra):
+    """The module ``name`` of an optional extra, imported now, or an ImportError saying
+    ``need`` (what needs it) and which extra installs it."""
+    try:
+        return importlib.import_module(name)
+    except ImportError:
+        raise ImportError(f"{need}: pip install laplace_fast[{extra}]") from None
 
 
 class LazyModule:

@@ -8,6 +8,7 @@ import warnings
 
 import numpy as np
 
+from . import _arviz, _tables
 from ._importance import _callback_log_p, _check_n, _importance_from_draws, _streams
 from ._laplace import laplace, laplace_batch
 from ._lazy import LazyModule
@@ -378,6 +379,96 @@ class MixtureResult:
         draws = self.sample(n, rng=_streams(rng, [0])[0])
         log_p = _callback_log_p(log_post, draws, args, vectorized, ())
         return _importance_from_draws(draws, self.logpdf(draws), log_p)
+
+    def summary(self):
+        """A table of the mixture's marginals: mean, sd and the 95 % interval of every
+        parameter.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Indexed by ``term`` (``x0, x1, ...``), columns ``mean`` and ``sd`` (of
+            :attr:`mean` and :attr:`cov`), ``lower`` and ``upper``
+            (:meth:`interval` (0.95), the mixture's equal-tailed interval).
+
+        Raises
+        ------
+        ImportError
+            When pandas is not installed (``pip install laplace_fast[data]``).
+
+        Notes
+        -----
+        A mixture without a component has NaN rows (its ``status`` says why), where
+        :meth:`interval` raises.
+
+        Examples
+        --------
+        >>> import laplace_fast as lf
+        >>> two = lf.laplace_mixture(lambda t: -(t[0] ** 2 - 4) ** 2, [[-3.0], [3.0]])
+        >>> s = two.summary()
+        >>> s.index.tolist(), s.columns.tolist()
+        (['x0'], ['mean', 'sd', 'lower', 'upper'])
+        >>> print(f"{s.loc['x0', 'lower']:.4f} {s.loc['x0', 'upper']:.4f}")
+        -2.2908 2.2908
+        """
+        return _tables.summary(self, _tables.mixture_content)
+
+    def to_dataframe(self):
+        """The mixture's marginals as a tidy long frame, one row per term.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``term``, ``mean``, ``sd``, ``lower``, ``upper`` (as
+            :meth:`summary`), ``status`` (the int code) and ``log_evidence``.
+
+        Raises
+        ------
+        ImportError
+            Without pandas, as :meth:`summary`.
+
+        Examples
+        --------
+        >>> import laplace_fast as lf
+        >>> two = lf.laplace_mixture(lambda t: -(t[0] ** 2 - 4) ** 2, [[-3.0], [3.0]])
+        >>> df = two.to_dataframe()
+        >>> df.columns.tolist()
+        ['term', 'mean', 'sd', 'lower', 'upper', 'status', 'log_evidence']
+        >>> df["status"].tolist()
+        [0]
+        """
+        return _tables.to_dataframe(self, _tables.mixture_content)
+
+    @_arviz.documented
+    def to_arviz(self, n=1000, rng=None, *, chains=1):
+        """Draws of the mixture as ArviZ data.
+
+        Parameters
+        ----------
+        {parameters}
+
+        Returns
+        -------
+        arviz.InferenceData
+            What ``arviz.from_dict`` builds (a ``DataTree`` with ArviZ 1 and later):
+            ``theta`` with dimensions ``chain``, ``draw`` and ``term`` (``x0, x1,
+            ...``), the draws of :meth:`sample` with size ``(chains, n)``.
+
+        Raises
+        ------
+        {raises}
+        LaplaceError
+            When the mixture has no component.
+
+        Examples
+        --------
+        >>> import numpy as np, laplace_fast as lf
+        >>> two = lf.laplace_mixture(lambda t: -(t[0] ** 2 - 4) ** 2, [[-3.0], [3.0]])
+        >>> th = two.to_arviz(n=4000, rng=0, chains=2).posterior["theta"]
+        >>> th.dims, round(float((th > 0).mean()), 1)
+        (('chain', 'draw', 'term'), 0.5)
+        """
+        return _arviz.mixture(self, n, rng, chains)
 
     def __repr__(self):
         return (f"MixtureResult(K={len(self)}, d={self.d}, weights={self.weights!r}, "

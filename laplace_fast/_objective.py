@@ -44,9 +44,20 @@ def make_objective(log_post, args=(), grad=None, hess=None, kind="scalar", name=
     return _core.PyCallback(log_post, args, grad, hess, code, name)
 
 
+def reject_dask(x, name):
+    """TypeError naming ``name`` when ``x`` is a Dask collection, which converting to a
+    numpy array would compute whole into memory without a word."""
+    if callable(getattr(type(x), "__dask_graph__", None)):
+        raise TypeError(f"{name} is a Dask collection ({type(x).__name__}); laplace_fast "
+                        "does not compute it into memory silently: fit a Dask DataFrame "
+                        "with laplace_fast.dask.glm_laplace(ddf, formula, groups=..., "
+                        f"family=...), or pass {name}.compute() to fit it in memory")
+
+
 def real_array(x, name, order=None):
     """``x`` as a float64 array (bool, int and float32 upcast, never downcast);
-    TypeError for complex, object or str input, ValueError for ragged input."""
+    TypeError for complex, object, str or Dask input, ValueError for ragged input."""
+    reject_dask(x, name)
     if isinstance(x, (str, bytes)):
         raise TypeError(f"{name} must be real numbers, got {type(x).__name__}")
     try:

@@ -10,7 +10,7 @@ import numbers
 import numpy as np
 
 from ._importance import importance as _importance_of
-from . import _tables
+from . import _arviz, _tables
 from ._lazy import LazyModule
 from ._status import STATUS_MESSAGES, LaplaceError, Status, counted, describe
 
@@ -447,8 +447,9 @@ class _GaussianResult:
         >>> gi.reliable, gi.mean.shape
         (True, (2,))
         """
-        return _importance_of(self, log_post, n, args=args, vectorized=vectorized,
-                              rng=rng)
+        imp = _importance_of(self, log_post, n, args=args, vectorized=vectorized, rng=rng)
+        imp.param_names, imp.labels = getattr(self, "param_names", None), self.labels
+        return imp
 
     def summary(self):
         """A table of the marginals: mean, sd and the 95 % interval of every parameter.
@@ -530,6 +531,57 @@ class _GaussianResult:
         ([0, 0, 1, 1], ['x0', 'x1', 'x0', 'x1'], [0, 0, 0, 0])
         """
         return _tables.to_dataframe(self)
+
+    @_arviz.documented
+    def to_arviz(self, n=1000, rng=None, *, chains=1):
+        """Draws of the Gaussian as ArviZ data, for ArviZ's summaries and plots.
+
+        Parameters
+        ----------
+        {parameters}
+
+        Returns
+        -------
+        arviz.InferenceData
+            What ``arviz.from_dict`` builds (a ``DataTree`` with ArviZ 1 and later):
+            a ``posterior`` group holding ``theta`` with dimensions ``chain``,
+            ``draw``, the batch's and ``term``.  ``term`` is labelled by
+            ``param_names`` when the result has them, else ``x0, x1, ...``, as in
+            :meth:`summary`; a grouped batch's dimension is ``group``, labelled by
+            ``labels``; another 1-D batch's is ``problem`` (the positions), and a
+            batch of more dimensions has ``problem_0``, ``problem_1``, ...
+
+        Raises
+        ------
+        {raises}
+        LaplaceError
+            When a problem has no Gaussian (a failed fit), as for :meth:`sample`:
+            select the healthy ones (``result[result.converged]``).
+
+        Notes
+        -----
+        The draws are those of :meth:`sample` with size ``(chains, n)``, independent
+        draws from N(mode, cov): the approximation, not the posterior.  Draws from the
+        posterior itself are :meth:`importance`'s, whose result has ``to_arviz`` too.
+
+        Examples
+        --------
+        >>> import numpy as np, laplace_fast as lf
+        >>> r = lf.laplace(lambda t: -0.5 * ((t[0] - 1) ** 2 / 4 + t[1] ** 2), [0.0, 0.0])
+        >>> idata = r.to_arviz(n=500, rng=0)
+        >>> dict(idata.posterior["theta"].sizes)
+        {'chain': 1, 'draw': 500, 'term': 2}
+        >>> idata.posterior["term"].values.tolist()
+        ['x0', 'x1']
+        >>> X = np.column_stack([np.ones(8), np.linspace(-1.0, 1.0, 8)])
+        >>> res = lf.glm_laplace(X, [0, 0, 1, 0, 1, 1, 0, 1],
+        ...                      groups=["b", "a", "b", "a", "b", "a", "b", "a"],
+        ...                      family="logistic")
+        >>> th = res.to_arviz(n=200, rng=0, chains=2).posterior["theta"]
+        >>> th.dims, th.sel(group="b").shape
+        (('chain', 'draw', 'group', 'term'), (2, 200, 2))
+        """
+        return _arviz.gaussian(self, n, rng, chains)
 
     def to_scipy(self):
         """The approximation as a frozen ``scipy.stats.multivariate_normal``: one for a

@@ -259,7 +259,7 @@ def test_bad_shapes_types_and_options():
         (dict(X=X.astype(complex), y=y), TypeError, "X must be real"),
         (dict(X=X, y=y.astype(str)), TypeError, "y must be real"),
         (dict(X=X.astype(object), y=y), TypeError, "X must be real"),
-        (dict(X="abc", y=y), TypeError, "X must be real"),
+        (dict(X="abc", y=y), TypeError, "X='abc' is read as a formula"),
         (dict(X=X, y=y, family="binomial"), ValueError, "trials is required"),
         (dict(X=X, y=y, family="gaussian"), ValueError, "scale is required"),
         (dict(X=X, y=y, family="negative_binomial"), ValueError, "dispersion is required"),
