@@ -90,7 +90,7 @@ GOLDEN = {
         "binomial": "792790ea0766e31ca4ef22bab072f80e",
         "negative_binomial": "902b3349597ae561a0efdab36a292028",
         "gaussian": "06c23f0c924bae34abb90a320791392f",
-        "logistic d=12": "cc8f74d39997ff5b62e04978469504f5",
+        "logistic d=12": "437f6c7b3422d3dfca4bb45f2968d00d",
         "W4-like alone": "6dc05f830c2d68b0418229cd93c5cb00",
         "poisson groups": "2abf59255e01e22fcc64bb09c8a5ea54",
     },

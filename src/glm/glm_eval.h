@@ -13,8 +13,7 @@
  *   the end; eta is computed four rows at a time from Z's rows.
  * - d > 8 (or n > LF_PAIRS_MAXN): X transposed (feature-major); per block, the
  *   gradient as dot products of 8 interleaved partial sums, the Hessian in register
- *   tiles of four interleaved partial sums (lf_hess_tiles; for d > 8, lf_hess_block:
- *   the products h x_j formed once per block, the tiles contracted); block sums added in block
+ *   tiles of four interleaved partial sums (lf_hess_tiles); block sums added in block
  *   order within superblocks of LF_GLM_SUPER rows, the superblock sums added in order.
  *   Each evaluation of the solver's loop is one pass over X (lf_glm_eval_derivs): a
  *   block's eta and terms, then at once its gradient and Hessian sums.
@@ -31,7 +30,6 @@
 #include "glm_problem.h"
 #include "glm_pairs.h"
 #include "glm_families.h"
-#include "glm_scratch.h"
 
 /* X (n x d, row-major) transposed into Xt: d columns of ld = lf_pad8(n) rows, the
  * padding rows zero; on nt threads (no effect on the values).  The layout of every pass
@@ -123,23 +121,13 @@ LF_INLINE void lf_glm_eval_block(const lf_glm_problem *pb, const double *Xt,
         if (off) { LF_ETA_ROWS(off[i]) } else { LF_ETA_ROWS(0.0) }
 #undef LF_ETA_ROWS
     } else {
-        /* the same sums in the same order, sixteen rows at a time in four vectors (four
-         * chains of additions in flight), the rest a row at a time */
-        int i = 0;
-        for (; i + 16 <= len; i += 16) {
-            const double *xi = Xt + c0 + i;
-            lf_v4 t[4];
-            for (int u = 0; u < 4; u++) t[u] = off ? lf_v4_load(off + i + 4 * u) : lf_v4_zero();
-            for (int j = 0; j < d; j++, xi += ld) {
-                lf_v4 wj = lf_v4_set1(w[j]);
-                for (int u = 0; u < 4; u++) t[u] = lf_v4_madd(t[u], lf_v4_load(xi + 4 * u), wj);
-            }
-            for (int u = 0; u < 4; u++) lf_v4_store(e + i + 4 * u, t[u]);
-        }
-        for (; i < len; i++) {
-            double t = off ? off[i] : 0.0;
-            for (int j = 0; j < d; j++) t += Xt[(size_t)j * ld + c0 + i] * w[j];
-            e[i] = t;
+        /* the same sums in the same order, a column at a time */
+        if (off) for (int i = 0; i < len; i++) e[i] = off[i];
+        else for (int i = 0; i < len; i++) e[i] = 0.0;
+        for (int j = 0; j < d; j++) {
+            const double *restrict xj = Xt + (size_t)j * ld + c0;
+            double wj = w[j];
+            for (int i = 0; i < len; i++) e[i] += xj[i] * wj;
         }
     }
     lf_glm_problem sub = lf_glm_rows(pb, c0, len);
@@ -296,86 +284,9 @@ LF_INLINE void lf_hess_tiles(const double *restrict Xt, size_t ld, const double 
     }
 }
 
-/* d > LF_SPECIAL_MAXD: the Hessian sums of one block of rows from U = v x_j, formed
- * once per block (U: d rows of len), so that each tile is multiply-adds alone.  A J x K
- * register tile (J columns j0.. of U, K columns k0.. of X) keeps one vector accumulator
- * per sum with a lane per row mod 4, its lanes added (l0 + l2) + (l1 + l3) and the sum
- * added to S[j d + k].  J and K are compile-time constants (up to 4 and 2): the tail
- * tiles of a d not a multiple of four compute no sums past d. */
-LF_INLINE void lf_hess_tile(const double *restrict U, const double *restrict Xt, size_t ld,
-                            int c0, int len, int d, int j0, int k0, double *restrict S,
-                            const int J, const int K)
-{
-    lf_v4 a[4][2];
-    for (int u = 0; u < J; u++)
-        for (int c = 0; c < K; c++) a[u][c] = lf_v4_zero();
-    const double *q0 = Xt + (size_t)k0 * ld + c0, *q1 = q0 + ld;
-    const double *p0 = U + (size_t)j0 * len;
-    for (int i = 0; i < len; i += 4) {
-        lf_v4 x[2];
-        x[0] = lf_v4_load(q0 + i);
-        if (K > 1) x[1] = lf_v4_load(q1 + i);
-        for (int u = 0; u < J; u++) {
-            lf_v4 uu = lf_v4_load(p0 + (size_t)u * len + i);
-            for (int c = 0; c < K; c++) a[u][c] = lf_v4_madd(a[u][c], uu, x[c]);
-        }
-    }
-    for (int c = 0; c < K; c++) {
-        lf_v4 z = lf_v4_zero();
-        double t[4];
-        lf_v4_store(t, lf_v4_hsum4(a[0][c], J > 1 ? a[1][c] : z, J > 2 ? a[2][c] : z,
-                                   J > 3 ? a[3][c] : z));
-        for (int u = 0; u < J; u++)
-            if (k0 + c <= j0 + u) S[(j0 + u) * d + k0 + c] += t[u];
-    }
-}
-
-/* lf_hess_tile with J = jn (1 to 4) and K = kn (1 or 2) as compile-time constants */
-LF_INLINE void lf_hess_tile_jk(const double *U, const double *Xt, size_t ld, int c0,
-                               int len, int d, int j0, int k0, double *S, int jn, int kn)
-{
-#define LF_TILE(J, K) lf_hess_tile(U, Xt, ld, c0, len, d, j0, k0, S, J, K)
-    switch (jn * 2 + kn - 3) {
-    case 0: LF_TILE(1, 1); break;
-    case 1: LF_TILE(1, 2); break;
-    case 2: LF_TILE(2, 1); break;
-    case 3: LF_TILE(2, 2); break;
-    case 4: LF_TILE(3, 1); break;
-    case 5: LF_TILE(3, 2); break;
-    case 6: LF_TILE(4, 1); break;
-    default: LF_TILE(4, 2); break;
-    }
-#undef LF_TILE
-}
-
-/* S[j d + k] += sum_i v_i x_ij x_ik (k <= j) over the rows c0 <= i < c0 + len (a
- * multiple of four) of Xt, for d > LF_SPECIAL_MAXD: U = v x_j into U (d len doubles),
- * then the lower half in 4 x 2 tiles (lf_hess_tile; the tiles on the diagonal compute
- * at most one sum above it).  Contracted (LF_CONTRACT): each multiply-add rounds once.
- * Out of line: one copy per instruction set, called once per block. */
-LF_CLONES LF_CONTRACT __attribute__((noinline)) static void
-lf_hess_block(const double *Xt, size_t ld, const double *v, int c0, int len, int d,
-              double *S, double *U)
-{
-    for (int j = 0; j < d; j++) {
-        const double *restrict xj = Xt + (size_t)j * ld + c0;
-        double *restrict uj = U + (size_t)j * len;
-        const double *restrict vv = v + c0;
-        for (int i = 0; i < len; i++) uj[i] = vv[i] * xj[i];
-    }
-    for (int j0 = 0; j0 < d; j0 += 4) {
-        const int jn = d - j0 < 4 ? d - j0 : 4;
-        for (int k0 = 0; k0 < j0 + jn; k0 += 2) {
-            const int kn = j0 + jn - k0 < 2 ? 1 : 2;
-            lf_hess_tile_jk(U, Xt, ld, c0, len, d, j0, k0, S, jn, kn);
-        }
-    }
-}
-
 /* One superblock's sums, blocks of LF_GLM_BLOCK added in order: the lower triangle of
  * the Hessian sums h x_j x_k (d x d, row-major) in S, the gradient sums g x_k in
- * S + d d, then d of scratch, then (d > LF_SPECIAL_MAXD) lf_hess_block's U: S holds
- * lf_glm_super_doubles(d).  With w given, each block's eta and terms (g, h) are
+ * S + d d, then d of scratch.  With w given, each block's eta and terms (g, h) are
  * formed first (lf_glm_eval_block), so that one pass over X serves the evaluation and
  * its derivatives while the block's rows are in cache; with w NULL, g and h are those
  * already in scratch (the solver's start). */
@@ -391,8 +302,7 @@ LF_INLINE void lf_glm_super(const lf_glm_problem *pb, const double *Xt, double l
         int len = ld - c0 < LF_GLM_BLOCK ? ld - c0 : LF_GLM_BLOCK;
         if (w)
             lf_glm_eval_block(pb, Xt, NULL, lr, w, eta, aux, lv, g, h, c0 / LF_GLM_BLOCK, d);
-        if (d > LF_SPECIAL_MAXD) lf_hess_block(Xt, (size_t)ld, h, c0, len, d, S, o + d);
-        else lf_hess_tiles(Xt, (size_t)ld, h, c0, len, d, S);
+        lf_hess_tiles(Xt, (size_t)ld, h, c0, len, d, S);
         lf_dots(g + c0, Xt + c0, (size_t)ld, d, len, o);
         for (int k = 0; k < d; k++) Sg[k] += o[k];
     }
@@ -417,7 +327,7 @@ LF_INLINE void lf_glm_super_all(const lf_glm_problem *pb, const double *Xt, doub
                                 const int d)
 {
     const int ld = lf_pad8(pb->n), nsb = (ld + LF_GLM_SUPER - 1) / LF_GLM_SUPER;
-    const int ss = (int)lf_glm_super_doubles(d);
+    const int ss = d * d + 2 * d;
     if (pb->nt > 1) {
         #pragma omp parallel for num_threads(pb->nt) schedule(dynamic, 1)
         for (int sb = 0; sb < nsb; sb++)

@@ -22,18 +22,10 @@ typedef struct {
     /* d each: gradients, step, iterate, trial point, w - m and P (w - m) */
     size_t G, Gt, delta, w, wt, r, pr;
     size_t bsum;            /* block sums, 2 per block of LF_GLM_BLOCK rows */
-    size_t sbuf;            /* superblock partials, lf_glm_super_doubles(d) each */
+    size_t sbuf;            /* superblock partials, d^2 + 2d per superblock */
     size_t z;               /* the pair layout, at a multiple of eight doubles */
     size_t total;           /* doubles of one problem's scratch, a multiple of eight */
 } lf_glm_plan;
-
-/* doubles of one superblock's partials: the Hessian's d x d and the gradient's d sums,
- * d of scratch and, for d > LF_SPECIAL_MAXD, the products v x_j of one block
- * (lf_hess_block, glm_eval.h) */
-LF_INLINE size_t lf_glm_super_doubles(size_t d)
-{
-    return d * d + 2 * d + (d > LF_SPECIAL_MAXD ? d * LF_GLM_BLOCK : 0);
-}
 
 LF_INLINE lf_glm_plan lf_glm_plan_of(size_t n, size_t d)
 {
@@ -47,7 +39,7 @@ LF_INLINE lf_glm_plan lf_glm_plan_of(size_t n, size_t d)
     LF_TAKE(G, d); LF_TAKE(Gt, d); LF_TAKE(delta, d); LF_TAKE(w, d); LF_TAKE(wt, d);
     LF_TAKE(r, d); LF_TAKE(pr, d);
     LF_TAKE(bsum, 2 * (n / LF_GLM_BLOCK + 2));
-    LF_TAKE(sbuf, (n / LF_GLM_SUPER + 2) * lf_glm_super_doubles(d));
+    LF_TAKE(sbuf, (n / LF_GLM_SUPER + 2) * (dd + 2 * d));
 #undef LF_TAKE
     /* Z on a cache line when scratch is on one (lf_scratch.h) */
     p.z = lf_round8(at);
