@@ -7,6 +7,7 @@ d = 50); other shapes and ragged groups.
     python bench/bench_glm.py                 # W1, W2, W4 and the other shapes
     python bench/bench_glm.py --quick         # smaller batches, fewer repeats
     python bench/bench_glm.py --only W1 W2    # a subset
+    python bench/bench_glm.py --midsize       # the mid-size sweep, d from 9 to 64
 
 Peers: an expert numpy damped Newton over the whole stack (batched matmul and solve, a
 working set of the running problems), the same split over two threads, JAX
@@ -39,10 +40,12 @@ LOG2PI = np.log(2 * np.pi)
 
 # ----------------------------------------------------------------------------- data
 
-def make(workload, B, n, d, seed=0):
+def make(workload, B, n, d, seed=0, scale=1.0):
+    """B problems of n rows and d columns (an intercept and standard normal features),
+    true coefficients standard normal times scale"""
     rng = np.random.default_rng(seed)
     X = np.concatenate([np.ones((B, n, 1)), rng.standard_normal((B, n, d - 1))], -1)
-    w = rng.standard_normal((B, d))
+    w = rng.standard_normal((B, d)) * scale
     eta = np.einsum("bnd,bd->bn", X, w)
     if workload == "logistic":
         y = (rng.random((B, n)) < special.expit(eta)).astype(float)
@@ -479,15 +482,113 @@ def bench_groups(args):
     print(f"  laplace_fast glm_laplace(groups=...)   {t / G * 1e6:10.2f} µs/problem"
           f"   ({t / N * 1e9:.1f} ns per row)")
 
+# ----------------------------------------------------------------------------- mid-size
+
+# the mid-size sweep (issue 25): n from 20 to 500, d from 9 to 64, d not a multiple of 4
+# or 8 included; the small-n regime (fewer rows than pairs of features) on its own
+MIDSIZE = ((50, 9), (50, 12), (100, 13), (100, 16), (200, 24), (400, 32), (300, 45),
+           (500, 64))
+MIDSIZE_SMALL_N = ((20, 10), (20, 14))
+MIDSIZE_GOAL, LIMIT_GOAL = 8.0, 3.0      # x expert numpy on 2 threads; x the limit
+
+
+def fma_peak():
+    """(multiply-adds per second of the two cores at their FMA peak, a description).
+    The kernels are compiled for x86-64-v4, v3 and the baseline and picked at run time
+    (LF_CLONES, src/common/lf_portable.h): with avx512f the v4 copy runs (8 doubles a
+    vector), with avx2 and fma the v3 copy (4 doubles), else SSE2 (2 doubles, multiply
+    and add apart); two FMA pipes a core (AMD Zen 4, Intel since Haswell); the clock is
+    /proc/cpuinfo's."""
+    flags, mhz, model = set(), None, "?"
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                key, _, val = line.partition(":")
+                key = key.strip()
+                if key == "flags" and not flags:
+                    flags = set(val.split())
+                elif key == "cpu MHz" and mhz is None:
+                    mhz = float(val)
+                elif key == "model name" and model == "?":
+                    model = val.strip()
+    except OSError:
+        pass
+    if "avx512f" in flags:
+        lanes, isa = 8, "AVX-512 (x86-64-v4 copy)"
+    elif {"avx2", "fma"} <= flags:
+        lanes, isa = 4, "AVX2 + FMA (x86-64-v3 copy)"
+    else:
+        lanes, isa = 2, "SSE2 (baseline copy)"
+    ghz = (mhz or 2000.0) / 1000.0
+    cores = 2
+    rate = lanes * 2 * ghz * 1e9 * cores
+    return rate, (f"{model}: {isa}, {lanes} doubles x 2 FMA pipes x {ghz:.2f} GHz x "
+                  f"{cores} cores = {rate / 1e9:.1f} G multiply-adds/s")
+
+
+def newton_madds(n, d):
+    """multiply-adds of one Newton iteration: X^T W X's symmetric half, X w, the
+    gradient X^T g, the Cholesky factor and its two triangular solves"""
+    return n * d * (d + 1) / 2 + 2 * n * d + d ** 3 / 6 + d * d
+
+
+def bench_midsize(args):
+    """laplace_fast against expert numpy on two threads over the mid-size sweep, in
+    interleaved rounds, with the hardware limit of each shape: the multiply-adds of its
+    Newton iterations (mean over the batch) at the FMA peak of both cores."""
+    rate, desc = fma_peak()
+    rounds = 2 if args.quick else 5
+    print(f"\nmid-size sweep (issue 25): {rounds} interleaved rounds a shape; limit: "
+          f"Newton multiply-adds x iterations at the FMA peak\n  {desc}")
+    print(f"  {'shape':<28s} {'lf µs':>8s} {'np2 µs':>8s} {'ratio':>6s} {'rounds':>11s} "
+          f"{'iters':>5s} {'limit µs':>8s} {'x limit':>7s}")
+    rows = []
+    for regime, shapes in (("mid-size", MIDSIZE), ("small n", MIDSIZE_SMALL_N)):
+        for fam in ("logistic", "poisson"):
+            for n, d in shapes:
+                B = max(100, min(4000, int(2.5e8 / (n * d * d))))
+                if args.quick:
+                    B = max(50, B // 4)
+                X, y = make(fam, B, n, d, seed=n * 100 + d, scale=1.0 / np.sqrt(d))
+                fns = {"lf": lambda: lf_fit(X, y, fam),
+                       "np2": lambda: numpy_newton_2threads(X, y, fam)}
+                lf_fit(X, y, fam)
+                times, outs = interleaved(fns, rounds)
+                r = np.array(times["np2"]) / np.array(times["lf"])
+                res = outs["lf"]
+                tl = float(np.median(times["lf"])) / B
+                tn = float(np.median(times["np2"])) / B
+                iters = float(res.niter.mean())
+                limit = newton_madds(n, d) * iters / rate
+                ratio = float(np.median(r))
+                wn = outs["np2"][0]
+                if not np.max(np.abs(wn - res.mode)) < 1e-6:
+                    print(f"  (max|Δmode| against numpy {np.max(np.abs(wn - res.mode)):.1e})")
+                name = f"{regime} {fam} n={n} d={d}"
+                print(f"  {name:<28s} {tl * 1e6:8.2f} {tn * 1e6:8.1f} {ratio:5.1f}x "
+                      f"{r.min():5.1f}-{r.max():4.1f}x {iters:5.1f} {limit * 1e6:8.2f} "
+                      f"{tl / limit:6.1f}x")
+                rows.append((name, ratio, tl / limit))
+    miss = [nm for nm, ratio, lim in rows if ratio < MIDSIZE_GOAL or lim > LIMIT_GOAL]
+    print(f"\nmid-size goals ({MIDSIZE_GOAL:.0f}x numpy on 2 threads, within "
+          f"{LIMIT_GOAL:.0f}x of the limit): "
+          f"{'PASS' if not miss else 'MISS on ' + ', '.join(miss)}")
+    return rows
+
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--no-loops", action="store_true", help="skip the slow per-problem loops")
     ap.add_argument("--only", nargs="*", default=None)
+    ap.add_argument("--midsize", action="store_true",
+                    help="the mid-size sweep alone (d from 9 to 64, issue 25)")
     args = ap.parse_args(argv)
     print(f"laplace_fast {lf.__version__}, numpy {np.__version__}, {os.cpu_count()} cores, "
           f"python {sys.version.split()[0]}")
+    if args.midsize:
+        bench_midsize(args)
+        return
     B = 2000 if args.quick else 10_000
     todo = args.only or ["W1", "W2", "W4", "shapes", "groups", "alone"]
     summary, jobs, w4 = {}, [], None
