@@ -77,6 +77,7 @@ cdef struct _Glm:
     const int64_t *starts
     const double *X, *y, *off, *wt, *trials, *param, *P, *pconst, *M
     const int64_t *pidx, *midx
+    size_t scratch      # doubles of lf_glm_log_joint's scratch for the largest problem
 
 
 cdef inline const double *_opt(const double[::1] a) noexcept nogil:
@@ -119,9 +120,13 @@ cdef _Glm _glm(int family, const double[:, ::1] X, const double[::1] y,
                const double[::1] off, const double[::1] wt, const double[::1] trials,
                const int64_t[::1] starts, const double[:, :, ::1] P,
                const int64_t[::1] pidx, const double[:, ::1] M, const int64_t[::1] midx,
-               const double[::1] prior_const, const double[::1] param):
+               const double[::1] prior_const, const double[::1] param,
+               const int64_t[::1] problems):
+    """The GLM arrays of a call, for its problems (ValueError when one is out of
+    range)."""
     cdef _Glm g
     cdef int d = <int>X.shape[1]
+    g.scratch = lf_glm_draws_scratch(<size_t>_largest(starts, problems), <size_t>d)
     g.family, g.d = family, d
     g.starts = &starts[0]
     g.X = &X[0, 0] if X.shape[0] * X.shape[1] > 0 else NULL
@@ -130,6 +135,14 @@ cdef _Glm _glm(int family, const double[:, ::1] X, const double[::1] y,
     g.P = &P[0, 0, 0] if P.shape[0] * d > 0 else NULL
     g.M = &M[0, 0] if M.shape[0] * d > 0 else NULL
     return g
+
+
+cdef double *_alloc(size_t n, int *failed) noexcept nogil:
+    """n doubles of a thread's scratch, or NULL with failed[thread] set."""
+    cdef double *p = lf_scratch_alloc(n)
+    if p == NULL:
+        failed[threadid()] = 1
+    return p
 
 
 cdef int64_t _largest(const int64_t[::1] starts, const int64_t[::1] problems) except -1:
@@ -195,13 +208,10 @@ def log_joint(int family, const double[:, ::1] X, const double[::1] y, const dou
         raise ValueError("log_joint: draws must be (C, S, d) and out (C, S) for C problems")
     if C == 0 or S == 0:
         return
-    cdef size_t ssize = lf_glm_draws_scratch(<size_t>_largest(starts, problems), <size_t>d)
     cdef _Glm g = _glm(family, X, y, off, wt, trials, starts, P, pidx, M, midx,
-                       prior_const, param)
+                       prior_const, param, problems)
     with nogil, parallel(num_threads=n_threads):
-        scratch = lf_scratch_alloc(ssize)
-        if scratch == NULL:
-            failed[threadid()] = 1
+        scratch = _alloc(g.scratch, &failed[0])
         for c in prange(C, schedule="dynamic"):
             if scratch != NULL:
                 _log_joint_one(&g, problems[c], &draws[c, 0, 0], S, &out[c, 0], scratch)
@@ -223,9 +233,7 @@ def draws(list bit_generators, const double[:, ::1] mode, const double[:, :, ::1
     if C == 0 or S == 0:
         return
     with nogil, parallel(num_threads=n_threads):
-        z = lf_scratch_alloc(<size_t>S * d)
-        if z == NULL:
-            failed[threadid()] = 1
+        z = _alloc(<size_t>S * d, &failed[0])
         for c in prange(C, schedule="dynamic"):
             if z != NULL:
                 _draw(<bitgen_t *>gens[c], &mode[c, 0], &L[c, 0, 0], log_det_cov[c], S, d,
@@ -244,9 +252,7 @@ def psis(const double[:, ::1] lw, double[:, ::1] out, double[::1] khat, int n_th
     if C == 0:
         return
     with nogil, parallel(num_threads=n_threads):
-        scratch = lf_scratch_alloc(lf_psis_scratch(S))
-        if scratch == NULL:
-            failed[threadid()] = 1
+        scratch = _alloc(lf_psis_scratch(S), &failed[0])
         for c in prange(C, schedule="dynamic"):
             if scratch != NULL:
                 khat[c] = lf_psis_one(&lw[c, 0], S, &out[c, 0], scratch)
@@ -269,9 +275,7 @@ def psis_moments(const double[:, :, ::1] theta, const double[:, ::1] lw, double[
     if C == 0:
         return 0
     with nogil, parallel(num_threads=n_threads):
-        scratch = lf_scratch_alloc(S + lf_psis_scratch(S))
-        if scratch == NULL:
-            failed[threadid()] = 1
+        scratch = _alloc(S + lf_psis_scratch(S), &failed[0])
         for c in prange(C, schedule="dynamic"):
             if scratch != NULL:
                 bad += _estimate(&theta[c, 0, 0], &lw[c, 0], S, d, scratch, &khat[c],
@@ -306,15 +310,12 @@ def glm_importance(int family, const double[:, ::1] X, const double[::1] y,
     cdef double *lp
     if C == 0 or S == 0:
         return 0
-    cdef size_t gsize = lf_glm_draws_scratch(<size_t>_largest(starts, problems), <size_t>d)
-    cdef size_t ps = <size_t>S + lf_psis_scratch(S)
-    cdef size_t ssize = 2 * <size_t>S + max(<size_t>S * d, max(gsize, ps))
     cdef _Glm g = _glm(family, X, y, off, wt, trials, starts, P, pidx, M, midx,
-                       prior_const, param)
+                       prior_const, param, problems)
+    cdef size_t ps = <size_t>S + lf_psis_scratch(S)
+    cdef size_t ssize = 2 * <size_t>S + max(<size_t>S * d, max(g.scratch, ps))
     with nogil, parallel(num_threads=n_threads):
-        scratch = lf_scratch_alloc(ssize)
-        if scratch == NULL:
-            failed[threadid()] = 1
+        scratch = _alloc(ssize, &failed[0])
         for c in prange(C, schedule="dynamic"):
             if scratch != NULL:
                 # scratch: log q (S), log p (S), then z, then the log joint's, then PSIS's
