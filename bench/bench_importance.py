@@ -28,8 +28,9 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import laplace_fast as lf  # noqa: E402
-from laplace_fast._importance import (_glm_log_joint, _standard_normals,  # noqa: E402
-                                      _streams)
+from laplace_fast import _importance_kernels  # noqa: E402
+from laplace_fast._importance import (_bit_generators, _draw_args,  # noqa: E402
+                                      _glm_log_joint)
 from bench_glm import make  # noqa: E402
 
 LOG2PI = np.log(2 * np.pi)
@@ -40,13 +41,13 @@ def laplace_fast_importance(res, n):
 
 
 def draw_and_evaluate(res, n):
-    """laplace_fast's draws and log joint, nothing else: the floor of importance."""
-    d = res.d
+    """laplace_fast's draws and log joint, nothing else: the floor of importance (its
+    compiled draws, then its compiled log joint at them)."""
     problems = np.reshape(res.problem_index, -1)
-    z = _standard_normals(_streams(0, problems), n, d)
-    samples = res.mode[:, None, :] + np.matmul(z, np.swapaxes(np.linalg.cholesky(res.cov),
-                                                              -1, -2))
-    log_q = -0.5 * np.sum(z * z, axis=-1) - 0.5 * (d * LOG2PI + res.log_det_cov[:, None])
+    gens, mode, L, ldc, nt = _draw_args(_bit_generators(0, problems), res)
+    samples = np.empty((len(problems), n, res.d))
+    log_q = np.empty((len(problems), n))
+    _importance_kernels.draws(gens, mode, L, ldc, samples, log_q, nt)
     return _glm_log_joint(res.data, res.prior, samples, problems) - log_q
 
 

@@ -4,8 +4,9 @@ how far the Gaussian is from the posterior, and the corrected evidence and momen
 :class:`ImportanceResult` is what ``result.importance(...)`` returns;
 :func:`_importance_from_draws` turns draws of any proposal (with their log densities
 under it and under the target) into one, so that any approximation (a single Gaussian,
-a mixture) is diagnosed the same way.  The GLM results evaluate their own log joint,
-:func:`_glm_log_joint`, vectorised over every problem and draw.
+a mixture) is diagnosed the same way.  The work is compiled (``_importance_kernels``):
+the draws, the smoothing and the moments; for the GLM results also their own log joint
+(:func:`_glm_log_joint`), in one pass per problem, every problem in parallel.
 """
 
 import math
@@ -13,9 +14,9 @@ import numbers
 
 import numpy as np
 
-from . import _arviz, _glm_kernels, _tables
+from . import _arviz, _importance_kernels, _tables
 from ._lazy import LazyModule
-from ._psis import MIN_DRAWS, khat_threshold, psis
+from ._psis import MIN_DRAWS, khat_threshold, n_threads
 
 special = LazyModule("scipy.special")
 
@@ -290,34 +291,29 @@ def _importance_from_draws(samples, log_q, log_p):
     if np.any(bad):
         raise ValueError(f"log_p is NaN or +inf at {int(np.count_nonzero(bad))} draws: "
                          "the log posterior must be finite, or -inf where it is zero")
-    single = samples.ndim == 2
-    if single:      # one problem is the batch of one: the same operations, the same bits
-        samples, log_q, log_p = samples[None], log_q[None], log_p[None]
-    lw = np.ascontiguousarray(log_p - log_q)
-    smoothed, khat = psis(lw)
-    n = lw.shape[-1]
-    top = np.max(smoothed, axis=-1, keepdims=True)
-    alive = np.isfinite(top)            # some draw of positive target density
-    top = np.where(alive, top, 0.0)
-    e = np.exp(smoothed - top)
-    tot = np.sum(e, axis=-1, keepdims=True)
-    with np.errstate(divide="ignore"):
-        log_evidence = np.where(alive[..., 0], np.log(tot[..., 0]) + top[..., 0], -np.inf) \
-            - math.log(n)
-    w = np.ascontiguousarray(e / np.where(alive, tot, 1.0))
-    ss = np.where(alive[..., 0], np.sum(w * w, axis=-1), 1.0)
-    ess = np.where(alive[..., 0], 1.0 / ss, 0.0)
-    mean = np.matmul(w[..., None, :], samples)[..., 0, :]
-    r = samples - mean[..., None, :]
-    cov = np.matmul(np.swapaxes(r * w[..., None], -1, -2), r)
-    cov = 0.5 * (cov + np.swapaxes(cov, -1, -2))
-    mean = np.where(alive, mean, np.nan)
-    cov = np.where(alive[..., None], cov, np.nan)
-    out = dict(khat=khat, ess=ess, log_evidence=log_evidence, mean=mean, cov=cov,
-               log_weights=lw, samples=samples)
-    if single:
-        out = {k: v[0] for k, v in out.items()}
-    return ImportanceResult(**out)
+    batch, (n, d) = samples.shape[:-2], samples.shape[-2:]
+    theta = np.ascontiguousarray(samples.reshape(-1, n, d))
+    lw = np.ascontiguousarray((log_p - log_q).reshape(-1, n))
+    est = _estimates(len(lw), d)
+    _importance_kernels.psis_moments(theta, lw, *est, n_threads())
+    return _result(batch, theta, lw, est)
+
+
+def _estimates(C, d):
+    """The compiled estimates' outputs for C problems: khat, ess, log evidence, mean,
+    cov."""
+    return (np.empty(C), np.empty(C), np.empty(C), np.empty((C, d)), np.empty((C, d, d)))
+
+
+def _result(batch, theta, lw, est):
+    """The ImportanceResult of the flat (C, ...) arrays, batch shape in front."""
+    n, d = theta.shape[1:]
+    khat, ess, log_z, mean, cov = est
+    return ImportanceResult(khat=khat.reshape(batch), ess=ess.reshape(batch),
+                            log_evidence=log_z.reshape(batch),
+                            mean=mean.reshape(batch + (d,)), cov=cov.reshape(batch + (d, d)),
+                            log_weights=lw.reshape(batch + (n,)),
+                            samples=theta.reshape(batch + (n, d)))
 
 
 # --------------------------------------------------------------------------- the draws
@@ -339,9 +335,10 @@ def _root_seed(rng):
                     f"{rng!r}")
 
 
-def _streams(rng, problems):
-    """Each problem's generator: from a list, its own entry (``default_rng(entry)``, a
-    Generator as it is); else the child of the root seed keyed by its problem index,
+def _bit_generators(rng, problems):
+    """Each problem's bit generator (PCG64): from a list, its own entry's (a Generator's
+    own bit generator, else ``PCG64(entry)``, that of ``default_rng(entry)``); else the
+    one of the child of the root seed keyed by its problem index,
     ``SeedSequence(root.entropy, spawn_key=root.spawn_key + (k,))``."""
     if isinstance(rng, (list, tuple)):
         if len(rng) != len(problems):
@@ -353,19 +350,30 @@ def _streams(rng, problems):
                         and entry >= 0)):
                 raise TypeError(f"each entry of rng must be a non-negative int, a "
                                 f"SeedSequence or a Generator, got {entry!r}")
-        return [e if isinstance(e, np.random.Generator) else np.random.default_rng(e)
-                for e in rng]
+        return [e.bit_generator if isinstance(e, np.random.Generator)
+                else np.random.PCG64(e) for e in rng]
     root = _root_seed(rng)
-    return [np.random.default_rng(np.random.SeedSequence(
-        root.entropy, spawn_key=root.spawn_key + (int(k),))) for k in problems]
+    return [np.random.PCG64(np.random.SeedSequence(root.entropy, spawn_key=root.spawn_key
+                                                   + (int(k),))) for k in problems]
 
 
-def _standard_normals(streams, n, d):
-    """(len(streams), n, d) standard normals, problem after problem."""
-    z = np.empty((len(streams), n, d))
-    for row, g in enumerate(streams):
-        g.standard_normal(out=z[row])
-    return z
+def _streams(rng, problems):
+    """Each problem's generator, on its bit generator (:func:`_bit_generators`)."""
+    return [np.random.Generator(g) for g in _bit_generators(rng, problems)]
+
+
+def _draw_args(gens, result):
+    """The compiled draws' arguments for result's Gaussians and the bit generators gens:
+    (gens as a list, mode, L (the Cholesky factors of cov), log det cov, threads).  The
+    draws of problem c are ``mode + L z``, z the (n, d) standard normals of
+    ``Generator(gens[c]).standard_normal``; one thread when two problems share a
+    generator (its normals then go to the problems in order)."""
+    d = result.d
+    mode = np.ascontiguousarray(np.reshape(result.mode, (-1, d)), dtype=np.float64)
+    L = np.ascontiguousarray(np.linalg.cholesky(np.reshape(result.cov, (-1, d, d))))
+    ldc = np.ascontiguousarray(np.reshape(result.log_det_cov, -1), dtype=np.float64)
+    nt = n_threads() if len({id(g) for g in gens}) == len(gens) else 1
+    return list(gens), mode, L, ldc, nt
 
 
 def _check_n(n):
@@ -428,26 +436,25 @@ def importance(result, log_post=None, n=1000, *, args=(), vectorized=False, rng=
                         "result evaluates its own log joint, which takes none")
     batch = result.batch_shape
     d = result.d
-    problems = np.reshape(result.problem_index, -1)
-    streams = _streams(rng, problems)
+    problems = np.ascontiguousarray(np.reshape(result.problem_index, -1), dtype=np.int64)
+    gens = _bit_generators(rng, problems)
     result._require("importance")
-    mode = np.reshape(result.mode, (-1, d))
-    L = np.linalg.cholesky(np.reshape(result.cov, (-1, d, d)))
-    z = _standard_normals(streams, n, d)
-    samples = mode[:, None, :] + np.matmul(z, np.swapaxes(L, -1, -2))
-    log_q = (-0.5 * np.sum(z * z, axis=-1) - 0.5 * d * _LOG_2PI
-             - 0.5 * np.reshape(result.log_det_cov, (-1, 1)))
+    gens, mode, L, ldc, nt = _draw_args(gens, result)
+    C = len(problems)
+    theta = np.empty((C, n, d))
     if log_post is None:
-        log_p = _glm_log_joint(data, result.prior, samples, problems)
-    else:
-        log_p = _callback_log_p(log_post, samples.reshape(batch + (n, d)), args,
-                                vectorized, batch).reshape(-1, n)
-    imp = _importance_from_draws(samples, log_q, log_p)
-    if batch == (len(problems),):
-        return imp
-    return ImportanceResult(**{f: np.reshape(getattr(imp, f), batch + np.shape(
-        getattr(imp, f))[1:]) for f in ("khat", "ess", "log_evidence", "mean", "cov",
-                                        "log_weights", "samples")})
+        lw = np.empty((C, n))
+        est = _estimates(C, d)
+        bad = _importance_kernels.glm_importance(*_glm_arrays(data, result.prior), problems,
+                                                 gens, mode, L, ldc, theta, lw, *est, nt)
+        if bad:
+            raise ValueError(f"the log joint is NaN or +inf at {bad} draws")
+        return _result(batch, theta, lw, est)
+    log_q = np.empty((C, n))
+    _importance_kernels.draws(gens, mode, L, ldc, theta, log_q, nt)
+    samples = theta.reshape(batch + (n, d))
+    log_p = _callback_log_p(log_post, samples, args, vectorized, batch)
+    return _importance_from_draws(samples, log_q.reshape(batch + (n,)), log_p)
 
 
 # --------------------------------------------------------------------------- GLMs
@@ -498,7 +505,7 @@ def _glm_log_joint(data, prior, draws, problems=None):
 
     Notes
     -----
-    Compiled (``_glm_kernels.log_joint``, ``src/glm/glm_draws.h``): every problem in
+    Compiled (``_importance_kernels.log_joint``, ``src/glm/glm_draws.h``): every problem in
     parallel, each draw's value the solver's log post at that point, its sums in an
     order fixed by the problem's rows and d.  So a problem's values do not depend on
     the thread count or on the other problems, and at the mode they equal ``logp`` to
@@ -514,20 +521,25 @@ def _glm_log_joint(data, prior, draws, problems=None):
     >>> bool(abs(v[0, 0] - r.logp) < 1e-12)
     True
     """
-    from ._glm import _n_threads     # (_glm imports the results, which import this)
     draws = np.ascontiguousarray(draws, dtype=np.float64)
     problems = np.ascontiguousarray(np.arange(data.n_problems) if problems is None
                                     else problems, dtype=np.int64)
-    C, n, d = draws.shape
+    out = np.empty(draws.shape[:2])
+    _importance_kernels.log_joint(*_glm_arrays(data, prior), problems, draws, out,
+                                  n_threads())
+    return out
+
+
+def _glm_arrays(data, prior):
+    """The compiled kernels' arguments for the data and prior of a GLM fit: family code,
+    X, y, offset, weights, trials, starts, P, pidx, M, midx, the priors' constants, the
+    parameters."""
+    d = data.X.shape[1]
     const = (0.5 * np.linalg.slogdet(prior.P)[1] - 0.5 * d * _LOG_2PI
              if prior.pconst is None else prior.pconst)
-    out = np.empty((C, n))
     empty = np.empty(0)
     opt = (lambda a: empty if a is None else a)
-    _glm_kernels.log_joint(data.family.code, data.X, data.y, opt(data.offset),
-                           opt(data.weights), opt(data.trials), data.starts, prior.P,
-                           prior.pidx, prior.M, prior.midx,
-                           np.ascontiguousarray(const, dtype=np.float64),
-                           np.ascontiguousarray(data.param, dtype=np.float64).reshape(-1),
-                           problems, draws, out, _n_threads(None))
-    return out
+    return (data.family.code, data.X, data.y, opt(data.offset), opt(data.weights),
+            opt(data.trials), data.starts, prior.P, prior.pidx, prior.M, prior.midx,
+            np.ascontiguousarray(const, dtype=np.float64),
+            np.ascontiguousarray(data.param, dtype=np.float64).reshape(-1))

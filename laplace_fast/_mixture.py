@@ -101,7 +101,8 @@ class MixtureResult:
         self._source = source
         if len(components):
             ev = components.log_evidence
-            self.log_evidence = float(_logsumexp(ev))
+            top = float(np.max(ev))
+            self.log_evidence = top + math.log(float(np.sum(np.exp(ev - top))))
             self.weights = np.exp(ev - self.log_evidence)
         else:
             self.log_evidence = math.nan
@@ -536,9 +537,24 @@ def _fit_all(log_post, pts, args, grad, hess, vectorized, hessian_method, tol, m
 
 def _usable(fits):
     """Which fits are modes with a Gaussian: a non-negative status (a saddle point or a
-    minimum has status -5, a flat direction -6), a finite covariance and evidence."""
-    return ((fits.status >= 0) & np.all(np.isfinite(fits.cov), axis=(1, 2))
-            & np.isfinite(fits.log_evidence))
+    minimum has status -5, a flat direction -6), a finite covariance and evidence (a
+    finite logp and log det cov, and not regularised)."""
+    return ((fits.status >= 0) & (fits.status != Status.REGULARISED)
+            & np.isfinite(fits.logp) & np.isfinite(fits.log_det_cov)
+            & np.isfinite(fits.cov).reshape(len(fits), -1).all(axis=1))
+
+
+# usable fits up to which _assign forms every pair's distance at once
+_PAIRS_AT_ONCE = 32
+
+
+def _near_pairs(mode, prec, tol2):
+    """near[a, b]: modes a and b within Mahalanobis distance sqrt(tol2) of each other
+    under a's or b's covariance, for every pair of the K modes (K, d)."""
+    delta = mode[None, :, :] - mode[:, None, :]
+    under_a = np.einsum("abi,aij,abj->ab", delta, prec, delta)
+    under_b = np.einsum("abi,bij,abj->ab", delta, prec, delta)
+    return (under_a < tol2) | (under_b < tol2)
 
 
 def _assign(fits, usable, merge_tol):
@@ -556,7 +572,20 @@ def _assign(fits, usable, merge_tol):
     kept, owner = [], np.full(len(fits), -1)
     tol2 = merge_tol ** 2
     # the best remaining fit is kept (no kept mode is near it, or it would be gone) and
-    # takes every remaining fit near it: the greedy pass in order, one step per mode
+    # takes every remaining fit near it: the greedy pass in order, one step per mode.
+    # Few fits: every pair's nearness at once (a step is then a row of it); many: each
+    # step's distances from its mode alone (K per step, not K^2).
+    if remaining.size <= _PAIRS_AT_ONCE:
+        near = _near_pairs(mode[remaining], prec[remaining], tol2)
+        free = np.ones(remaining.size, dtype=bool)
+        for a in range(remaining.size):
+            if free[a]:
+                take = near[a] & free
+                take[a] = True
+                owner[remaining[take]] = len(kept)
+                free &= ~take
+                kept.append(int(remaining[a]))
+        remaining = remaining[:0]
     while remaining.size:
         i = remaining[0]
         delta = mode[remaining] - mode[i]
@@ -571,7 +600,8 @@ def _assign(fits, usable, merge_tol):
     # components in the order of the starts that found them
     kept = np.array(kept, dtype=int)
     position = np.argsort(np.argsort(kept))        # kept[c] is the position[c]-th start
-    assignment = np.array([position[c] if c >= 0 else -1 for c in owner], dtype=int)
+    assignment = np.full(len(fits), -1)
+    assignment[owner >= 0] = position[owner[owner >= 0]]
     return assignment, np.sort(kept)
 
 

@@ -319,3 +319,20 @@ def test_a_component_caveat_is_the_mixtures_status_with_one_warning():
     assert len(caught) == 1
     assert mix.status == lf.Status.HESSIAN_INACCURATE and mix.converged and len(mix) == 1
     assert "a component has status 2" in mix.message
+
+
+def test_merging_all_pairs_at_once_is_the_step_by_step_merge(monkeypatch):
+    # few usable fits form every pair's distance at once, many take one mode's
+    # distances a step: the same components and assignment either way (16 modes)
+    from laplace_fast import _mixture
+
+    def quartic(t):
+        return np.sum(-(t ** 2 - 1) ** 2 - 0.1 * t, axis=1)
+    fits = lf.laplace_batch(quartic, np.random.default_rng(0).uniform(-2, 2, (64, 4)))
+    usable = _mixture._usable(fits)
+    assert usable.sum() > _mixture._PAIRS_AT_ONCE
+    steps = _assign(fits, usable, 0.05)
+    monkeypatch.setattr(_mixture, "_PAIRS_AT_ONCE", 10 ** 6)
+    pairs = _assign(fits, usable, 0.05)
+    assert len(steps[1]) > 10
+    assert np.array_equal(steps[0], pairs[0]) and np.array_equal(steps[1], pairs[1])

@@ -46,8 +46,6 @@ cdef extern from "glm.h" nogil:
     int LF_ZJOB_MAX
     double lf_glm_prior_const(const double *P, int d, double *W)
     int lf_glm_fit_one(const lf_glm_problem *pb, lf_glm_out *out, double *scratch)
-    void lf_glm_log_joint(const lf_glm_problem *pb, const double *W, int S, double *out,
-                          double *scratch)
     int lf_glm_check(int family, int n, int d, const double *X, const double *y,
                      const double *off, const double *wt, const double *tr)
     void lf_glm_prefetch_rows(const double *X, const double *y, const double *off,

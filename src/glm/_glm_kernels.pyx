@@ -58,7 +58,7 @@ cdef extern from "lf_scratch.h" nogil:
 from _glm_c cimport (lf_zjob, lf_glm_problem, lf_glm_out, lf_glm_evidence,
                     lf_glm_evidence_size, lf_glm_evidence_fit, lf_glm_batch_zjob_offset,
                     lf_glm_batch_scratch_size, lf_pad8, lf_zjob_fits, LF_ZJOB_MAX,
-                    lf_glm_prior_const, lf_glm_fit_one, lf_glm_log_joint, lf_glm_check,
+                    lf_glm_prior_const, lf_glm_fit_one, lf_glm_check,
                     lf_glm_prefetch_rows,
                     lf_fetch_inc, lf_atomic_add, lf_atomic_read, lf_tables_init,
                     lf_glm_family_name, LF_NFAMILIES)
@@ -384,73 +384,3 @@ def fit(int family, const double[:, ::1] X, const double[::1] y, const double[::
         PyErr_CheckSignals()
     return (FIT_NO_SCRATCH if failed else FIT_DONE), nnonzero
 
-
-
-cdef void _log_joint_one(const _Batch *jb, Py_ssize_t b, const double *W, int S,
-                         double *out, double *scratch) noexcept nogil:
-    """lf_glm_log_joint of problem b of jb (its data, prior and param) at S points W."""
-    cdef lf_glm_problem pb
-    cdef int64_t s0 = jb.starts[b]
-    cdef int d = jb.d
-    pb.family = jb.family
-    pb.n = <int>(jb.starts[b + 1] - s0)
-    pb.d = d
-    pb.X = jb.X + s0 * d if jb.X != NULL else NULL
-    pb.y = jb.y + s0
-    pb.off = jb.off + s0 if jb.off != NULL else NULL
-    pb.wt = jb.wt + s0 if jb.wt != NULL else NULL
-    pb.trials = jb.trials + s0 if jb.trials != NULL else NULL
-    pb.param = jb.param[b]
-    pb.P = jb.P + jb.pidx[b] * d * d if jb.P != NULL else NULL
-    pb.m = jb.M + jb.midx[b] * d if jb.M != NULL else NULL
-    pb.prior_const = jb.pconst[jb.pidx[b]]
-    pb.start = NULL
-    pb.nt = 1
-    pb.Z = NULL
-    pb.zready = 0
-    pb.zjob = NULL
-    lf_glm_log_joint(&pb, W, S, out, scratch)
-
-
-def log_joint(int family, const double[:, ::1] X, const double[::1] y, const double[::1] off,
-              const double[::1] wt, const double[::1] trials, const int64_t[::1] starts,
-              const double[:, :, ::1] P, const int64_t[::1] pidx, const double[:, ::1] M,
-              const int64_t[::1] midx, const double[::1] prior_const,
-              const double[::1] param, const int64_t[::1] problems,
-              const double[:, :, ::1] draws, double[:, ::1] out, int n_threads):
-    """out[c, s] = the log joint (every constant kept) of problem problems[c] at
-    draws[c, s] (lf_glm_log_joint, glm_draws.h), the problems in parallel.  The prior
-    arrays are fit's; prior_const holds each distinct prior's constant.  Raises
-    MemoryError when a thread cannot allocate its scratch."""
-    cdef Py_ssize_t C = problems.shape[0], c
-    cdef int d = <int>X.shape[1], S = <int>draws.shape[1]
-    cdef int64_t nmax = 0
-    cdef int[::1] failed = np.zeros(max(n_threads, 1), dtype=np.intc)   # per thread
-    cdef double *scratch
-    if draws.shape[0] != C or draws.shape[2] != d or out.shape[0] != C or out.shape[1] != S:
-        raise ValueError("log_joint: draws must be (C, S, d) and out (C, S) for C problems")
-    if C == 0 or S == 0:
-        return
-    for c in range(C):
-        if not 0 <= problems[c] < starts.shape[0] - 1:
-            raise ValueError(f"log_joint: problem {problems[c]} out of range")
-        nmax = max(nmax, starts[problems[c] + 1] - starts[problems[c]])
-    cdef size_t ssize = lf_glm_batch_scratch_size(<size_t>nmax, <size_t>d)
-    cdef _Batch jb
-    jb.family, jb.d = family, d
-    jb.starts = &starts[0]
-    jb.X = &X[0, 0] if X.shape[0] * X.shape[1] > 0 else NULL
-    jb.y, jb.off, jb.wt, jb.trials = _opt(y), _opt(off), _opt(wt), _opt(trials)
-    jb.param, jb.pconst, jb.pidx, jb.midx = &param[0], &prior_const[0], &pidx[0], &midx[0]
-    jb.P = &P[0, 0, 0] if P.shape[0] * d > 0 else NULL
-    jb.M = &M[0, 0] if M.shape[0] * d > 0 else NULL
-    with nogil, parallel(num_threads=n_threads):
-        scratch = lf_scratch_alloc(ssize)
-        if scratch == NULL:
-            failed[threadid()] = 1
-        for c in prange(C, schedule="dynamic"):
-            if scratch != NULL:
-                _log_joint_one(&jb, problems[c], &draws[c, 0, 0], S, &out[c, 0], scratch)
-        free(scratch)
-    if np.any(failed):
-        raise MemoryError("log_joint: a thread could not allocate its scratch")

@@ -15,8 +15,8 @@
  *   glm_solver.h     damped Newton and the Laplace summary of one problem
  *   glm_batch.h      the batch loop's helpers (prefetch, atomics, pipeline)
  *   glm_check.h      the data check of every problem before any fit
- *   glm_draws.h      the log joint of one problem at many points (importance sampling)
  *   glm_evidence.h   one problem with its prior precision chosen by its evidence
+ * (glm_draws.h, the log joint of one problem at many points, is _importance_kernels.pyx's.)
  *
  * Bits.  Every order of summation is fixed by (n, d) alone: the bits do not depend on
  * the SIMD width, on the thread count (pb->nt > 1 runs the blocks and superblocks of one
@@ -42,7 +42,6 @@
 #include "glm_solver.h"
 #include "glm_batch.h"
 #include "glm_check.h"
-#include "glm_draws.h"
 #include "glm_evidence.h"
 
 #endif
